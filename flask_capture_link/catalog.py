@@ -1,0 +1,267 @@
+"""The default messages a user sees, per language.
+
+Keys are the outcome names of :mod:`flask_capture_link.outcomes`. Sites override any of them
+with ``CAPTURE_LINK_MESSAGES`` and add languages with :func:`add_language` (or a per-language
+dict in ``CAPTURE_LINK_MESSAGES``). Every language here has every key of ``en``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+_TRY_LATER_EN = (
+    "Linking accounts is not available right now because of a problem on our side. "
+    "Nothing was changed; please try again later."
+)
+_TRY_LATER_ES = (
+    "Ahora mismo no es posible vincular cuentas por un problema de nuestra parte. "
+    "No se ha cambiado nada; inténtalo de nuevo más tarde."
+)
+_TRY_LATER_FR = (
+    "L'association de comptes est indisponible pour le moment à cause d'un problème de notre "
+    "côté. Rien n'a été modifié ; veuillez réessayer plus tard."
+)
+_TRY_LATER_DE = (
+    "Das Verknüpfen von Konten ist wegen eines Problems auf unserer Seite gerade nicht möglich. "
+    "Es wurde nichts geändert; bitte versuchen Sie es später erneut."
+)
+
+ENGLISH: dict[str, str] = {
+    "link_button": "Link your {provider} account",
+    "unlink_button": "Unlink {identity}",
+    "success": "Your account is now linked. You can use it to sign in from now on.",
+    "unlinked": "The account was unlinked. You can no longer use it to sign in.",
+    "invalid_state": (
+        "That link request has expired or did not start on this page. "
+        "Nothing was changed; please try again."
+    ),
+    "missing_token": "Linking was cancelled and nothing was changed. You can try again anytime.",
+    "missing_access_token": "Please sign in first, then link your account.",
+    "missing_identifier": "Choose which account to unlink, then try again.",
+    "not_linked": "That account is not linked to your profile, so there was nothing to unlink.",
+    "unique_violation": (
+        "That account is already in use by another profile. Sign in with it instead, "
+        "or link a different account."
+    ),
+    "engage_error": (
+        "The sign-in with that account did not complete or took too long. Please try again."
+    ),
+    "invalid_access_token": "Your session has ended. Please sign in again, then try again.",
+    "no_access_grant": "Your session has ended. Please sign in again, then try again.",
+    "access_token_expired": "Your session has expired. Please sign in again, then try again.",
+    "invalid_credentials": "That email address and password do not match. Please try again.",
+    "api_feature_disabled": (
+        "The account service is busy. Nothing was changed; please try again in a few minutes."
+    ),
+    "api_limit_error": (
+        "The account service is busy. Nothing was changed; please try again in a few minutes."
+    ),
+    "unavailable": (
+        "We could not reach the account service. Nothing was changed; "
+        "please try again in a few minutes."
+    ),
+    "missing_argument": _TRY_LATER_EN,
+    "invalid_argument": _TRY_LATER_EN,
+    "permission_error": _TRY_LATER_EN,
+    "client_permission_error": _TRY_LATER_EN,
+    "unexpected_error": _TRY_LATER_EN,
+    "unknown": (
+        "Something went wrong and nothing was changed. Please try again later; if it keeps "
+        "happening, contact support."
+    ),
+}
+
+SPANISH: dict[str, str] = {
+    "link_button": "Vincular tu cuenta de {provider}",
+    "unlink_button": "Desvincular {identity}",
+    "success": "Tu cuenta ya está vinculada. A partir de ahora puedes usarla para iniciar sesión.",
+    "unlinked": "La cuenta se ha desvinculado. Ya no puedes usarla para iniciar sesión.",
+    "invalid_state": (
+        "Esa solicitud de vinculación ha caducado o no se inició en esta página. "
+        "No se ha cambiado nada; inténtalo de nuevo."
+    ),
+    "missing_token": "Se canceló la vinculación y no se cambió nada. Puedes volver a intentarlo.",
+    "missing_access_token": "Inicia sesión primero y después vincula tu cuenta.",
+    "missing_identifier": "Elige qué cuenta quieres desvincular e inténtalo de nuevo.",
+    "not_linked": (
+        "Esa cuenta no está vinculada a tu perfil, así que no había nada que desvincular."
+    ),
+    "unique_violation": (
+        "Esa cuenta ya la usa otro perfil. Inicia sesión con ella o vincula una cuenta distinta."
+    ),
+    "engage_error": (
+        "El inicio de sesión con esa cuenta no se completó o tardó demasiado. Inténtalo de nuevo."
+    ),
+    "invalid_access_token": (
+        "Tu sesión ha terminado. Vuelve a iniciar sesión e inténtalo de nuevo."
+    ),
+    "no_access_grant": "Tu sesión ha terminado. Vuelve a iniciar sesión e inténtalo de nuevo.",
+    "access_token_expired": (
+        "Tu sesión ha caducado. Vuelve a iniciar sesión e inténtalo de nuevo."
+    ),
+    "invalid_credentials": (
+        "El correo electrónico y la contraseña no coinciden. Inténtalo de nuevo."
+    ),
+    "api_feature_disabled": (
+        "El servicio de cuentas está ocupado. No se ha cambiado nada; "
+        "inténtalo de nuevo en unos minutos."
+    ),
+    "api_limit_error": (
+        "El servicio de cuentas está ocupado. No se ha cambiado nada; "
+        "inténtalo de nuevo en unos minutos."
+    ),
+    "unavailable": (
+        "No pudimos conectar con el servicio de cuentas. No se ha cambiado nada; "
+        "inténtalo de nuevo en unos minutos."
+    ),
+    "missing_argument": _TRY_LATER_ES,
+    "invalid_argument": _TRY_LATER_ES,
+    "permission_error": _TRY_LATER_ES,
+    "client_permission_error": _TRY_LATER_ES,
+    "unexpected_error": _TRY_LATER_ES,
+    "unknown": (
+        "Algo salió mal y no se cambió nada. Inténtalo de nuevo más tarde; "
+        "si sigue ocurriendo, contacta con soporte."
+    ),
+}
+
+FRENCH: dict[str, str] = {
+    "link_button": "Associer votre compte {provider}",
+    "unlink_button": "Dissocier {identity}",
+    "success": (
+        "Votre compte est maintenant associé. Vous pouvez désormais l'utiliser pour vous "
+        "connecter."
+    ),
+    "unlinked": ("Le compte a été dissocié. Vous ne pouvez plus l'utiliser pour vous connecter."),
+    "invalid_state": (
+        "Cette demande d'association a expiré ou n'a pas été lancée depuis cette page. "
+        "Rien n'a été modifié ; veuillez réessayer."
+    ),
+    "missing_token": (
+        "L'association a été annulée et rien n'a été modifié. Vous pouvez réessayer à tout moment."
+    ),
+    "missing_access_token": "Veuillez d'abord vous connecter, puis associer votre compte.",
+    "missing_identifier": "Choisissez le compte à dissocier, puis réessayez.",
+    "not_linked": ("Ce compte n'est pas associé à votre profil : il n'y avait rien à dissocier."),
+    "unique_violation": (
+        "Ce compte est déjà utilisé par un autre profil. Connectez-vous avec lui, "
+        "ou associez un autre compte."
+    ),
+    "engage_error": (
+        "La connexion avec ce compte n'a pas abouti ou a pris trop de temps. Veuillez réessayer."
+    ),
+    "invalid_access_token": (
+        "Votre session est terminée. Veuillez vous reconnecter, puis réessayer."
+    ),
+    "no_access_grant": "Votre session est terminée. Veuillez vous reconnecter, puis réessayer.",
+    "access_token_expired": ("Votre session a expiré. Veuillez vous reconnecter, puis réessayer."),
+    "invalid_credentials": (
+        "L'adresse e-mail et le mot de passe ne correspondent pas. Veuillez réessayer."
+    ),
+    "api_feature_disabled": (
+        "Le service de comptes est surchargé. Rien n'a été modifié ; "
+        "veuillez réessayer dans quelques minutes."
+    ),
+    "api_limit_error": (
+        "Le service de comptes est surchargé. Rien n'a été modifié ; "
+        "veuillez réessayer dans quelques minutes."
+    ),
+    "unavailable": (
+        "Impossible de joindre le service de comptes. Rien n'a été modifié ; "
+        "veuillez réessayer dans quelques minutes."
+    ),
+    "missing_argument": _TRY_LATER_FR,
+    "invalid_argument": _TRY_LATER_FR,
+    "permission_error": _TRY_LATER_FR,
+    "client_permission_error": _TRY_LATER_FR,
+    "unexpected_error": _TRY_LATER_FR,
+    "unknown": (
+        "Une erreur s'est produite et rien n'a été modifié. Veuillez réessayer plus tard ; "
+        "si le problème persiste, contactez le support."
+    ),
+}
+
+GERMAN: dict[str, str] = {
+    "link_button": "Ihr {provider}-Konto verknüpfen",
+    "unlink_button": "Verknüpfung mit {identity} aufheben",
+    "success": ("Ihr Konto ist jetzt verknüpft. Sie können sich ab sofort damit anmelden."),
+    "unlinked": ("Die Verknüpfung wurde aufgehoben. Sie können sich damit nicht mehr anmelden."),
+    "invalid_state": (
+        "Diese Verknüpfungsanfrage ist abgelaufen oder wurde nicht auf dieser Seite gestartet. "
+        "Es wurde nichts geändert; bitte versuchen Sie es erneut."
+    ),
+    "missing_token": (
+        "Das Verknüpfen wurde abgebrochen, es wurde nichts geändert. "
+        "Sie können es jederzeit erneut versuchen."
+    ),
+    "missing_access_token": "Bitte melden Sie sich zuerst an und verknüpfen Sie dann Ihr Konto.",
+    "missing_identifier": (
+        "Wählen Sie das Konto, dessen Verknüpfung aufgehoben werden soll, und versuchen Sie "
+        "es erneut."
+    ),
+    "not_linked": ("Dieses Konto ist nicht mit Ihrem Profil verknüpft; es gab nichts aufzuheben."),
+    "unique_violation": (
+        "Dieses Konto wird bereits von einem anderen Profil verwendet. Melden Sie sich damit "
+        "an oder verknüpfen Sie ein anderes Konto."
+    ),
+    "engage_error": (
+        "Die Anmeldung mit diesem Konto wurde nicht abgeschlossen oder hat zu lange gedauert. "
+        "Bitte versuchen Sie es erneut."
+    ),
+    "invalid_access_token": (
+        "Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an und versuchen Sie es dann "
+        "noch einmal."
+    ),
+    "no_access_grant": (
+        "Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an und versuchen Sie es dann "
+        "noch einmal."
+    ),
+    "access_token_expired": (
+        "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an und versuchen Sie es "
+        "dann noch einmal."
+    ),
+    "invalid_credentials": (
+        "E-Mail-Adresse und Passwort passen nicht zusammen. Bitte versuchen Sie es erneut."
+    ),
+    "api_feature_disabled": (
+        "Der Kontodienst ist ausgelastet. Es wurde nichts geändert; bitte versuchen Sie es in "
+        "ein paar Minuten erneut."
+    ),
+    "api_limit_error": (
+        "Der Kontodienst ist ausgelastet. Es wurde nichts geändert; bitte versuchen Sie es in "
+        "ein paar Minuten erneut."
+    ),
+    "unavailable": (
+        "Der Kontodienst ist nicht erreichbar. Es wurde nichts geändert; bitte versuchen Sie "
+        "es in ein paar Minuten erneut."
+    ),
+    "missing_argument": _TRY_LATER_DE,
+    "invalid_argument": _TRY_LATER_DE,
+    "permission_error": _TRY_LATER_DE,
+    "client_permission_error": _TRY_LATER_DE,
+    "unexpected_error": _TRY_LATER_DE,
+    "unknown": (
+        "Etwas ist schiefgelaufen, es wurde nichts geändert. Bitte versuchen Sie es später "
+        "erneut; wenn es wieder passiert, wenden Sie sich an den Support."
+    ),
+}
+
+#: The fallback language, used for a language or key that the catalog lacks.
+FALLBACK = "en"
+
+#: Messages per language code (the part of a locale before ``-``, lower case).
+CATALOG: dict[str, dict[str, str]] = {
+    "en": ENGLISH,
+    "es": SPANISH,
+    "fr": FRENCH,
+    "de": GERMAN,
+}
+
+
+def add_language(language: str, messages: Mapping[str, str]) -> None:
+    """Add or extend a language for every app in this process; keys it lacks fall back to
+    English. Per-app overrides belong in ``CAPTURE_LINK_MESSAGES`` instead.
+
+    >>> add_language("nl", {"success": "Uw account is nu gekoppeld."})
+    """
+    CATALOG.setdefault(language.lower(), {}).update(messages)

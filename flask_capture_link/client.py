@@ -1,0 +1,297 @@
+"""``CaptureClient``: the calls to Capture, over one pooled HTTPS session.
+
+One client serves one Capture application and is safe to share between threads and requests::
+
+    client = CaptureClient(
+        "https://example.us.janraincapture.com",
+        "12345abcde12345abcde12345abcde12",
+        flow_version="20190618143040022299",
+        redirect_uri="https://www.example.com/",
+    )
+    client.link_account(token, access_token)
+
+Every parameter goes in the form body, never the query string. Capture's answer is read as
+JSON first and its HTTP status second, because Capture reports errors with HTTP 200. A failure
+raises the matching :mod:`flask_capture_link.errors` exception.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import CaptureError, CaptureUnavailable, error_from_body
+from .models import LinkedIdentity, Tokens
+
+logger = logging.getLogger("flask_capture_link.client")
+
+#: Seconds to wait for a connection, then for Capture's answer.
+DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
+
+#: Connections kept open to Capture; more threads than this open extra, short-lived ones.
+DEFAULT_POOL_SIZE = 32
+
+#: Attributes of the user record that :meth:`CaptureClient.linked_identities` asks for.
+ENTITY_ATTRIBUTES = (
+    "profiles.domain",
+    "profiles.identifier",
+    "profiles.displayName",
+    "profiles.preferredUsername",
+    "profiles.email",
+)
+
+_REDACTED = "[redacted]"
+
+Timeout = float | tuple[float, float]
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Refuse every cookie, so nothing one user's call sets travels with another's."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def new_session(pool_size: int = DEFAULT_POOL_SIZE) -> requests.Session:
+    """A ``requests.Session`` set up as Capture calls need it.
+
+    Connection failures (nothing was sent) are retried once; nothing that may have reached
+    Capture is retried. Cookies are neither stored nor sent.
+    """
+    session = requests.Session()
+    session.cookies.set_policy(_NoCookies())
+    retry = Retry(total=1, connect=1, read=False, redirect=0, status=0, other=0)
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class CaptureClient:
+    """Calls Capture's OAuth endpoints for one API client.
+
+    :param domain: the Capture (Registration) domain, e.g. ``https://x.us.janraincapture.com``.
+    :param client_id: an API client with the ``login_client`` feature.
+    :param flow: the flow name.
+    :param flow_version: a concrete flow version (Capture refuses ``HEAD``); ``None`` omits
+        both flow and version, for API clients with ``default_flow_name`` and
+        ``default_flow_version`` settings.
+    :param locale: the default locale; each call may pass its own.
+    :param redirect_uri: required by Capture for legacy reasons; must start with http(s):.
+    :param link_path: the link endpoint's path.
+    :param timeout: seconds, or ``(connect, read)`` seconds, for every call.
+    :param verify: ``True`` for the system's CA store, or a CA bundle path. This setting wins
+        over the ``REQUESTS_CA_BUNDLE`` environment variable.
+    :param session: a ``requests.Session`` to use instead of :func:`new_session`'s.
+    """
+
+    def __init__(
+        self,
+        domain: str,
+        client_id: str,
+        *,
+        flow: str | None = "standard",
+        flow_version: str | None,
+        locale: str = "en-US",
+        redirect_uri: str,
+        link_path: str = "/oauth/link_account_native",
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        session: requests.Session | None = None,
+    ) -> None:
+        if flow_version is not None and flow_version.upper() == "HEAD":
+            raise ValueError("flow_version must be a concrete version; Capture refuses HEAD")
+        if not redirect_uri.startswith(("http:", "https:")):
+            raise ValueError("redirect_uri must start with http: or https:")
+        self.domain = domain.rstrip("/")
+        self.client_id = client_id
+        self.flow = flow if flow_version is not None else None
+        self.flow_version = flow_version
+        self.locale = locale
+        self.redirect_uri = redirect_uri
+        self.link_path = link_path
+        self.timeout = timeout
+        self.verify = verify
+        self.session = session if session is not None else new_session()
+
+    def __repr__(self) -> str:
+        return f"CaptureClient({self.domain!r}, client_id={self.client_id!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> CaptureClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # The calls -----------------------------------------------------------------------------
+
+    def link_account(self, token: str, access_token: str, *, locale: str | None = None) -> None:
+        """Link the social identity behind Social Login ``token`` to the user of
+        ``access_token``. Returns on success; raises a :class:`CaptureError` otherwise, e.g.
+        :class:`~flask_capture_link.errors.AccountAlreadyLinked`."""
+        params = self._flow_params(locale, redirect_uri=True)
+        params.update(token=token, access_token=access_token)
+        self._post(self.link_path, params, secrets=(token, access_token))
+
+    def unlink_account(
+        self, access_token: str, identifier: str, *, locale: str | None = None
+    ) -> None:
+        """Remove the linked identity ``identifier`` (a :class:`LinkedIdentity` identifier)."""
+        params = self._flow_params(locale)
+        params.update(access_token=access_token, identifier_to_remove=identifier)
+        self._post("/oauth/unlink_account_native", params, secrets=(access_token,))
+
+    def linked_identities(self, access_token: str) -> list[LinkedIdentity]:
+        """The social identities linked to the user of ``access_token``."""
+        params = {
+            "access_token": access_token,
+            "type_name": "user",
+            "attributes": json.dumps(list(ENTITY_ATTRIBUTES)),
+        }
+        answer = self._post("/entity", params, secrets=(access_token,))
+        result = answer.get("result")
+        profiles = result.get("profiles") if isinstance(result, dict) else None
+        if not isinstance(profiles, list):
+            return []
+        return [LinkedIdentity.from_profile(p) for p in profiles if isinstance(p, dict)]
+
+    def sign_in(self, email: str, password: str, *, locale: str | None = None) -> Tokens:
+        """Sign in with email and password (``/oauth/auth_native_traditional``)."""
+        params = self._flow_params(locale, redirect_uri=True)
+        params.update(
+            response_type="token",
+            form="signInForm",
+            signInEmailAddress=email,
+            currentPassword=password,
+        )
+        started = time.time()
+        answer = self._post("/oauth/auth_native_traditional", params, secrets=(password,))
+        return self._tokens(answer, started)
+
+    def refresh(self, refresh_token: str, client_secret: str) -> Tokens:
+        """Trade a refresh token for new tokens. Refresh tokens are single-use: the answer
+        carries a new one, and the old one must never be sent again."""
+        params = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": self.client_id,
+            "client_secret": client_secret,
+        }
+        started = time.time()
+        answer = self._post("/oauth/token", params, secrets=(refresh_token, client_secret))
+        return self._tokens(answer, started)
+
+    # The wire ------------------------------------------------------------------------------
+
+    def _flow_params(self, locale: str | None, *, redirect_uri: bool = False) -> dict[str, str]:
+        params = {"client_id": self.client_id}
+        if self.flow is not None and self.flow_version is not None:
+            params.update(flow=self.flow, flow_version=self.flow_version)
+        params["locale"] = locale or self.locale
+        if redirect_uri:
+            params["redirect_uri"] = self.redirect_uri
+        return params
+
+    def _tokens(self, answer: dict[str, Any], started: float) -> Tokens:
+        if not isinstance(answer.get("access_token"), str):
+            raise CaptureUnavailable("Capture's answer carried no access_token")
+        return Tokens.from_answer(answer, now=started)
+
+    def _post(
+        self, path: str, params: Mapping[str, str], *, secrets: Iterable[str]
+    ) -> dict[str, Any]:
+        secrets = tuple(s for s in secrets if s)
+        try:
+            response = self.session.post(
+                self.domain + path,
+                data=params,
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise CaptureUnavailable(
+                f"Capture did not answer {path} in time ({_kind(exc)})"
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise CaptureUnavailable(f"could not reach Capture for {path} ({_kind(exc)})") from exc
+        except requests.RequestException as exc:
+            raise CaptureUnavailable(f"the call to Capture {path} failed ({_kind(exc)})") from exc
+        with response:
+            return _read_answer(path, response, secrets)
+
+
+def _read_answer(
+    path: str, response: requests.Response, secrets: tuple[str, ...]
+) -> dict[str, Any]:
+    """Capture's JSON first, the HTTP status second."""
+    status = response.status_code
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        what = "an empty body" if not response.content else f"a body that is not JSON ({kind})"
+        raise CaptureUnavailable(
+            f"Capture answered {path} with HTTP {status} and {what}"
+        ) from None
+    if not isinstance(body, dict):
+        raise CaptureUnavailable(
+            f"Capture answered {path} with HTTP {status} and JSON that is not an object"
+        )
+    body = dict(_scrub(body, secrets))
+    stat = body.get("stat")
+    if stat == "error" or (stat is None and "error" in body):
+        error = error_from_body(body)
+        logger.debug("Capture %s: %s", path, error)
+        raise error
+    if stat != "ok":
+        raise CaptureUnavailable(
+            f"Capture answered {path} with HTTP {status} and no stat field", fields=body
+        )
+    if status >= 400:
+        raise CaptureUnavailable(f"Capture answered {path} with HTTP {status}", fields=body)
+    logger.debug("Capture %s: ok", path)
+    return body
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` with every secret that this call sent replaced, should Capture echo one."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    return value
+
+
+def _kind(exc: BaseException) -> str:
+    """A short, secret-free name for what went wrong in transport."""
+    names: list[str] = []
+    current: object = exc
+    while isinstance(current, BaseException) and len(names) < 4:
+        names.append(type(current).__name__)
+        # requests wraps urllib3's errors in args[0]; urllib3 keeps the cause in .reason.
+        inner = getattr(current, "reason", None) or (current.args[0] if current.args else None)
+        current = inner if inner is not current else None
+    return " <- ".join(dict.fromkeys(names))
+
+
+__all__ = ["DEFAULT_TIMEOUT", "CaptureClient", "CaptureError", "new_session"]

@@ -1,0 +1,203 @@
+"""Configuration keys, their defaults, and the checks made at ``init_app``.
+
+Every key is read from ``app.config`` with the ``CAPTURE_LINK_`` prefix, e.g.
+``CAPTURE_LINK_DOMAIN``. The defaults below apply to keys a site leaves out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "CAPTURE_LINK_"
+
+#: The Capture (Registration) domain, e.g. ``https://example.us.janraincapture.com``.
+#: Required. Must be https, except on a loopback host (the emulator, tests).
+DOMAIN: str | None = None
+
+#: The API client id; the client needs the ``login_client`` feature. Required.
+CLIENT_ID: str | None = None
+
+#: The flow name. ``standard`` is what new Registration applications have.
+FLOW = "standard"
+
+#: A concrete flow version, such as ``20190618143040022299``. Required unless
+#: ``USE_CLIENT_DEFAULT_FLOW``; Capture refuses ``HEAD``.
+FLOW_VERSION: str | None = None
+
+#: Set to ``True`` when the API client has ``default_flow_name`` and ``default_flow_version``
+#: settings: flow and flow version are then left out of every call.
+USE_CLIENT_DEFAULT_FLOW = False
+
+#: The locale sent to Capture, unless a ``locale_selector`` picks one per request.
+LOCALE = "en-US"
+
+#: Sent because Capture requires it (it has no effect). Must start with http: or https:;
+#: the site's own URL is a good value. Required.
+REDIRECT_URI: str | None = None
+
+#: Path of Capture's link call, appended to ``DOMAIN``.
+LINK_PATH = "/oauth/link_account_native"
+
+#: Seconds to wait for Capture: one number, or ``(connect, read)``. A user's request waits
+#: this long at most on a hung Capture.
+TIMEOUT: float | tuple[float, float] = (3.05, 10.0)
+
+#: Path of a CA bundle for Capture's certificate; ``None`` uses the system's store.
+CA_BUNDLE: str | None = None
+
+#: Session key holding the user's Registration access token.
+SESSION_KEY = "capture_access_token"
+
+#: Session key holding the refresh token, when ``store_tokens`` was given one.
+REFRESH_TOKEN_SESSION_KEY = "capture_refresh_token"  # noqa: S105 - a key name
+
+#: Session key holding the access token's expiry (a Unix timestamp).
+EXPIRES_AT_SESSION_KEY = "capture_access_token_expires_at"
+
+#: Where the extension's views live: the token URL is ``{URL_PREFIX}/token``.
+URL_PREFIX = "/capture-link"
+
+#: The Social Login application's base URL, e.g. ``https://example.rpxnow.com``; the link
+#: button sends the user to ``{SOCIAL_LOGIN_URL}/{provider}/start``.
+SOCIAL_LOGIN_URL: str | None = None
+
+#: Messages overriding the defaults: ``{"unique_violation": "..."}`` for every language, or
+#: ``{"fr": {"unique_violation": "..."}}`` per language.
+MESSAGES: Mapping[str, Any] = {}
+
+#: Seconds a link button stays usable. The user signs in at the provider in that time.
+STATE_MAX_AGE = 600
+
+#: Where a user without an access token is sent; ``None``: Flask-Login's ``login_view``,
+#: else ``/``.
+LOGIN_URL: str | None = None
+
+#: Where the user lands after the outcome when the button named no ``next``.
+DEFAULT_NEXT = "/"
+
+#: The login client's secret, for refreshing expired access tokens (server side only).
+#: ``None``: no refresh; a user whose token expired signs in again.
+CLIENT_SECRET: str | None = None
+
+#: Refresh an access token this many seconds before it expires.
+REFRESH_LEEWAY = 60
+
+#: Keys whose values are secrets: ``flask capture-link check`` masks them.
+SECRET_KEYS = frozenset({"CLIENT_SECRET"})
+
+DEFAULTS: dict[str, Any] = {
+    name: value
+    for name, value in dict(globals()).items()
+    if name.isupper() and name not in {"PREFIX", "SECRET_KEYS", "DEFAULTS"}
+}
+
+
+class ConfigError(ValueError):
+    """A ``CAPTURE_LINK_*`` setting is missing or wrong; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Fill in every key the site left out."""
+    for name, value in DEFAULTS.items():
+        config.setdefault(PREFIX + name, value)
+
+
+def problems(config: Mapping[str, Any]) -> list[ConfigError]:
+    """Everything wrong with the settings, in the order a site would fix it."""
+    found: list[ConfigError] = []
+
+    def need(name: str, why: str) -> str | None:
+        value = config.get(PREFIX + name)
+        if value is None or value == "":
+            found.append(ConfigError(PREFIX + name, f"is required: {why}"))
+            return None
+        if not isinstance(value, str):
+            found.append(ConfigError(PREFIX + name, "must be a string"))
+            return None
+        return value
+
+    if not config.get("SECRET_KEY"):
+        found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
+    domain = need("DOMAIN", "the Capture domain, e.g. https://example.us.janraincapture.com")
+    if domain is not None:
+        problem = _url_problem(domain)
+        if problem:
+            found.append(ConfigError(PREFIX + "DOMAIN", problem))
+    need("CLIENT_ID", "the id of an API client with the login_client feature")
+    if not config.get(PREFIX + "USE_CLIENT_DEFAULT_FLOW"):
+        version = need(
+            "FLOW_VERSION",
+            "a concrete flow version, or set CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW = True",
+        )
+        if version is not None and version.strip().upper() == "HEAD":
+            found.append(
+                ConfigError(
+                    PREFIX + "FLOW_VERSION",
+                    "Capture refuses HEAD; give the concrete version number",
+                )
+            )
+        need("FLOW", "the flow name, usually 'standard'")
+    redirect_uri = need("REDIRECT_URI", "Capture requires it; your site's URL will do")
+    if redirect_uri is not None and not redirect_uri.startswith(("http:", "https:")):
+        found.append(ConfigError(PREFIX + "REDIRECT_URI", "must start with http: or https:"))
+    social = config.get(PREFIX + "SOCIAL_LOGIN_URL")
+    if social:
+        problem = _url_problem(str(social))
+        if problem:
+            found.append(ConfigError(PREFIX + "SOCIAL_LOGIN_URL", problem))
+    prefix = config.get(PREFIX + "URL_PREFIX")
+    if not isinstance(prefix, str) or not prefix.startswith("/"):
+        found.append(ConfigError(PREFIX + "URL_PREFIX", "must be a path starting with /"))
+    if not _is_timeout(config.get(PREFIX + "TIMEOUT")):
+        found.append(
+            ConfigError(PREFIX + "TIMEOUT", "must be seconds > 0, or (connect, read) seconds")
+        )
+    max_age = config.get(PREFIX + "STATE_MAX_AGE")
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age <= 0:
+        found.append(ConfigError(PREFIX + "STATE_MAX_AGE", "must be a whole number of seconds"))
+    if not isinstance(config.get(PREFIX + "MESSAGES"), Mapping):
+        found.append(ConfigError(PREFIX + "MESSAGES", "must be a dict of message key to text"))
+    return found
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Raise the first :class:`ConfigError` of :func:`problems`, if any."""
+    found = problems(config)
+    if found:
+        raise found[0]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (where plain http is acceptable)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be a URL such as https://host, not {url!r}"
+    if parts.scheme != "https" and not is_loopback(parts.hostname):
+        return "must use https (plain http is allowed only on a loopback host)"
+    return None
+
+
+def _is_timeout(value: Any) -> bool:
+    def seconds(item: Any) -> bool:
+        return isinstance(item, (int, float)) and not isinstance(item, bool) and item > 0
+
+    if isinstance(value, (tuple, list)):
+        return len(value) == 2 and all(seconds(item) for item in value)
+    return seconds(value)

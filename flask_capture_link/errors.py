@@ -1,0 +1,179 @@
+"""Exceptions for Capture's answers, one class per kind of failure.
+
+Capture answers most errors with HTTP 200 and a body such as
+``{"stat": "error", "code": 361, "error": "unique_violation", ...}``.
+:func:`error_from_body` turns such a body into the matching exception, keyed first by the
+``error`` string and then by the numeric ``code``; unknown errors give a plain
+:class:`CaptureError` that still keeps the raw body.
+
+No exception here ever holds a token, access token, refresh token, password or client secret:
+the client scrubs the values it sent from Capture's answer before building one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class CaptureError(Exception):
+    """Capture refused a call, or could not be reached.
+
+    :ivar code: Capture's numeric error code, or ``None`` when Capture gave none.
+    :ivar error: Capture's ``error`` string, such as ``"unique_violation"``.
+    :ivar description: Capture's ``error_description``, or what went wrong on the way.
+    :ivar request_id: Capture's support id (``request_id`` or ``request_token``), if any.
+    :ivar fields: every other field of the answer (``argument_name``, ``message``, ...).
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        code: int | None = None,
+        error: str | None = None,
+        request_id: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.code = code
+        self.error = error
+        self.request_id = request_id
+        self.fields: dict[str, Any] = dict(fields or {})
+
+    def __str__(self) -> str:
+        parts = [f"{self.code} {self.error}" if self.code is not None else (self.error or "")]
+        parts.append(self.description)
+        if self.request_id:
+            parts.append(f"(request_id={self.request_id})")
+        return " ".join(part for part in parts if part)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, error={self.error!r}, "
+            f"description={self.description!r}, request_id={self.request_id!r})"
+        )
+
+
+class MissingArgument(CaptureError):
+    """100: a required parameter is missing; ``description`` names it."""
+
+
+class InvalidArgument(CaptureError):
+    """200: a parameter is malformed; ``fields["argument_name"]`` names it."""
+
+    @property
+    def argument_name(self) -> str | None:
+        """The parameter Capture complained about, if it said."""
+        value = self.fields.get("argument_name")
+        return value if isinstance(value, str) else None
+
+
+class InvalidCredentials(CaptureError):
+    """210: the email address and password do not match an account."""
+
+
+class AccountAlreadyLinked(CaptureError):
+    """361 ``unique_violation``: the social identity already belongs to an account."""
+
+
+class SocialTokenInvalid(CaptureError):
+    """400 ``engage_error``: the Social Login token is invalid, used or expired."""
+
+
+class ClientPermissionError(CaptureError):
+    """403: the API client lacks the ``login_client`` feature (a configuration fault)."""
+
+
+class AccessTokenInvalid(CaptureError):
+    """413: the Registration access token is not valid; the user must sign in again."""
+
+
+class AccessTokenExpired(AccessTokenInvalid):
+    """414: the Registration access token expired (they live one hour)."""
+
+
+class RefreshTokenInvalid(InvalidArgument):
+    """The refresh token is unknown, expired or already used (refresh tokens are single-use)."""
+
+
+class UnexpectedError(CaptureError):
+    """500: Capture failed, for example on an unknown flow, flow version or locale."""
+
+
+class CaptureUnavailable(CaptureError):
+    """Capture could not answer: transport failure, timeout, a 5xx or a body that is not
+    Capture's JSON, or a temporary refusal (480 ``api_feature_disabled``, 510
+    ``api_limit_error``). The user may try again later."""
+
+
+#: Exception class for each Capture ``error`` string. Looked up before :data:`ERRORS_BY_CODE`.
+ERRORS_BY_NAME: dict[str, type[CaptureError]] = {
+    "missing_argument": MissingArgument,
+    "invalid_argument": InvalidArgument,
+    "invalid_credentials": InvalidCredentials,
+    "unique_violation": AccountAlreadyLinked,
+    "engage_error": SocialTokenInvalid,
+    "permission_error": ClientPermissionError,
+    "client_permission_error": ClientPermissionError,
+    "invalid_access_token": AccessTokenInvalid,
+    "no_access_grant": AccessTokenInvalid,
+    "access_token_expired": AccessTokenExpired,
+    "unexpected_error": UnexpectedError,
+    "api_feature_disabled": CaptureUnavailable,
+    "api_limit_error": CaptureUnavailable,
+}
+
+#: Exception class for each Capture error ``code``, for errors whose string is unknown.
+ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
+    100: MissingArgument,
+    200: InvalidArgument,
+    210: InvalidCredentials,
+    361: AccountAlreadyLinked,
+    400: SocialTokenInvalid,
+    403: ClientPermissionError,
+    413: AccessTokenInvalid,
+    414: AccessTokenExpired,
+    480: CaptureUnavailable,
+    500: UnexpectedError,
+    510: CaptureUnavailable,
+}
+
+#: Answer fields that are stored as attributes rather than in ``fields``.
+_ENVELOPE_FIELDS = frozenset(
+    {"stat", "code", "error", "error_description", "request_id", "request_token"}
+)
+
+
+def error_from_body(body: Mapping[str, Any]) -> CaptureError:
+    """Build the exception for a Capture error answer (``stat`` is ``"error"``)."""
+    code = body.get("code")
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    name = body.get("error")
+    name = name if isinstance(name, str) else None
+    description = body.get("error_description")
+    request_id = body.get("request_id") or body.get("request_token")
+    fields = {key: value for key, value in body.items() if key not in _ENVELOPE_FIELDS}
+
+    cls = _class_for(name, code)
+    if cls is InvalidArgument and fields.get("argument_name") == "refresh_token":
+        cls = RefreshTokenInvalid
+    elif cls is InvalidArgument and fields.get("argument_name") == "access_token":
+        # Public Capture clients treat a malformed access token as an ended session.
+        cls = AccessTokenInvalid
+    return cls(
+        description if isinstance(description, str) else (name or "Capture returned an error"),
+        code=code,
+        error=name,
+        request_id=request_id if isinstance(request_id, str) else None,
+        fields=fields,
+    )
+
+
+def _class_for(name: str | None, code: int | None) -> type[CaptureError]:
+    if name is not None and name in ERRORS_BY_NAME:
+        return ERRORS_BY_NAME[name]
+    if code is not None and code in ERRORS_BY_CODE:
+        return ERRORS_BY_CODE[code]
+    return CaptureError

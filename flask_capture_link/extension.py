@@ -1,0 +1,324 @@
+"""``CaptureLink``, the extension object a site creates."""
+
+from __future__ import annotations
+
+import logging
+import re
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request, session, url_for
+from markupsafe import Markup
+
+from . import config, signals, state, token_store
+from .client import CaptureClient
+from .errors import AccessTokenExpired, AccessTokenInvalid, CaptureError, RefreshTokenInvalid
+from .models import LinkedIdentity, Tokens
+from .redirects import safe_next
+
+logger = logging.getLogger("flask_capture_link")
+
+T = TypeVar("T")
+AccessTokenLoader = Callable[[], "str | None"]
+LocaleSelector = Callable[[], "str | None"]
+
+_PROVIDER = re.compile(r"^[a-z0-9_]{1,40}$")
+
+#: How providers are named on buttons; others are capitalised.
+PROVIDER_NAMES = {
+    "google": "Google",
+    "facebook": "Facebook",
+    "twitter": "X (Twitter)",
+    "linkedin": "LinkedIn",
+    "apple": "Apple",
+    "microsoft": "Microsoft",
+    "live": "Microsoft",
+    "yahoo": "Yahoo",
+    "amazon": "Amazon",
+    "paypal": "PayPal",
+    "github": "GitHub",
+    "instagram": "Instagram",
+}
+
+
+class CaptureLink:
+    """Lets signed-in users link another social identity to their Capture account.
+
+    ::
+
+        capture_link = CaptureLink(app)
+
+        # or, with an application factory:
+        capture_link = CaptureLink()
+        capture_link.init_app(app)
+
+    One instance may serve several apps; each app gets its own :class:`CaptureClient`, built
+    from its config at :meth:`init_app`. Everything else reads ``current_app`` per request.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self._access_token_loader: AccessTokenLoader | None = None
+        self._locale_selector: LocaleSelector | None = None
+        self._clients: weakref.WeakKeyDictionary[Flask, CaptureClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._refreshes = token_store.RefreshCoordinator()
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Check the app's ``CAPTURE_LINK_*`` config, build its client, register the views,
+        template globals and the ``flask capture-link`` command.
+
+        :raises ConfigError: naming the first key that is missing or wrong.
+        """
+        from .cli import capture_link_cli
+        from .csrf import exempt_from_csrf
+        from .views import blueprint
+
+        config.apply_defaults(app.config)
+        config.validate(app.config)
+        self._clients[app] = build_client(app.config)
+        app.extensions["capture_link"] = self
+        app.register_blueprint(blueprint, url_prefix=app.config["CAPTURE_LINK_URL_PREFIX"])
+        app.add_template_global(self.token_url, "capture_link_token_url")
+        app.add_template_global(self.button, "capture_link_button")
+        app.add_template_global(self.unlink_button, "capture_link_unlink_button")
+        app.add_template_global(self.linked_identities, "capture_link_identities")
+        exempt_from_csrf(app)
+        app.cli.add_command(capture_link_cli)
+
+    # Hooks a site may set -----------------------------------------------------------------
+
+    def access_token_loader(self, loader: AccessTokenLoader) -> AccessTokenLoader:
+        """Decorate the function that returns the current user's Registration access token
+        (or ``None``). Without one, the token is read from
+        ``session[CAPTURE_LINK_SESSION_KEY]``, where :meth:`store_tokens` puts it::
+
+            @capture_link.access_token_loader
+            def load_access_token():
+                return current_user.capture_access_token
+        """
+        self._access_token_loader = loader
+        return loader
+
+    def locale_selector(self, selector: LocaleSelector) -> LocaleSelector:
+        """Decorate the function that picks the locale for this request, such as ``"es-ES"``:
+        sent to Capture, and the language of every message. ``None`` means
+        ``CAPTURE_LINK_LOCALE``::
+
+            @capture_link.locale_selector
+            def pick_locale():
+                return request.accept_languages.best_match(["en-US", "es-ES"])
+        """
+        self._locale_selector = selector
+        return selector
+
+    # Per request ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> CaptureClient:
+        """The current app's :class:`CaptureClient`."""
+        try:
+            return self._clients[current_app._get_current_object()]  # type: ignore[attr-defined]
+        except KeyError:
+            raise RuntimeError("CaptureLink.init_app was not called for this app") from None
+
+    def locale(self) -> str:
+        """The locale of this request: the selector's choice, else ``CAPTURE_LINK_LOCALE``."""
+        chosen = self._locale_selector() if self._locale_selector is not None else None
+        return chosen or str(current_app.config["CAPTURE_LINK_LOCALE"])
+
+    def message(self, key: str) -> str:
+        """The text of outcome ``key`` in this request's language (with site overrides)."""
+        from .messages import lookup
+
+        return lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
+
+    def user_binding(self) -> str | None:
+        """Who the current user is, for binding link states: Flask-Login's user id when a user
+        is signed in, else the access token (states keep only a keyed hash of it)."""
+        if hasattr(current_app, "login_manager"):
+            from flask_login import current_user
+
+            if current_user.is_authenticated:
+                return f"user:{current_user.get_id()}"
+        access_token = self._load_access_token()
+        return f"token:{access_token}" if access_token else None
+
+    def token_url(self, next: str | None = None) -> str:
+        """The absolute token URL, carrying a fresh link state. ``next`` is where the user
+        returns after the outcome; only a path on this site is kept."""
+        return self._state_url("capture_link.token", state.LINK, next)
+
+    def button(self, provider: str, label: str | None = None, next: str | None = None) -> Markup:
+        """A link that starts linking a ``provider`` identity at Social Login (template global
+        ``capture_link_button``)::
+
+            {{ capture_link_button("google", next=request.path) }}
+        """
+        from flask import get_template_attribute
+
+        if not _PROVIDER.match(provider):
+            raise ValueError(f"provider must be a Social Login provider name, not {provider!r}")
+        base = current_app.config["CAPTURE_LINK_SOCIAL_LOGIN_URL"]
+        if not base:
+            raise config.ConfigError(
+                "CAPTURE_LINK_SOCIAL_LOGIN_URL", "is required for capture_link_button"
+            )
+        name = PROVIDER_NAMES.get(provider, provider.capitalize())
+        macro = get_template_attribute("capture_link/macros.html", "link_button")
+        rendered: Markup = macro(
+            start_url=f"{str(base).rstrip('/')}/{provider}/start",
+            token_url=self.token_url(next),
+            provider=provider,
+            label=label or self.message("link_button").replace("{provider}", name),
+        )
+        return rendered
+
+    def unlink_button(
+        self, identity: LinkedIdentity, label: str | None = None, next: str | None = None
+    ) -> Markup:
+        """A small POST form that unlinks ``identity`` (template global
+        ``capture_link_unlink_button``)."""
+        from flask import get_template_attribute
+
+        macro = get_template_attribute("capture_link/macros.html", "unlink_button")
+        rendered: Markup = macro(
+            action=url_for("capture_link.unlink"),
+            state=state.issue(session, state.UNLINK, self.user_binding(), self._next(next)),
+            identifier=identity.identifier,
+            label=label or self.message("unlink_button").replace("{identity}", identity.label),
+        )
+        return rendered
+
+    def linked_identities(self) -> list[LinkedIdentity]:
+        """The current user's linked identities, asked of Capture at most once per request.
+        Empty when there is no access token or Capture cannot say; the reason is logged."""
+        cached: list[LinkedIdentity] | None = g.get("_capture_link_identities")
+        if cached is not None:
+            return cached
+        identities: list[LinkedIdentity] = []
+        try:
+            identities = self.with_access_token(self.client.linked_identities) or []
+        except CaptureError as error:
+            logger.warning("capture-link: could not list identities: %s", error)
+            if isinstance(error, AccessTokenInvalid):
+                token_store.forget(session)
+        g._capture_link_identities = identities
+        return identities
+
+    def store_tokens(self, tokens: Tokens) -> None:
+        """Keep ``tokens`` (from :meth:`CaptureClient.sign_in` or ``refresh``) in the session,
+        where the extension reads them::
+
+            capture_link.store_tokens(capture_link.client.sign_in(email, password))
+        """
+        token_store.save(session, tokens)
+        g.pop("_capture_link_identities", None)
+
+    def forget_tokens(self) -> None:
+        """Drop the user's tokens from the session (on sign-out, or when Capture ended them)."""
+        token_store.forget(session)
+        g.pop("_capture_link_identities", None)
+
+    def access_token(self) -> str | None:
+        """The current user's access token, refreshed first when it is about to expire and a
+        refresh is possible. ``None`` when the user has none.
+
+        :raises CaptureError: when a needed refresh failed.
+        """
+        stored = token_store.stored(session)
+        leeway = float(current_app.config["CAPTURE_LINK_REFRESH_LEEWAY"])
+        if stored is not None and stored.expired(leeway=leeway) and self._can_refresh(stored):
+            return self.refresh_tokens().access_token
+        return self._load_access_token()
+
+    def with_access_token(self, call: Callable[[str], T]) -> T | None:
+        """``call(access_token)``; on "access token expired", refresh and call once more.
+        ``None`` without calling when the user has no access token.
+
+        The retry is safe: Capture refused the first call before acting on it.
+        """
+        access_token = self.access_token()
+        if access_token is None:
+            return None
+        try:
+            return call(access_token)
+        except AccessTokenExpired:
+            stored = token_store.stored(session)
+            if stored is None or not self._can_refresh(stored):
+                raise
+            return call(self.refresh_tokens().access_token)
+
+    def refresh_tokens(self) -> Tokens:
+        """Trade the stored refresh token for new tokens, store them, and send
+        ``access_token_refreshed``. A refused refresh token drops the stored tokens.
+
+        :raises CaptureError: e.g. :class:`RefreshTokenInvalid`, or ``CaptureUnavailable``.
+        """
+        stored = token_store.stored(session)
+        secret = current_app.config["CAPTURE_LINK_CLIENT_SECRET"]
+        if stored is None or stored.refresh_token is None or not secret:
+            raise RefreshTokenInvalid("no refresh token or client secret to refresh with")
+        client = self.client
+        try:
+            tokens = self._refreshes.refresh(
+                stored.refresh_token, lambda token: client.refresh(token, str(secret))
+            )
+        except RefreshTokenInvalid:
+            token_store.forget(session)
+            raise
+        token_store.save(session, tokens)
+        logger.info("capture-link: access token refreshed")
+        send_signal(signals.access_token_refreshed, tokens=tokens)
+        return tokens
+
+    # Internals -----------------------------------------------------------------------------
+
+    def _load_access_token(self) -> str | None:
+        if self._access_token_loader is not None:
+            return self._access_token_loader()
+        found = session.get(current_app.config["CAPTURE_LINK_SESSION_KEY"])
+        return found if isinstance(found, str) and found else None
+
+    def _can_refresh(self, stored: Tokens) -> bool:
+        return bool(stored.refresh_token and current_app.config["CAPTURE_LINK_CLIENT_SECRET"])
+
+    def _next(self, next: str | None) -> str | None:
+        if next is None:
+            return None
+        safe = safe_next(next, request.host)
+        if safe is None:
+            logger.warning("capture-link: refused a next that leads off this site")
+        return safe
+
+    def _state_url(self, endpoint: str, purpose: str, next: str | None) -> str:
+        value = state.issue(session, purpose, self.user_binding(), self._next(next))
+        return url_for(endpoint, state=value, _external=True)
+
+
+def build_client(app_config: Any) -> CaptureClient:
+    """A :class:`CaptureClient` from ``CAPTURE_LINK_*`` settings."""
+    use_default = bool(app_config["CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW"])
+    timeout = app_config["CAPTURE_LINK_TIMEOUT"]
+    return CaptureClient(
+        app_config["CAPTURE_LINK_DOMAIN"],
+        app_config["CAPTURE_LINK_CLIENT_ID"],
+        flow=None if use_default else app_config["CAPTURE_LINK_FLOW"],
+        flow_version=None if use_default else app_config["CAPTURE_LINK_FLOW_VERSION"],
+        locale=app_config["CAPTURE_LINK_LOCALE"],
+        redirect_uri=app_config["CAPTURE_LINK_REDIRECT_URI"],
+        link_path=app_config["CAPTURE_LINK_LINK_PATH"],
+        timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
+        verify=app_config["CAPTURE_LINK_CA_BUNDLE"] or True,
+    )
+
+
+def send_signal(signal: Any, **data: Any) -> None:
+    """Send ``signal`` from the current app; a failing handler is logged, never raised."""
+    try:
+        signal.send(current_app._get_current_object(), **data)  # type: ignore[attr-defined]
+    except Exception:
+        logger.exception("capture-link: a %s signal handler failed", signal.name)

@@ -1,0 +1,90 @@
+"""One table: what each Capture error means for the user and for the site's logs.
+
+Each outcome names the message the user sees, the flash category, the log level, and whether
+the user's access token is dropped so that they sign in again. Configuration faults (the site's
+settings are wrong, not the user's doing) log at ERROR; what users cause logs at INFO/WARNING.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from . import errors
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one kind of result is shown and logged."""
+
+    message_key: str
+    category: str = "error"
+    log_level: int = logging.WARNING
+    sign_in_again: bool = False
+
+
+INFO, WARNING, ERROR = logging.INFO, logging.WARNING, logging.ERROR
+_SIGN_IN = {"sign_in_again": True}
+
+#: Outcome per Capture ``error`` string, and for the extension's own results.
+OUTCOMES: dict[str, Outcome] = {
+    # The extension's own results.
+    "success": Outcome("success", "success", INFO),
+    "unlinked": Outcome("unlinked", "success", INFO),
+    "invalid_state": Outcome("invalid_state", "error", WARNING),
+    "missing_token": Outcome("missing_token", "error", INFO),
+    "missing_access_token": Outcome("missing_access_token", "error", INFO, **_SIGN_IN),
+    "missing_identifier": Outcome("missing_identifier", "error", INFO),
+    "not_linked": Outcome("not_linked", "error", INFO),
+    "unavailable": Outcome("unavailable", "error", ERROR),
+    "unknown": Outcome("unknown", "error", ERROR),
+    # Caused by the user or their session.
+    "unique_violation": Outcome("unique_violation", "error", INFO),
+    "engage_error": Outcome("engage_error", "error", WARNING),
+    "invalid_access_token": Outcome("invalid_access_token", "error", INFO, **_SIGN_IN),
+    "no_access_grant": Outcome("no_access_grant", "error", INFO, **_SIGN_IN),
+    "access_token_expired": Outcome("access_token_expired", "error", INFO, **_SIGN_IN),
+    "invalid_credentials": Outcome("invalid_credentials", "error", INFO),
+    # Capture is busy.
+    "api_feature_disabled": Outcome("api_feature_disabled", "error", WARNING),
+    "api_limit_error": Outcome("api_limit_error", "error", WARNING),
+    # The site's configuration is wrong: the user can only try later.
+    "missing_argument": Outcome("missing_argument", "error", ERROR),
+    "invalid_argument": Outcome("invalid_argument", "error", ERROR),
+    "permission_error": Outcome("permission_error", "error", ERROR),
+    "client_permission_error": Outcome("client_permission_error", "error", ERROR),
+    "unexpected_error": Outcome("unexpected_error", "error", ERROR),
+}
+
+#: Outcome key for errors whose ``error`` string the table lacks, by exception class.
+_BY_CLASS: tuple[tuple[type[errors.CaptureError], str], ...] = (
+    (errors.RefreshTokenInvalid, "access_token_expired"),
+    (errors.AccessTokenExpired, "access_token_expired"),
+    (errors.AccessTokenInvalid, "invalid_access_token"),
+    (errors.AccountAlreadyLinked, "unique_violation"),
+    (errors.SocialTokenInvalid, "engage_error"),
+    (errors.MissingArgument, "missing_argument"),
+    (errors.InvalidArgument, "invalid_argument"),
+    (errors.ClientPermissionError, "permission_error"),
+    (errors.UnexpectedError, "unexpected_error"),
+    (errors.InvalidCredentials, "invalid_credentials"),
+    (errors.CaptureUnavailable, "unavailable"),
+)
+
+
+def outcome_for(error: errors.CaptureError) -> Outcome:
+    """The outcome of a Capture error: by its ``error`` string, else its class, else
+    ``unknown``. An error that means the session ended (its class says so, e.g. an
+    ``invalid_argument`` about the access token) always sends the user to sign in."""
+    by_class = OUTCOMES[_class_key(error)]
+    by_name = OUTCOMES.get(error.error or "")
+    if by_name is None or (by_class.sign_in_again and not by_name.sign_in_again):
+        return by_class
+    return by_name
+
+
+def _class_key(error: errors.CaptureError) -> str:
+    for cls, key in _BY_CLASS:
+        if isinstance(error, cls):
+            return key
+    return "unknown"

@@ -1,0 +1,37 @@
+"""Signals the extension sends, for sites that want to react to links (audit logs, emails).
+
+Connect with blinker as with Flask's own signals::
+
+    from flask_capture_link.signals import account_linked
+
+    @account_linked.connect_via(app)
+    def audit(app, **extra):
+        app.logger.info("user %s linked an identity", current_user.get_id())
+
+Handlers run inside the request; their return values are ignored, and an exception in a
+handler is logged and does not change what the user sees.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent after Capture linked a new identity to the current user. Sender: the app.
+#: Keyword: ``next`` (where the user goes now).
+account_linked = _signals.signal("account-linked")
+
+#: Sent when a link or unlink did not happen. Sender: the app. Keywords: ``error`` (the
+#: :class:`~flask_capture_link.errors.CaptureError`, or ``None`` when the extension refused
+#: before calling Capture) and ``outcome`` (the message key, e.g. ``"invalid_state"``).
+link_failed = _signals.signal("link-failed")
+
+#: Sent after Capture removed an identity from the current user. Sender: the app. Keyword:
+#: ``identifier`` (the identity removed).
+account_unlinked = _signals.signal("account-unlinked")
+
+#: Sent after an expired access token was refreshed and the new tokens stored. Sender: the
+#: app. Keyword: ``tokens`` (:class:`~flask_capture_link.models.Tokens`; its repr shows no
+#: token).
+access_token_refreshed = _signals.signal("access-token-refreshed")

@@ -1,0 +1,106 @@
+"""The user's Registration tokens in the session, and their refresh.
+
+:meth:`CaptureLink.store_tokens` puts what :meth:`CaptureClient.sign_in` or ``refresh`` return
+into the session. With ``CAPTURE_LINK_CLIENT_SECRET`` set and a refresh token stored, an access
+token near its expiry is refreshed before a call, and a call answered "access token expired" is
+refreshed and tried once more.
+
+Refresh tokens are single-use. Two requests of one session (two tabs) can find the same expired
+token at once; the first refreshes, and the second, instead of spending the used refresh token
+(which Capture refuses, signing the user out), waits for and takes the first one's new tokens.
+That holds between the threads of one process; see the README for many processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from flask import current_app
+
+from .models import Tokens
+
+#: Seconds a refresh result is kept for a concurrent request with the same old refresh token.
+SHARE_FOR = 60.0
+
+#: Refresh results kept at most (each a few hundred bytes).
+MAX_SHARED = 1024
+
+
+def _key(name: str) -> str:
+    return str(current_app.config[f"CAPTURE_LINK_{name}"])
+
+
+def save(session: MutableMapping[str, Any], tokens: Tokens) -> None:
+    """Store ``tokens`` where the extension reads them."""
+    session[_key("SESSION_KEY")] = tokens.access_token
+    if tokens.refresh_token is not None:
+        session[_key("REFRESH_TOKEN_SESSION_KEY")] = tokens.refresh_token
+    if tokens.expires_at is not None:
+        session[_key("EXPIRES_AT_SESSION_KEY")] = tokens.expires_at
+    else:
+        session.pop(_key("EXPIRES_AT_SESSION_KEY"), None)
+
+
+def forget(session: MutableMapping[str, Any]) -> None:
+    """Drop every token from the session (the user must sign in again)."""
+    for name in ("SESSION_KEY", "REFRESH_TOKEN_SESSION_KEY", "EXPIRES_AT_SESSION_KEY"):
+        session.pop(_key(name), None)
+
+
+def stored(session: MutableMapping[str, Any]) -> Tokens | None:
+    """The tokens in the session, or ``None`` when there is no access token."""
+    access_token = session.get(_key("SESSION_KEY"))
+    if not isinstance(access_token, str) or not access_token:
+        return None
+    refresh_token = session.get(_key("REFRESH_TOKEN_SESSION_KEY"))
+    expires_at = session.get(_key("EXPIRES_AT_SESSION_KEY"))
+    return Tokens(
+        access_token=access_token,
+        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
+        expires_at=float(expires_at) if isinstance(expires_at, (int, float)) else None,
+    )
+
+
+class RefreshCoordinator:
+    """Makes concurrent refreshes of one refresh token into one call to Capture."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, threading.Lock] = {}
+        self._results: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
+
+    def refresh(self, refresh_token: str, call: Callable[[str], Tokens]) -> Tokens:
+        """``call(refresh_token)``, unless another thread did it in the last
+        :data:`SHARE_FOR` seconds: then its result. Errors are not shared."""
+        key = hashlib.sha256(refresh_token.encode()).hexdigest()
+        with self._lock:
+            lock = self._in_flight.setdefault(key, threading.Lock())
+        with lock:
+            shared = self._shared(key)
+            if shared is not None:
+                return shared
+            try:
+                tokens = call(refresh_token)
+            finally:
+                with self._lock:
+                    self._in_flight.pop(key, None)
+            with self._lock:
+                self._results[key] = (time.monotonic(), tokens)
+                while len(self._results) > MAX_SHARED:
+                    self._results.popitem(last=False)
+            return tokens
+
+    def _shared(self, key: str) -> Tokens | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > SHARE_FOR:
+                del self._results[key]
+                return None
+            return found[1]

@@ -1,0 +1,226 @@
+"""The token URL and the unlink endpoint: the ``capture_link`` blueprint.
+
+``token`` reads as the flow in the design: bounce a cookieless cross-site POST, check the token,
+spend the state, find the access token, link, and show the outcome. Every response is a redirect
+(or the bounce page); nothing a user sends can make it a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, current_app, flash, make_response, redirect, request, session
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from . import signals, state, token_store
+from .errors import CaptureError
+from .extension import send_signal
+from .outcomes import OUTCOMES, Outcome, outcome_for
+from .redirects import safe_next
+
+if TYPE_CHECKING:
+    from .extension import CaptureLink
+
+logger = logging.getLogger("flask_capture_link")
+
+blueprint = Blueprint("capture_link", __name__, template_folder="templates")
+
+#: Form field the bounce page adds, so that a second cookieless arrival is not bounced again.
+BOUNCED_FIELD = "capture_link_bounced"
+
+#: What a Social Login token looks like (40 characters; some room for other formats).
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-.~]{8,256}$")
+
+#: Headers on every response of these views: nothing cached, no Referer carrying the query.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
+
+
+def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
+    """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500."""
+
+    @functools.wraps(view)
+    def wrapper() -> ResponseReturnValue:
+        try:
+            return view()
+        except Exception:
+            logger.exception("capture-link: unexpected failure in %s", view.__name__)
+            try:
+                return finish(OUTCOMES["unknown"], next=None)
+            except Exception:
+                logger.exception("capture-link: could not even report the failure")
+                return redirect("/", code=303)
+
+    return wrapper
+
+
+@blueprint.route("/token", methods=["GET", "POST"])
+@never_fails
+def token() -> ResponseReturnValue:
+    """Social Login delivers the token here, by cross-site POST (or GET)."""
+    ext = extension()
+    form = read_form()
+    if form is None:
+        return refuse("invalid_state", reason="unreadable request body")
+    if needs_bounce(form):
+        return bounce(form)
+
+    social_token = form.get("token") or request.args.get("token")
+    state_value = form.get("state") or request.args.get("state")
+    if not social_token:
+        return refuse("missing_token", next=state.peek_next(state_value, max_age()))
+    if not _TOKEN.match(social_token):
+        return refuse("engage_error", reason="malformed token")
+    try:
+        link_state = state.consume(session, state_value, state.LINK, ext.user_binding(), max_age())
+    except state.InvalidState as exc:
+        return refuse("invalid_state", reason=exc.reason)
+
+    def link(access_token: str) -> bool:
+        ext.client.link_account(social_token, access_token, locale=ext.locale())
+        return True
+
+    try:
+        linked = ext.with_access_token(link)
+    except CaptureError as error:
+        return fail(error, next=link_state.next)
+    if linked is None:
+        return refuse("missing_access_token", next=link_state.next)
+
+    send_signal(signals.account_linked, next=link_state.next)
+    return finish(OUTCOMES["success"], next=link_state.next)
+
+
+@blueprint.route("/unlink", methods=["POST"])
+@never_fails
+def unlink() -> ResponseReturnValue:
+    """Remove one linked identity; a POST from :meth:`CaptureLink.unlink_button`'s form."""
+    ext = extension()
+    form = read_form()
+    if form is None:
+        return refuse("invalid_state", reason="unreadable request body")
+    try:
+        unlink_state = state.consume(
+            session, form.get("state"), state.UNLINK, ext.user_binding(), max_age()
+        )
+    except state.InvalidState as exc:
+        return refuse("invalid_state", reason=exc.reason)
+    identifier = form.get("identifier")
+    if not identifier or len(identifier) > 2048:
+        return refuse("missing_identifier", next=unlink_state.next)
+
+    def remove(access_token: str) -> bool:
+        ext.client.unlink_account(access_token, identifier, locale=ext.locale())
+        return True
+
+    try:
+        unlinked = ext.with_access_token(remove)
+    except CaptureError as error:
+        return fail(error, next=unlink_state.next)
+    if unlinked is None:
+        return refuse("missing_access_token", next=unlink_state.next)
+
+    send_signal(signals.account_unlinked, identifier=identifier)
+    return finish(OUTCOMES["unlinked"], next=unlink_state.next)
+
+
+# The steps ---------------------------------------------------------------------------------
+
+
+def extension() -> CaptureLink:
+    """The app's :class:`CaptureLink`."""
+    ext: CaptureLink = current_app.extensions["capture_link"]
+    return ext
+
+
+def max_age() -> int:
+    return int(current_app.config["CAPTURE_LINK_STATE_MAX_AGE"])
+
+
+def read_form() -> dict[str, str] | None:
+    """The form fields (first value of each), or ``None`` if the body cannot be read (too
+    large, malformed multipart)."""
+    try:
+        return {key: request.form.get(key, "") for key in request.form}
+    except HTTPException:
+        return None
+
+
+def needs_bounce(form: dict[str, str]) -> bool:
+    """A well-formed token POST that came without this site's session (a ``SameSite=Lax``
+    cookie is not sent on a cross-site POST), and was not bounced already."""
+    social_token = form.get("token") or request.args.get("token") or ""
+    state_value = form.get("state") or request.args.get("state") or ""
+    return (
+        request.method == "POST"
+        and state.SESSION_RECORD not in session
+        and BOUNCED_FIELD not in form
+        and _TOKEN.match(social_token) is not None
+        and 0 < len(state_value) <= 4096
+    )
+
+
+def bounce(form: dict[str, str]) -> ResponseReturnValue:
+    """A same-origin page that posts token and state again, now with the session cookie."""
+    from .bounce import bounce_page
+
+    social_token = form.get("token") or request.args.get("token") or ""
+    state_value = form.get("state") or request.args.get("state") or ""
+    logger.debug("capture-link: token POST arrived without a session; bouncing")
+    return bounce_page(social_token, state_value, BOUNCED_FIELD)
+
+
+def refuse(key: str, *, reason: str | None = None, next: str | None = None) -> Response:
+    """End without calling Capture: log why, signal ``link_failed``, flash, redirect."""
+    outcome = OUTCOMES[key]
+    logger.log(outcome.log_level, "capture-link: %s refused: %s", request.endpoint, reason or key)
+    send_signal(signals.link_failed, error=None, outcome=key)
+    return finish(outcome, next=next)
+
+
+def fail(error: CaptureError, *, next: str | None) -> Response:
+    """End after Capture refused: log with Capture's request id, signal, flash, redirect."""
+    outcome = outcome_for(error)
+    logger.log(
+        outcome.log_level,
+        "capture-link: %s failed: %s (request_id=%s)",
+        request.endpoint,
+        error,
+        error.request_id,
+    )
+    send_signal(signals.link_failed, error=error, outcome=outcome.message_key)
+    return finish(outcome, next=next)
+
+
+def finish(outcome: Outcome, *, next: str | None) -> Response:
+    """Flash the outcome's message and redirect: to sign in when the session ended, else to
+    ``next`` (only ever a path on this site)."""
+    ext = extension()
+    flash(ext.message(outcome.message_key), outcome.category)
+    if outcome.sign_in_again:
+        token_store.forget(session)
+        target = login_url(next)
+    else:
+        target = safe_next(next) or str(current_app.config["CAPTURE_LINK_DEFAULT_NEXT"])
+    response = make_response(redirect(target, code=303))
+    response.headers.update(NO_STORE)
+    return response
+
+
+def login_url(next: str | None) -> str:
+    """``CAPTURE_LINK_LOGIN_URL``, else Flask-Login's ``login_view`` (with ``next``), else
+    ``/``."""
+    configured = current_app.config["CAPTURE_LINK_LOGIN_URL"]
+    if configured:
+        return str(configured)
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None and manager.login_view:
+        from flask_login import login_url as flask_login_url
+
+        return str(flask_login_url(manager.login_view, next_url=safe_next(next) or None))
+    return "/"
