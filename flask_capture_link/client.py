@@ -230,7 +230,8 @@ class CaptureClient:
             ) from exc
         except requests.ConnectionError as exc:
             raise CaptureUnavailable(f"could not reach Capture for {path} ({_kind(exc)})") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError) as exc:
+            # OSError: e.g. a CA bundle path that does not exist.
             raise CaptureUnavailable(f"the call to Capture {path} failed ({_kind(exc)})") from exc
         with response:
             return _read_answer(path, response, secrets)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
+#: Characters that look like a slash or backslash without folding into one; refused.
+LOOKALIKES = frozenset("\u2215\u2044\u2571\u29f8\u29f5\u29f9\u2572\ufe68\uff3c\u3033\u2f03")
+
 #: Longer ``next`` values are refused rather than carried in the state.
 MAX_NEXT_LENGTH = 2048
 
@@ -63,7 +66,12 @@ def _plain(value: str, *, decoded: bool = False) -> bool:
     for char in value:
         if decoded and char == " ":
             continue
-        if char == "\\" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zl"):
+        if (
+            char == "\\"
+            or char in LOOKALIKES
+            or char.isspace()
+            or unicodedata.category(char) in ("Cc", "Cf", "Zl")
+        ):
             return False
         folded = unicodedata.normalize("NFKC", char)
         if folded != char and any(c in "/\\:@.%?#" for c in folded):

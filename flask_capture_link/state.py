@@ -74,7 +74,7 @@ def issue(
         "u": _digest("user", user or ""),
         "p": purpose,
         "x": next,
-        "t": round(time.time(), 3),
+        "t": time.time(),
     }
     return _serializer().dumps(payload)
 
@@ -133,7 +133,7 @@ def peek_next(value: str | None, max_age: int) -> str | None:
 
 def _serializer() -> URLSafeTimedSerializer:
     app = current_app
-    keys = [*app.config.get("SECRET_KEY_FALLBACKS", ()), app.secret_key]
+    keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key]
     return URLSafeTimedSerializer(keys, salt=_SALT)
 
 
@@ -170,7 +170,8 @@ def _mark_used(
     horizon = time.time() - max_age
     used = [[n, t] for n, t in record["used"] if t > horizon]
     used.append([nonce, issued_at])
+    used.sort(key=lambda entry: entry[1])
     floor = record["f"]
-    while len(used) > MAX_USED:
+    while len(used) > MAX_USED:  # the oldest-issued give way; the floor keeps them refused
         floor = max(floor, used.pop(0)[1])
     session[SESSION_RECORD] = {"k": record["k"], "used": used, "f": floor}

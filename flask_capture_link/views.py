@@ -188,10 +188,9 @@ def fail(error: CaptureError, *, next: str | None) -> Response:
     outcome = outcome_for(error)
     logger.log(
         outcome.log_level,
-        "capture-link: %s failed: %s (request_id=%s)",
+        "capture-link: %s failed: %s",
         request.endpoint,
         error,
-        error.request_id,
     )
     send_signal(signals.link_failed, error=error, outcome=outcome.message_key)
     return finish(outcome, next=next)

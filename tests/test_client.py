@@ -1,0 +1,322 @@
+"""CaptureClient against the emulator over loopback: each outcome of each call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from flask_capture_link import errors
+from flask_capture_link.client import CaptureClient
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.models import LinkedIdentity, Tokens
+
+LINK = "/oauth/link_account_native"
+
+
+@pytest.fixture
+def capture(capture_emulator: EmulatorServer) -> CaptureClient:
+    emulator = capture_emulator.emulator
+    client = CaptureClient(
+        capture_emulator.url,
+        emulator.client_id,
+        flow=emulator.flow,
+        flow_version=emulator.flow_version,
+        redirect_uri="http://localhost/",
+        timeout=(1.0, 2.0),
+    )
+    yield client
+    client.close()
+
+
+def test_link_posts_seven_form_fields_and_nothing_in_the_query(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    access_token = emulator.sign_in(emulator.demo_email)["access_token"]
+    capture.link_account(emulator.issue_social_token("google", "alice"), access_token)
+    [call] = emulator.calls_to(LINK)
+    assert call.method == "POST"
+    assert len(call.param_names) == 7
+    assert call.query_param_names == ()
+    assert emulator.identities(emulator.demo_email)[0]["domain"] == "google.com"
+
+
+def test_client_default_flow_omits_flow_and_version(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    emulator.set_client_default_flow(True)
+    with CaptureClient(
+        capture_emulator.url, emulator.client_id, flow_version=None, redirect_uri="http://x/"
+    ) as client:
+        access_token = emulator.sign_in(emulator.demo_email)["access_token"]
+        client.link_account(emulator.issue_social_token("google", "a"), access_token)
+    [call] = emulator.calls_to(LINK)
+    assert "flow" not in call.param_names and "flow_version" not in call.param_names
+
+
+@pytest.mark.parametrize(
+    ("prepare", "cls", "code", "error", "description"),
+    [
+        ("used_token", errors.SocialTokenInvalid, 400, "engage_error",
+         "Unexpected HTTP status code from server: 400"),
+        ("bad_access", errors.AccessTokenInvalid, 413, "invalid_access_token",
+         "invalid access token"),
+        ("expired_access", errors.AccessTokenExpired, 414, "access_token_expired", None),
+        ("taken", errors.AccountAlreadyLinked, 361, "unique_violation",
+         "that account already exists"),
+        ("head", errors.UnexpectedError, 500, "unexpected_error", None),
+        ("unprivileged", errors.ClientPermissionError, 403, "permission_error",
+         "This client does not support log in and registration."),
+    ],
+)  # fmt: skip
+def test_each_error_of_the_specification(
+    capture_emulator: EmulatorServer,
+    emulator: CaptureEmulator,
+    prepare: str,
+    cls: type[errors.CaptureError],
+    code: int,
+    error: str,
+    description: str | None,
+) -> None:
+    access_token = emulator.sign_in(emulator.demo_email)["access_token"]
+    token = emulator.issue_social_token("google", "bob")
+    client_id, version = emulator.client_id, emulator.flow_version
+    if prepare == "used_token":
+        CaptureClient(
+            capture_emulator.url, client_id, flow_version=version, redirect_uri="http://x/"
+        ).link_account(token, access_token)
+        emulator.add_user("x@example.com", "pw")
+        access_token = emulator.sign_in("x@example.com")["access_token"]
+    elif prepare == "bad_access":
+        access_token = "nope"
+    elif prepare == "expired_access":
+        emulator.advance_clock(3601)
+    elif prepare == "taken":
+        emulator.add_user("x@example.com", "pw")
+        emulator.add_identity("x@example.com", "google", "bob")
+    elif prepare == "head":
+        version = "20000101000000000000"
+    elif prepare == "unprivileged":
+        client_id = emulator.unprivileged_client_id
+    with (
+        CaptureClient(
+            capture_emulator.url, client_id, flow_version=version, redirect_uri="http://x/"
+        ) as client,
+        pytest.raises(cls) as raised,
+    ):
+        client.link_account(token, access_token)
+    assert type(raised.value) is cls
+    assert raised.value.code == code
+    assert raised.value.error == error
+    if description:
+        assert raised.value.description == description
+    assert raised.value.request_id and len(raised.value.request_id) == 16
+    if prepare == "taken":
+        assert raised.value.fields["message"] == "That account is already in use."
+
+
+def test_missing_argument_names_it(capture_emulator: EmulatorServer, emulator: Any) -> None:
+    with (
+        CaptureClient(
+            capture_emulator.url, emulator.client_id, flow_version=None, redirect_uri="http://x/"
+        ) as client,
+        pytest.raises(errors.MissingArgument) as raised,
+    ):
+        client.link_account("a" * 40, "b")
+    assert raised.value.code == 100
+    assert raised.value.description.startswith("missing arguments: flow")
+
+
+def test_head_is_refused_before_any_call() -> None:
+    with pytest.raises(ValueError, match="HEAD"):
+        CaptureClient("https://x", "c", flow_version="HEAD", redirect_uri="https://x/")
+    with pytest.raises(ValueError, match="redirect_uri"):
+        CaptureClient("https://x", "c", flow_version="1", redirect_uri="ftp://x/")
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("html_502", "HTTP 502"),
+        ("invalid_json", "not JSON"),
+        ("json_list", "not an object"),
+        ("missing_stat", "no stat"),
+        ("drop", "could not reach Capture"),
+        ("unavailable", "api_limit_error"),
+    ],
+)
+def test_faults_raise_capture_unavailable(
+    capture: CaptureClient, emulator: CaptureEmulator, kind: str, says: str
+) -> None:
+    emulator.set_fault(LINK, kind)
+    with pytest.raises(errors.CaptureUnavailable) as raised:
+        capture.link_account("a" * 40, "access")
+    assert says in str(raised.value)
+    assert len(emulator.calls_to(LINK)) == 1  # a call that may have reached Capture: no retry
+
+
+def test_unknown_code_keeps_the_raw_body(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    emulator.set_fault(LINK, "unknown_code")
+    with pytest.raises(errors.CaptureError) as raised:
+        capture.link_account("a" * 40, "access")
+    assert type(raised.value) is errors.CaptureError
+    assert raised.value.code == 999
+    assert raised.value.request_id
+
+
+def test_timeout_raises_within_the_read_timeout(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    emulator.set_fault(LINK, "hang", seconds=5)
+    with CaptureClient(
+        capture_emulator.url,
+        emulator.client_id,
+        flow_version=emulator.flow_version,
+        redirect_uri="http://x/",
+        timeout=(1.0, 0.3),
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises(errors.CaptureUnavailable, match="in time"):
+            client.link_account("a" * 40, "access")
+        assert time.monotonic() - started < 1.5
+    emulator.clear_faults()
+    assert len(emulator.calls_to(LINK)) == 1
+
+
+def test_connection_refused_is_retried_once_then_unavailable() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (
+        CaptureClient(
+            f"http://127.0.0.1:{port}", "c", flow_version="1", redirect_uri="http://x/"
+        ) as client,
+        pytest.raises(errors.CaptureUnavailable, match="could not reach"),
+    ):
+        client.link_account("a" * 40, "access")
+
+
+def test_latency_under_the_timeout_succeeds(capture: CaptureClient, emulator: Any) -> None:
+    emulator.set_fault(LINK, "latency", seconds=0.3)
+    access_token = emulator.sign_in(emulator.demo_email)["access_token"]
+    capture.link_account(emulator.issue_social_token("google", "slow"), access_token)
+    assert emulator.identities(emulator.demo_email)
+
+
+def test_pooled_connection_is_reused(capture_emulator: EmulatorServer, emulator: Any) -> None:
+    before = capture_emulator.connections_accepted
+    with CaptureClient(
+        capture_emulator.url, emulator.client_id, flow_version=emulator.flow_version,
+        redirect_uri="http://x/",
+    ) as client:  # fmt: skip
+        for _ in range(5):
+            with pytest.raises(errors.AccessTokenInvalid):
+                client.link_account("a" * 40, "bad")
+    assert capture_emulator.connections_accepted - before == 1
+
+
+def test_no_cookie_is_kept_between_calls(capture: CaptureClient) -> None:
+    """A Set-Cookie in one user's answer must not travel with the next user's call."""
+    import email
+    from types import SimpleNamespace
+
+    from requests.cookies import extract_cookies_to_jar
+
+    message = email.message_from_string("Set-Cookie: sessionid=abc; Path=/\n\n")
+    answer = SimpleNamespace(_original_response=SimpleNamespace(msg=message))
+    request = requests.Request("POST", capture.domain + "/entity").prepare()
+    extract_cookies_to_jar(capture.session.cookies, request, answer)
+    assert len(capture.session.cookies) == 0
+    plain = requests.Session()
+    extract_cookies_to_jar(plain.cookies, request, answer)
+    assert len(plain.cookies) == 1  # what a plain session would have kept
+    plain.close()
+
+
+def test_sign_in_unlink_and_list(capture: CaptureClient, emulator: CaptureEmulator) -> None:
+    tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
+    assert isinstance(tokens, Tokens)
+    assert tokens.refresh_token and tokens.expires_at and tokens.expires_at > time.time()
+    assert tokens.access_token not in repr(tokens)
+    capture.link_account(emulator.issue_social_token("google", "liz"), tokens.access_token)
+    [identity] = capture.linked_identities(tokens.access_token)
+    assert isinstance(identity, LinkedIdentity)
+    assert identity.domain == "google.com"
+    capture.unlink_account(tokens.access_token, identity.identifier)
+    assert capture.linked_identities(tokens.access_token) == []
+    with pytest.raises(errors.InvalidArgument):
+        capture.unlink_account(tokens.access_token, identity.identifier)
+
+
+def test_wrong_password(capture: CaptureClient, emulator: CaptureEmulator) -> None:
+    with pytest.raises(errors.InvalidCredentials) as raised:
+        capture.sign_in(emulator.demo_email, "wrong")
+    assert "wrong" not in str(raised.value) + repr(raised.value)
+
+
+def test_refresh_tokens_are_single_use(capture: CaptureClient, emulator: CaptureEmulator) -> None:
+    tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
+    assert tokens.refresh_token
+    fresh = capture.refresh(tokens.refresh_token, emulator.client_secret)
+    assert fresh.refresh_token and fresh.refresh_token != tokens.refresh_token
+    with pytest.raises(errors.RefreshTokenInvalid) as raised:
+        capture.refresh(tokens.refresh_token, emulator.client_secret)
+    assert tokens.refresh_token not in str(raised.value)
+    assert emulator.client_secret not in str(raised.value)
+
+
+def test_ca_bundle_setting_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, emulator: CaptureEmulator
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    with EmulatorServer(emulator, tls=True) as server:
+        assert server.url.startswith("https://")
+        with CaptureClient(
+            server.url, emulator.client_id, flow_version=emulator.flow_version,
+            redirect_uri="https://x/", verify=str(server.ca_bundle),
+        ) as client, pytest.raises(errors.AccessTokenInvalid):  # fmt: skip
+            client.link_account("a" * 40, "bad")
+        with CaptureClient(
+            server.url, emulator.client_id, flow_version=emulator.flow_version,
+            redirect_uri="https://x/",
+        ) as client, pytest.raises(errors.CaptureUnavailable):  # fmt: skip
+            client.link_account("a" * 40, "bad")  # the system store does not trust it
+
+
+def test_secrets_never_in_errors_or_logs(
+    capture: CaptureClient, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_token, secret_access = "f" * 40, "secret-access-token"
+    raised: list[BaseException] = []
+    for fault in (None, "html_502", "drop", "unknown_code"):
+        emulator.clear_faults()
+        if fault:
+            emulator.set_fault(LINK, fault)
+        try:
+            capture.link_account(secret_token, secret_access)
+        except errors.CaptureError as exc:
+            raised.append(exc)
+    text = " ".join(f"{e} {e!r} {e.fields}" for e in raised)
+    text += " ".join(r.getMessage() for r in caplog.records)
+    assert len(raised) == 4
+    assert secret_token not in text and secret_access not in text
+
+
+def test_echoed_secrets_are_scrubbed(capture_emulator: EmulatorServer) -> None:
+    """Should Capture ever echo a parameter, the error still holds no secret."""
+    from flask_capture_link.client import _read_answer
+
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b'{"stat":"error","code":200,"error_description":"bad token abc123"}'
+    with pytest.raises(errors.InvalidArgument) as raised:
+        _read_answer("/x", response, ("abc123",))
+    assert "abc123" not in raised.value.description

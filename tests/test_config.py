@@ -1,0 +1,95 @@
+"""Config checks at init_app: each wrong setting is a ConfigError naming its key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from flask_capture_link import CaptureLink, ConfigError
+from flask_capture_link.config import is_loopback
+
+GOOD: dict[str, Any] = {
+    "SECRET_KEY": "k",
+    "CAPTURE_LINK_DOMAIN": "https://example.us.janraincapture.com",
+    "CAPTURE_LINK_CLIENT_ID": "12345abcde12345abcde12345abcde12",
+    "CAPTURE_LINK_FLOW_VERSION": "20190618143040022299",
+    "CAPTURE_LINK_REDIRECT_URI": "https://www.example.com/",
+}
+
+
+def init(**overrides: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update({**GOOD, **overrides})
+    CaptureLink(app)
+    return app
+
+
+def test_good_config_gets_the_defaults() -> None:
+    app = init()
+    assert app.config["CAPTURE_LINK_FLOW"] == "standard"
+    assert app.config["CAPTURE_LINK_LOCALE"] == "en-US"
+    assert app.config["CAPTURE_LINK_STATE_MAX_AGE"] == 600
+    assert app.url_map.bind("x").match("/capture-link/token", "POST")[0] == "capture_link.token"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "says"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY", "required"),
+        ({"CAPTURE_LINK_DOMAIN": None}, "CAPTURE_LINK_DOMAIN", "required"),
+        ({"CAPTURE_LINK_DOMAIN": "http://capture.example.com"}, "CAPTURE_LINK_DOMAIN", "https"),
+        ({"CAPTURE_LINK_DOMAIN": "capture.example.com"}, "CAPTURE_LINK_DOMAIN", "URL"),
+        ({"CAPTURE_LINK_CLIENT_ID": ""}, "CAPTURE_LINK_CLIENT_ID", "required"),
+        ({"CAPTURE_LINK_FLOW_VERSION": None}, "CAPTURE_LINK_FLOW_VERSION", "required"),
+        ({"CAPTURE_LINK_FLOW_VERSION": "HEAD"}, "CAPTURE_LINK_FLOW_VERSION", "HEAD"),
+        ({"CAPTURE_LINK_FLOW_VERSION": "head"}, "CAPTURE_LINK_FLOW_VERSION", "HEAD"),
+        ({"CAPTURE_LINK_REDIRECT_URI": "www.example.com"}, "CAPTURE_LINK_REDIRECT_URI", "http:"),
+        ({"CAPTURE_LINK_REDIRECT_URI": None}, "CAPTURE_LINK_REDIRECT_URI", "required"),
+        ({"CAPTURE_LINK_TIMEOUT": 0}, "CAPTURE_LINK_TIMEOUT", "seconds"),
+        ({"CAPTURE_LINK_TIMEOUT": (1, 2, 3)}, "CAPTURE_LINK_TIMEOUT", "seconds"),
+        ({"CAPTURE_LINK_STATE_MAX_AGE": "600"}, "CAPTURE_LINK_STATE_MAX_AGE", "seconds"),
+        ({"CAPTURE_LINK_URL_PREFIX": "capture"}, "CAPTURE_LINK_URL_PREFIX", "/"),
+        ({"CAPTURE_LINK_SOCIAL_LOGIN_URL": "http://x.rpxnow.com"}, "CAPTURE_LINK_SOCIAL_LOGIN_URL",
+         "https"),
+        ({"CAPTURE_LINK_MESSAGES": ["x"]}, "CAPTURE_LINK_MESSAGES", "dict"),
+    ],
+)  # fmt: skip
+def test_each_wrong_setting_is_named(overrides: dict[str, Any], key: str, says: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        init(**overrides)
+    assert raised.value.key == key
+    assert str(raised.value).startswith(key)
+    assert says in str(raised.value)
+
+
+def test_client_default_flow_needs_no_version() -> None:
+    app = init(CAPTURE_LINK_FLOW_VERSION=None, CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW=True)
+    with app.app_context():
+        client = app.extensions["capture_link"].client
+        assert client.flow is None and client.flow_version is None
+
+
+def test_plain_http_is_fine_on_loopback() -> None:
+    init(
+        CAPTURE_LINK_DOMAIN="http://127.0.0.1:8765",
+        CAPTURE_LINK_SOCIAL_LOGIN_URL="http://localhost:1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("localhost", True), ("127.0.0.2", True), ("::1", True), ("10.0.0.1", False),
+     ("localhost.evil.com", False), ("example.com", False)],
+)  # fmt: skip
+def test_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_client_is_built_from_config() -> None:
+    app = init(CAPTURE_LINK_TIMEOUT=[2, 7], CAPTURE_LINK_CA_BUNDLE="/etc/ssl/ca.pem")
+    with app.app_context():
+        client = app.extensions["capture_link"].client
+    assert client.timeout == (2, 7)
+    assert client.verify == "/etc/ssl/ca.pem"

@@ -1,0 +1,112 @@
+"""The link state, checked directly: signing, binding, expiry, single use, bounded session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from itsdangerous import URLSafeTimedSerializer
+
+from flask_capture_link import state
+
+
+@pytest.fixture
+def ctx() -> Iterator[Flask]:
+    app = Flask(__name__)
+    app.secret_key = "state test key"
+    with app.test_request_context("/"):
+        yield app
+
+
+def test_a_state_is_spent_once(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    value = state.issue(session, state.LINK, "user:1", "/account")
+    found = state.consume(session, value, state.LINK, "user:1", 600)
+    assert found.next == "/account"
+    with pytest.raises(state.InvalidState, match="already used"):
+        state.consume(session, value, state.LINK, "user:1", 600)
+
+
+@pytest.mark.parametrize(
+    ("purpose", "user", "reason"),
+    [
+        (state.UNLINK, "user:1", "issued for 'link'"),
+        (state.LINK, "user:2", "another user"),
+        (state.LINK, None, "another user"),
+    ],
+)
+def test_wrong_purpose_or_user(ctx: Flask, purpose: str, user: str | None, reason: str) -> None:
+    session: dict[str, Any] = {}
+    value = state.issue(session, state.LINK, "user:1", None)
+    with pytest.raises(state.InvalidState, match=reason):
+        state.consume(session, value, purpose, user, 600)
+    with pytest.raises(state.InvalidState, match="already used"):  # a refused state is spent
+        state.consume(session, value, state.LINK, "user:1", 600)
+
+
+def test_another_session(ctx: Flask) -> None:
+    value = state.issue({}, state.LINK, "user:1", None)
+    other: dict[str, Any] = {}
+    state.issue(other, state.LINK, "user:1", None)
+    with pytest.raises(state.InvalidState, match="another session"):
+        state.consume(other, value, state.LINK, "user:1", 600)
+    with pytest.raises(state.InvalidState, match="another session"):
+        state.consume({}, value, state.LINK, "user:1", 600)
+
+
+def test_signed_with_another_key(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    genuine = state.issue(session, state.LINK, "user:1", None)
+    payload = URLSafeTimedSerializer(ctx.secret_key, salt="flask-capture-link.state").loads(
+        genuine
+    )
+    forged = URLSafeTimedSerializer("attacker key", salt="flask-capture-link.state").dumps(payload)
+    with pytest.raises(state.InvalidState, match="signature"):
+        state.consume(session, forged, state.LINK, "user:1", 600)
+
+
+def test_secret_key_fallbacks_still_verify(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    value = state.issue(session, state.LINK, "user:1", None)
+    ctx.config["SECRET_KEY_FALLBACKS"] = ["old key"]
+    state.consume(session, value, state.LINK, "user:1", 600)
+
+
+def test_rendering_buttons_does_not_grow_the_session(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    state.issue(session, state.LINK, "user:1", None)
+    size = len(json.dumps(session))
+    for _ in range(500):
+        state.issue(session, state.LINK, "user:1", "/page")
+    assert len(json.dumps(session)) == size
+
+
+def test_used_nonces_are_bounded_and_single_use_still_holds(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    old = state.issue(session, state.LINK, "user:1", None)
+    spent = [state.issue(session, state.LINK, "user:1", None) for _ in range(state.MAX_USED + 5)]
+    for value in spent:
+        state.consume(session, value, state.LINK, "user:1", 600)
+    assert len(session[state.SESSION_RECORD]["used"]) == state.MAX_USED
+    for value in spent[:5]:  # pushed out of the list, still refused
+        with pytest.raises(state.InvalidState, match="already used"):
+            state.consume(session, value, state.LINK, "user:1", 600)
+    with pytest.raises(state.InvalidState):  # issued before the floor: refused too
+        state.consume(session, old, state.LINK, "user:1", 600)
+
+
+def test_user_id_is_not_readable_in_the_state(ctx: Flask) -> None:
+    value = state.issue({}, state.LINK, "user:alice@example.com", None)
+    payload = URLSafeTimedSerializer(ctx.secret_key, salt="flask-capture-link.state").loads(value)
+    assert "alice" not in json.dumps(payload)
+
+
+@pytest.mark.parametrize("garbage", ["", "x", "a.b.c", "e30.AAAA.BBBB", "\x00" * 10])
+def test_garbage_is_refused(ctx: Flask, garbage: str) -> None:
+    session: dict[str, Any] = {}
+    state.issue(session, state.LINK, None, None)
+    with pytest.raises(state.InvalidState):
+        state.consume(session, garbage, state.LINK, None, 600)

@@ -1,0 +1,459 @@
+"""The token URL, end to end against the emulator: every outcome a user can meet."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+
+from flask_capture_link import signals
+from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+
+from .conftest import make_site, site_config
+
+LINK = "/oauth/link_account_native"
+SEVEN = (
+    "access_token",
+    "client_id",
+    "flow",
+    "flow_version",
+    "locale",
+    "redirect_uri",
+    "token",
+)
+
+
+def link_calls(emulator: CaptureEmulator) -> int:
+    return len(emulator.calls_to(LINK))
+
+
+def last_flash(client: Any) -> tuple[str, str]:
+    found = flashes(client)
+    assert found, "nothing was flashed"
+    return found[-1]
+
+
+def test_link_succeeds_and_redirects_to_next(
+    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+) -> None:
+    url = find_token_url(client.get("/account?next=/account").get_data(as_text=True), "google")
+    token = emulator.issue_social_token("google", "alice")
+
+    response = deliver_token(client, url, token)
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    [call] = emulator.calls_to(LINK)
+    assert call.param_names == SEVEN
+    assert call.query_param_names == ()
+    assert call.stat == "ok"
+    assert [p["domain"] for p in emulator.identities(emulator.demo_email)] == ["google.com"]
+
+
+def test_link_without_next_goes_home(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    response = deliver_token(client, token_url, emulator.issue_social_token("google", "bob"))
+    assert response.headers["Location"] == "/"
+    assert last_flash(client)[0] == "success"
+
+
+def test_token_by_get_is_accepted(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+    token = emulator.issue_social_token("facebook", "carol")
+    response = deliver_token(client, token_url, token, method="GET")
+    assert response.status_code == 303
+    assert last_flash(client)[0] == "success"
+    assert "token" not in response.headers["Location"]
+
+
+def test_cancel_at_provider_calls_nothing(
+    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+) -> None:
+    url = find_token_url(client.get("/account?next=/account").get_data(as_text=True))
+    response = deliver_token(client, url, None, method="GET")
+    assert response.headers["Location"] == "/account"
+    assert last_flash(client) == ("error", ENGLISH["missing_token"])
+    assert link_calls(emulator) == 0
+
+
+def test_open_next_is_refused_when_the_button_is_made(
+    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+) -> None:
+    page = client.get("/account?next=//evil.example/").get_data(as_text=True)
+    response = deliver_token(
+        client, find_token_url(page), emulator.issue_social_token("google", "d")
+    )
+    assert response.headers["Location"] == "/"
+
+
+# The state ---------------------------------------------------------------------------------
+
+
+def token_path(url: str, **query: str) -> str:
+    parts = urlsplit(url)
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    params.update(query)
+    return parts.path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda state: None, id="missing"),
+        pytest.param(
+            lambda state: state[:-2] + ("AA" if state[-2:] != "AA" else "BB"), id="forged"
+        ),
+        pytest.param(lambda state: "x" * 5000, id="oversized"),
+        pytest.param(lambda state: "", id="empty"),
+    ],
+)
+def test_bad_state_is_refused_without_calling_capture(
+    client: Any, emulator: CaptureEmulator, token_url: str, tamper: Any
+) -> None:
+    state = parse_qs(urlsplit(token_url).query)["state"][0]
+    bad = tamper(state)
+    path = urlsplit(token_url).path + (f"?state={bad}" if bad is not None else "")
+    response = client.post(path, data={"token": emulator.issue_social_token("google", "e")})
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 0
+
+
+def test_expired_state_is_refused(capture_emulator: EmulatorServer) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_STATE_MAX_AGE=1))
+    emulator = capture_emulator.emulator
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        time.sleep(2.1)
+        deliver_token(client, url, emulator.issue_social_token("google", "f"))
+        assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 0
+
+
+def test_state_is_single_use_after_success(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    deliver_token(client, token_url, emulator.issue_social_token("google", "g"))
+    deliver_token(client, token_url, emulator.issue_social_token("facebook", "g"))
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 1
+
+
+def test_state_is_single_use_after_failure(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    emulator.add_user("other@example.com", "pw")
+    emulator.add_identity("other@example.com", "google", "taken")
+    deliver_token(client, token_url, emulator.issue_social_token("google", "taken"))
+    assert last_flash(client)[1] == ENGLISH["unique_violation"]
+    deliver_token(client, token_url, emulator.issue_social_token("google", "free"))
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 1
+
+
+def test_state_of_another_session_is_refused(
+    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    with app.test_client() as other:
+        sign_in(other, emulator, emulator.demo_email)
+        other.get("/")  # this session has link states of its own
+        deliver_token(other, token_url, emulator.issue_social_token("google", "h"))
+        assert last_flash(other) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 0
+
+
+def test_state_of_another_user_is_refused(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    emulator.add_user("mallory@example.com", "pw")
+    sign_in(client, emulator, "mallory@example.com")
+    deliver_token(client, token_url, emulator.issue_social_token("google", "i"))
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 0
+
+
+def test_unlink_state_cannot_link(
+    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+) -> None:
+    from flask_capture_link import state
+
+    with client.session_transaction() as session, app.test_request_context("/"):
+        unlink_state = state.issue(
+            session, state.UNLINK, f"token:{signed_in['access_token']}", None
+        )
+    client.post(f"/capture-link/token?state={unlink_state}", data={"token": "a" * 40})
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 0
+
+
+def test_no_access_token_sends_to_sign_in_without_calling(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_LOGIN_URL="/sign-in"))
+    emulator = capture_emulator.emulator
+    with app.test_client() as client:
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        response = deliver_token(client, url, emulator.issue_social_token("google", "j"))
+        assert response.headers["Location"] == "/sign-in"
+        assert last_flash(client) == ("error", ENGLISH["missing_access_token"])
+    assert link_calls(emulator) == 0
+
+
+# The bounce --------------------------------------------------------------------------------
+
+
+def test_cookieless_post_is_bounced_then_links(
+    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    token = emulator.issue_social_token("google", "k")
+    with app.test_client() as cross_site:  # a cross-site POST: no session cookie
+        bounce = deliver_token(cross_site, token_url, token)
+    assert bounce.status_code == 200
+    assert bounce.headers["Cache-Control"] == "no-store"
+    assert bounce.headers["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'none'" in bounce.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in bounce.headers
+    page = bounce.get_data(as_text=True)
+    assert f'name="token" value="{token}"' in page
+    assert 'method="post" action="/capture-link/token"' in page
+    assert link_calls(emulator) == 0
+
+    state = parse_qs(urlsplit(token_url).query)["state"][0]
+    response = client.post(
+        "/capture-link/token",
+        data={"token": token, "state": state, "capture_link_bounced": "1"},
+    )
+    assert response.status_code == 303
+    assert last_flash(client)[0] == "success"
+    assert link_calls(emulator) == 1
+
+
+def test_second_cookieless_arrival_is_not_bounced_again(
+    app: Flask, emulator: CaptureEmulator, token_url: str
+) -> None:
+    state = parse_qs(urlsplit(token_url).query)["state"][0]
+    with app.test_client() as cross_site:
+        response = cross_site.post(
+            "/capture-link/token",
+            data={"token": "b" * 40, "state": state, "capture_link_bounced": "1"},
+        )
+        assert response.status_code == 303
+        assert last_flash(cross_site) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == 0
+
+
+def test_malformed_token_is_not_sent_to_capture(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    response = deliver_token(client, token_url, "<script>" * 10)
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["engage_error"])
+    assert link_calls(emulator) == 0
+
+
+def test_oversized_body_is_a_message_not_an_error(app: Flask, client: Any, token_url: str) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post(urlsplit(token_url).path, data={"token": "x" * 5000})
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+
+
+# Capture's answers -------------------------------------------------------------------------
+
+
+def test_identity_in_use_elsewhere(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+    emulator.add_user("other@example.com", "pw")
+    emulator.add_identity("other@example.com", "google", "shared")
+    deliver_token(client, token_url, emulator.issue_social_token("google", "shared"))
+    assert last_flash(client) == ("error", ENGLISH["unique_violation"])
+    assert emulator.identities(emulator.demo_email) == []
+
+
+def test_used_social_token(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+    token = emulator.issue_social_token("google", "once")
+    first = find_token_url(client.get("/").get_data(as_text=True))
+    second = find_token_url(client.get("/").get_data(as_text=True))
+    deliver_token(client, first, token)
+    deliver_token(client, second, token)
+    assert last_flash(client) == ("error", ENGLISH["engage_error"])
+
+
+def test_unknown_access_token_sends_to_sign_in_and_drops_it(
+    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    with client.session_transaction() as session:
+        session["capture_access_token"] = "not-a-real-token"
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    response = deliver_token(client, url, emulator.issue_social_token("google", "l"))
+    assert response.headers["Location"] == "/"  # no login view configured
+    assert last_flash(client) == ("error", ENGLISH["invalid_access_token"])
+    with client.session_transaction() as session:
+        assert "capture_access_token" not in session
+
+
+def test_expired_access_token_without_refresh_sends_to_sign_in(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_LOGIN_URL="/sign-in"))
+    emulator = capture_emulator.emulator
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        emulator.expire_access_tokens()
+        response = deliver_token(client, url, emulator.issue_social_token("google", "m"))
+        assert response.headers["Location"] == "/sign-in"
+        assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
+        with client.session_transaction() as session:
+            assert "capture_access_token" not in session
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "code"),
+    [
+        ({"CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW": True}, "missing_argument", 100),
+        ({"CAPTURE_LINK_FLOW_VERSION": "12345"}, "unexpected_error", 500),
+        ({"CAPTURE_LINK_LOCALE": "en-GB"}, "unexpected_error", 500),
+        ({"CAPTURE_LINK_CLIENT_ID": "UNPRIVILEGED"}, "permission_error", 403),
+    ],
+)
+def test_configuration_faults_say_try_later_and_log_error(
+    capture_emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
+    overrides: dict[str, Any],
+    key: str,
+    code: int,
+) -> None:
+    emulator = capture_emulator.emulator
+    if overrides.get("CAPTURE_LINK_CLIENT_ID") == "UNPRIVILEGED":
+        overrides = {"CAPTURE_LINK_CLIENT_ID": emulator.unprivileged_client_id}
+    app = make_site(site_config(capture_emulator, **overrides))
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        deliver_token(client, url, emulator.issue_social_token("google", "n"))
+        assert last_flash(client) == ("error", ENGLISH[key])
+    [call] = emulator.calls_to(LINK)
+    assert call.code == code
+    [record] = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert record.levelno == logging.ERROR
+    assert "request_id=" in record.getMessage()
+    assert "request_id=None" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [
+        ("html_502", "unavailable"),
+        ("invalid_json", "unavailable"),
+        ("json_list", "unavailable"),
+        ("missing_stat", "unavailable"),
+        ("drop", "unavailable"),
+        ("unavailable", "api_limit_error"),
+        ("unknown_code", "unknown"),
+    ],
+)
+def test_capture_faults_end_in_a_message(
+    client: Any, emulator: CaptureEmulator, token_url: str, kind: str, key: str
+) -> None:
+    emulator.set_fault(LINK, kind)
+    response = deliver_token(client, token_url, emulator.issue_social_token("google", "o"))
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH[key])
+    assert len(emulator.calls_to(LINK)) == 1  # never retried once it may have reached Capture
+
+
+def test_hung_capture_answers_within_the_timeout(capture_emulator: EmulatorServer) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_TIMEOUT=(1.0, 0.5)))
+    emulator.set_fault(LINK, "hang", seconds=10)
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        started = time.monotonic()
+        response = deliver_token(client, url, emulator.issue_social_token("google", "p"))
+        elapsed = time.monotonic() - started
+        assert response.status_code == 303
+        assert last_flash(client) == ("error", ENGLISH["unavailable"])
+    emulator.clear_faults()
+    assert elapsed < 0.5 + 0.5
+
+
+def test_capture_down_is_unavailable(capture_emulator: EmulatorServer) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    emulator = capture_emulator.emulator
+    app = make_site(
+        site_config(capture_emulator, CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{closed_port}")
+    )
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        response = deliver_token(client, url, emulator.issue_social_token("google", "q"))
+        assert response.status_code == 303
+        assert last_flash(client) == ("error", ENGLISH["unavailable"])
+
+
+# What the site sees ------------------------------------------------------------------------
+
+
+def test_signals_report_each_outcome(
+    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    with (
+        signals.account_linked.connected_to(lambda s, **kw: seen.append(("linked", kw)), app),
+        signals.link_failed.connected_to(lambda s, **kw: seen.append(("failed", kw)), app),
+    ):
+        deliver_token(client, token_url, emulator.issue_social_token("google", "r"))
+        deliver_token(client, token_url, emulator.issue_social_token("google", "s"))
+    assert [name for name, _ in seen] == ["linked", "failed"]
+    assert seen[1][1] == {"error": None, "outcome": "invalid_state"}
+
+
+def test_a_failing_signal_handler_does_not_change_the_outcome(
+    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    def broken(sender: Any, **extra: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    with signals.account_linked.connected_to(broken, app):
+        response = deliver_token(client, token_url, emulator.issue_social_token("google", "t"))
+    assert response.status_code == 303
+    assert last_flash(client)[0] == "success"
+
+
+def test_no_secret_reaches_any_log(
+    client: Any,
+    emulator: CaptureEmulator,
+    signed_in: dict[str, Any],
+    all_logs: pytest.LogCaptureFixture,
+) -> None:
+    tokens = [emulator.issue_social_token("google", f"u{i}") for i in range(3)]
+    emulator.add_user("other@example.com", "pw")
+    emulator.add_identity("other@example.com", "google", "u1")
+    for token, fault in zip(tokens, [None, None, "html_502"], strict=True):
+        if fault:
+            emulator.set_fault(LINK, fault)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        deliver_token(client, url, token)
+    emulator.expire_access_tokens()
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    deliver_token(client, url, emulator.issue_social_token("google", "u9"))
+
+    secrets = [*tokens, signed_in["access_token"], signed_in["refresh_token"]]
+    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in all_logs.records)
+    assert all_logs.records, "nothing was logged at DEBUG"
+    for secret in secrets:
+        assert secret not in text
