@@ -98,6 +98,11 @@ class RefreshTokenInvalid(InvalidArgument):
     """The refresh token is unknown, expired or already used (refresh tokens are single-use)."""
 
 
+class IdentityNotLinked(InvalidArgument):
+    """The identity to unlink is not linked to this user (``argument_name`` is
+    ``identifier_to_remove``)."""
+
+
 class UnexpectedError(CaptureError):
     """500: Capture failed, for example on an unknown flow, flow version or locale."""
 
@@ -140,6 +145,14 @@ ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
     510: CaptureUnavailable,
 }
 
+#: Finer classes for ``invalid_argument``, by ``argument_name``. Public Capture clients treat
+#: an invalid access token argument as an ended session.
+ERRORS_BY_ARGUMENT: dict[str, type[CaptureError]] = {
+    "access_token": AccessTokenInvalid,
+    "refresh_token": RefreshTokenInvalid,
+    "identifier_to_remove": IdentityNotLinked,
+}
+
 #: Answer fields that are stored as attributes rather than in ``fields``.
 _ENVELOPE_FIELDS = frozenset(
     {"stat", "code", "error", "error_description", "request_id", "request_token"}
@@ -157,11 +170,8 @@ def error_from_body(body: Mapping[str, Any]) -> CaptureError:
     fields = {key: value for key, value in body.items() if key not in _ENVELOPE_FIELDS}
 
     cls = _class_for(name, code)
-    if cls is InvalidArgument and fields.get("argument_name") == "refresh_token":
-        cls = RefreshTokenInvalid
-    elif cls is InvalidArgument and fields.get("argument_name") == "access_token":
-        # Public Capture clients treat a malformed access token as an ended session.
-        cls = AccessTokenInvalid
+    if cls is InvalidArgument:
+        cls = ERRORS_BY_ARGUMENT.get(str(fields.get("argument_name")), cls)
     return cls(
         description if isinstance(description, str) else (name or "Capture returned an error"),
         code=code,

@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request, session, url_for
+from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
 from . import config, signals, state, token_store
@@ -22,6 +22,9 @@ logger = logging.getLogger("flask_capture_link")
 T = TypeVar("T")
 AccessTokenLoader = Callable[[], "str | None"]
 LocaleSelector = Callable[[], "str | None"]
+
+#: Where the identities of this request are kept (per request, not per app context).
+_IDENTITIES = "flask_capture_link.identities"
 
 _PROVIDER = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -196,7 +199,7 @@ class CaptureLink:
     def linked_identities(self) -> list[LinkedIdentity]:
         """The current user's linked identities, asked of Capture at most once per request.
         Empty when there is no access token or Capture cannot say; the reason is logged."""
-        cached: list[LinkedIdentity] | None = g.get("_capture_link_identities")
+        cached: list[LinkedIdentity] | None = request.environ.get(_IDENTITIES)
         if cached is not None:
             return cached
         identities: list[LinkedIdentity] = []
@@ -206,7 +209,7 @@ class CaptureLink:
             logger.warning("capture-link: could not list identities: %s", error)
             if isinstance(error, AccessTokenInvalid):
                 token_store.forget(session)
-        g._capture_link_identities = identities
+        request.environ[_IDENTITIES] = identities
         return identities
 
     def store_tokens(self, tokens: Tokens) -> None:
@@ -216,12 +219,12 @@ class CaptureLink:
             capture_link.store_tokens(capture_link.client.sign_in(email, password))
         """
         token_store.save(session, tokens)
-        g.pop("_capture_link_identities", None)
+        request.environ.pop(_IDENTITIES, None)
 
     def forget_tokens(self) -> None:
         """Drop the user's tokens from the session (on sign-out, or when Capture ended them)."""
         token_store.forget(session)
-        g.pop("_capture_link_identities", None)
+        request.environ.pop(_IDENTITIES, None)
 
     def access_token(self) -> str | None:
         """The current user's access token, refreshed first when it is about to expire and a

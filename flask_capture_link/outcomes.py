@@ -59,6 +59,7 @@ OUTCOMES: dict[str, Outcome] = {
 #: Outcome key for errors whose ``error`` string the table lacks, by exception class.
 _BY_CLASS: tuple[tuple[type[errors.CaptureError], str], ...] = (
     (errors.RefreshTokenInvalid, "access_token_expired"),
+    (errors.IdentityNotLinked, "not_linked"),
     (errors.AccessTokenExpired, "access_token_expired"),
     (errors.AccessTokenInvalid, "invalid_access_token"),
     (errors.AccountAlreadyLinked, "unique_violation"),
@@ -73,13 +74,14 @@ _BY_CLASS: tuple[tuple[type[errors.CaptureError], str], ...] = (
 
 
 def outcome_for(error: errors.CaptureError) -> Outcome:
-    """The outcome of a Capture error: by its ``error`` string, else its class, else
-    ``unknown``. An error that means the session ended (its class says so, e.g. an
-    ``invalid_argument`` about the access token) always sends the user to sign in."""
-    by_class = OUTCOMES[_class_key(error)]
+    """The outcome of a Capture error: by its ``error`` string, unless its class is finer than
+    that string says (``invalid_argument`` about the access token is an ended session); else
+    by its class; else ``unknown``."""
+    class_key = _class_key(error)
     by_name = OUTCOMES.get(error.error or "")
-    if by_name is None or (by_class.sign_in_again and not by_name.sign_in_again):
-        return by_class
+    finer = type(error) is not errors.ERRORS_BY_NAME.get(error.error or "")
+    if by_name is None or (finer and class_key != "unknown"):
+        return OUTCOMES[class_key]
     return by_name
 
 

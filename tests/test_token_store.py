@@ -1,0 +1,132 @@
+"""Tokens in the session and their refresh: before expiry, on 414, reused, concurrent."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+
+from flask_capture_link import signals
+from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+
+from .conftest import make_site, site_config
+
+TOKEN = "/oauth/token"
+LINK = "/oauth/link_account_native"
+
+
+@pytest.fixture
+def app(capture_emulator: EmulatorServer) -> Flask:
+    secret = capture_emulator.emulator.client_secret
+    app = make_site(
+        site_config(
+            capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret, CAPTURE_LINK_LOGIN_URL="/sign-in"
+        )
+    )
+
+    @app.route("/accounts")
+    def accounts() -> str:
+        return render_template_string(
+            "{% for i in capture_link_identities() %}<li>{{ i.domain }}</li>{% endfor %}"
+        )
+
+    return app
+
+
+def session_value(client: Any, key: str) -> Any:
+    with client.session_transaction() as session:
+        return session.get(key)
+
+
+def test_refresh_before_expiry(app: Flask, client: Any, emulator: CaptureEmulator) -> None:
+    answer = sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    emulator.advance_clock(3600 - 30)  # inside the refresh leeway
+    with client.session_transaction() as session:
+        session["capture_access_token_expires_at"] = time.time() + 30
+    refreshed: list[Any] = []
+    with signals.access_token_refreshed.connected_to(lambda s, **kw: refreshed.append(kw), app):
+        deliver_token(client, url, emulator.issue_social_token("google", "a"))
+    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert len(emulator.calls_to(TOKEN)) == 1
+    assert [c.stat for c in emulator.calls_to(LINK)] == ["ok"]  # refreshed before the call
+    assert session_value(client, "capture_access_token") != answer["access_token"]
+    assert session_value(client, "capture_refresh_token") != answer["refresh_token"]
+    assert len(refreshed) == 1
+    assert answer["access_token"] not in repr(refreshed)
+
+
+def test_refresh_on_expired_answer_then_retry(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    emulator.expire_access_tokens()  # Capture says 414 although our clock says fine
+    deliver_token(client, url, emulator.issue_social_token("google", "b"))
+    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert [c.code for c in emulator.calls_to(LINK)] == [414, None]
+    assert len(emulator.calls_to(TOKEN)) == 1
+    assert len(emulator.identities(emulator.demo_email)) == 1
+
+
+def test_used_refresh_token_signs_out_cleanly(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    answer = sign_in(client, emulator, emulator.demo_email)
+    with app.test_request_context("/"):
+        app.extensions["capture_link"].client.refresh(
+            answer["refresh_token"], emulator.client_secret
+        )  # someone else spent it
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    emulator.expire_access_tokens()
+    response = deliver_token(client, url, emulator.issue_social_token("google", "c"))
+    assert response.headers["Location"] == "/sign-in"
+    assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert session_value(client, "capture_refresh_token") is None
+    assert emulator.identities(emulator.demo_email) == []
+
+
+def test_no_secret_means_sign_in_again(capture_emulator: EmulatorServer) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator))
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        emulator.expire_access_tokens()
+        deliver_token(client, url, emulator.issue_social_token("google", "d"))
+        assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert emulator.calls_to(TOKEN) == []
+
+
+def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    sign_in(client, emulator, emulator.demo_email)
+    emulator.add_identity(emulator.demo_email, "google", "e")
+    with client.session_transaction() as session:
+        session["capture_access_token_expires_at"] = time.time() - 1
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    emulator.set_fault(TOKEN, "latency", seconds=0.3)  # both requests meet the refresh
+
+    pages: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def tab() -> None:
+        with app.test_client() as other:
+            other.set_cookie(cookie.key, cookie.value)
+            barrier.wait()
+            pages.append(other.get("/accounts").get_data(as_text=True))
+
+    threads = [threading.Thread(target=tab) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    emulator.clear_faults()
+    assert pages == ["<li>google.com</li>", "<li>google.com</li>"]
+    assert len(emulator.calls_to(TOKEN)) == 1

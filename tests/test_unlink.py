@@ -1,0 +1,173 @@
+"""Connected accounts: listing identities and the unlink endpoint (views.unlink)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+
+from flask_capture_link import signals
+from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+
+from .conftest import make_site, site_config
+
+UNLINK = "/oauth/unlink_account_native"
+ENTITY = "/entity"
+
+ACCOUNTS = """
+{% for identity in capture_link_identities() %}
+<li>{{ identity.domain }} {{ identity.label }}
+{{ capture_link_unlink_button(identity, next="/accounts") }}</li>
+{% endfor %}
+"""
+
+
+@pytest.fixture
+def app(capture_emulator: EmulatorServer) -> Flask:
+    app = make_site(site_config(capture_emulator))
+
+    @app.route("/accounts")
+    def accounts() -> str:
+        # Listed twice: Capture is still asked once per request.
+        return render_template_string(ACCOUNTS + ACCOUNTS)
+
+    return app
+
+
+def unlink_forms(page: str) -> list[dict[str, str]]:
+    forms = re.findall(r'<form class="capture-link-unlink".*?</form>', page, re.S)
+    return [dict(re.findall(r'name="(\w+)" value="([^"]*)"', form)) for form in forms]
+
+
+def test_list_after_link_and_after_unlink(
+    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+) -> None:
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    deliver_token(client, url, emulator.issue_social_token("google", "ann"))
+    before = len(emulator.calls_to(ENTITY))
+    page = client.get("/accounts").get_data(as_text=True)
+    assert len(emulator.calls_to(ENTITY)) == before + 1
+    assert "google.com" in page
+    assert "Unlink" in page
+    form = unlink_forms(page)[0]
+
+    response = client.post("/capture-link/unlink", data=form)
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/accounts"
+    assert flashes(client)[-1] == ("success", ENGLISH["unlinked"])
+    assert emulator.identities(emulator.demo_email) == []
+    assert "google.com" not in client.get("/accounts").get_data(as_text=True)
+
+
+def test_display_fields_reach_the_page(
+    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+) -> None:
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    token = emulator.issue_social_token("google", "ann", display_name="Ann Example")
+    deliver_token(client, url, token)
+    assert "Ann Example" in client.get("/accounts").get_data(as_text=True)
+
+
+def test_no_access_token_lists_nothing(client: Any, emulator: CaptureEmulator) -> None:
+    assert "<li>" not in client.get("/accounts").get_data(as_text=True)
+    assert emulator.calls_to(ENTITY) == []
+
+
+def linked_form(client: Any, emulator: CaptureEmulator) -> dict[str, str]:
+    emulator.add_identity(emulator.demo_email, "google", "zed")
+    return unlink_forms(client.get("/accounts").get_data(as_text=True))[0]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda form: {**form, "state": ""}, id="missing"),
+        pytest.param(lambda form: {**form, "state": form["state"][:-3] + "abc"}, id="forged"),
+        pytest.param(lambda form: {k: v for k, v in form.items() if k != "state"}, id="absent"),
+    ],
+)
+def test_bad_unlink_state_is_refused(
+    client: Any, emulator: CaptureEmulator, signed_in: Any, tamper: Any
+) -> None:
+    form = linked_form(client, emulator)
+    client.post("/capture-link/unlink", data=tamper(form))
+    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert emulator.calls_to(UNLINK) == []
+    assert len(emulator.identities(emulator.demo_email)) == 1
+
+
+def test_replayed_unlink_state_is_refused(
+    client: Any, emulator: CaptureEmulator, signed_in: Any
+) -> None:
+    form = linked_form(client, emulator)
+    client.post("/capture-link/unlink", data=form)
+    client.post("/capture-link/unlink", data=form)
+    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert len(emulator.calls_to(UNLINK)) == 1
+
+
+def test_expired_unlink_state_is_refused(capture_emulator: EmulatorServer) -> None:
+    import time
+
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_STATE_MAX_AGE=1))
+
+    @app.route("/accounts")
+    def accounts() -> str:
+        return render_template_string(ACCOUNTS)
+
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        form = linked_form(client, emulator)
+        time.sleep(2.1)
+        client.post("/capture-link/unlink", data=form)
+        assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert emulator.calls_to(UNLINK) == []
+
+
+def test_link_state_cannot_unlink(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+    form = linked_form(client, emulator)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    link_state = url.split("state=")[1]
+    client.post("/capture-link/unlink", data={**form, "state": link_state})
+    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert emulator.calls_to(UNLINK) == []
+
+
+def test_get_is_refused(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+    form = linked_form(client, emulator)
+    response = client.get("/capture-link/unlink", query_string=form)
+    assert response.status_code == 405
+    assert emulator.calls_to(UNLINK) == []
+
+
+def test_unlinking_what_the_user_does_not_have(
+    client: Any, emulator: CaptureEmulator, signed_in: Any
+) -> None:
+    form = linked_form(client, emulator)
+    response = client.post(
+        "/capture-link/unlink", data={**form, "identifier": "https://nope.example/1"}
+    )
+    assert response.status_code == 303
+    assert flashes(client)[-1] == ("error", ENGLISH["not_linked"])
+    assert len(emulator.identities(emulator.demo_email)) == 1
+
+
+def test_missing_identifier(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+    form = linked_form(client, emulator)
+    client.post("/capture-link/unlink", data={"state": form["state"]})
+    assert flashes(client)[-1] == ("error", ENGLISH["missing_identifier"])
+    assert emulator.calls_to(UNLINK) == []
+
+
+def test_unlink_signal(app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+    form = linked_form(client, emulator)
+    seen: list[dict[str, Any]] = []
+    with signals.account_unlinked.connected_to(lambda s, **kw: seen.append(kw), app):
+        client.post("/capture-link/unlink", data=form)
+    assert seen == [{"identifier": form["identifier"]}]
