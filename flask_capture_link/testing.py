@@ -76,4 +76,4 @@ def sign_in(
 def flashes(client: FlaskClient) -> list[tuple[str, str]]:
     """The ``(category, message)`` pairs flashed and not yet shown."""
     with client.session_transaction() as session:
-        return [tuple(item) for item in session.get("_flashes", [])]  # type: ignore[misc]
+        return [(str(item[0]), str(item[1])) for item in session.get("_flashes", [])]
