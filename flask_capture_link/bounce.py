@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flask import make_response, render_template, request
+from flask import make_response, render_template, url_for
 from werkzeug.wrappers import Response
 
 #: The page's only script; its hash is what the page's CSP allows.
@@ -36,7 +36,7 @@ def bounce_page(token: str, state: str, bounced_field: str) -> Response:
     """The page that re-posts ``token`` and ``state`` to the token URL."""
     html = render_template(
         "capture_link/bounce.html",
-        action=request.path,
+        action=url_for("capture_link.token"),
         token=token,
         state=state,
         bounced_field=bounced_field,

@@ -10,7 +10,7 @@ separators and look-alike characters are refused.
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 #: Characters that look like a slash or backslash without folding into one; refused.
 LOOKALIKES = frozenset("\u2215\u2044\u2571\u29f8\u29f5\u29f9\u2572\ufe68\uff3c\u3033\u2f03")
@@ -35,7 +35,9 @@ def safe_next(value: object, host: str | None = None) -> str | None:
         return None
     if not _plain(value):
         return None
-    parts = urlsplit(value)
+    parts = _split(value)
+    if parts is None:
+        return None
     if parts.scheme or parts.netloc:
         if parts.scheme.lower() not in ("http", "https", "") or host is None:
             return None
@@ -55,9 +57,18 @@ def safe_next(value: object, host: str | None = None) -> str | None:
     for variant in (unquote(value), unquote(unquote(value)), unicodedata.normalize("NFKC", value)):
         if not _plain(variant, decoded=True) or variant.startswith("//"):
             return None
-        if urlsplit(variant).netloc:
+        split = _split(variant)
+        if split is None or split.netloc:
             return None
     return value
+
+
+def _split(value: str) -> SplitResult | None:
+    """``urlsplit(value)``, or ``None`` for what it cannot parse (``http://[::1/`` raises)."""
+    try:
+        return urlsplit(value)
+    except ValueError:
+        return None
 
 
 def _plain(value: str, *, decoded: bool = False) -> bool:
