@@ -1,0 +1,206 @@
+"""The Capture API endpoints: each checks its form in Capture's order and answers a JSON body.
+
+Capture answers errors with HTTP 200 and ``{"stat": "error", "code": N, "error": ...}``; every
+check below raises :class:`CaptureError` with the values of the vendor's specification, so an
+endpoint reads as its list of checks. The caller holds the emulator's lock.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Mapping
+
+from werkzeug.wrappers import Response
+
+from .state import FLOW, FLOW_VERSION, LOCALES, Client, Grant, Store, User, random_string
+
+Form = Mapping[str, str]
+Body = dict[str, object]
+
+LINK_ACCOUNT = "/oauth/link_account_native"
+UNLINK_ACCOUNT = "/oauth/unlink_account_native"
+ENTITY = "/entity"
+SIGN_IN = "/oauth/auth_native_traditional"
+REFRESH = "/oauth/token"
+
+_WRONG_CREDENTIALS = "Incorrect username or password. Please try again."
+
+
+class CaptureError(Exception):
+    """An error answer of Capture: code, error, description and any extra fields."""
+
+    def __init__(self, code: int, error: str, description: str, **extra: object) -> None:
+        super().__init__(description)
+        self.code = code
+        self.error = error
+        self.description = description
+        self.extra = extra
+
+    def body(self) -> Body:
+        """The JSON body Capture sends, with a fresh support ``request_id``."""
+        return {
+            "stat": "error",
+            "code": self.code,
+            "error": self.error,
+            "error_description": self.description,
+            "request_id": random_string(16),
+            **self.extra,
+        }
+
+
+def invalid_argument(name: str, description: str) -> CaptureError:
+    """Capture's code 200: a parameter is malformed; ``argument_name`` says which."""
+    return CaptureError(200, "invalid_argument", description, argument_name=name)
+
+
+def require(form: Form, names: list[str]) -> None:
+    """Code 100 naming, in order, every required parameter that is absent or empty."""
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise CaptureError(100, "missing_argument", "missing arguments: " + ", ".join(missing))
+
+
+def login_client(store: Store, form: Form, *after_locale: str) -> Client:
+    """Checks 1-3 of the login endpoints: arguments present, a login client, a known flow.
+
+    ``flow`` and ``flow_version`` may be left out when the client has default flow settings.
+    """
+    client = store.clients.get(form.get("client_id", ""))
+    flow_names = [] if client is not None and client.default_flow else ["flow", "flow_version"]
+    require(form, ["client_id", *flow_names, "locale", *after_locale])
+    if client is None or not client.login_client:
+        raise CaptureError(
+            403, "permission_error", "This client does not support log in and registration."
+        )
+    flow = form.get("flow") or FLOW
+    version = form.get("flow_version") or FLOW_VERSION
+    locale = form["locale"]
+    if flow != FLOW or version != FLOW_VERSION or locale not in LOCALES:
+        raise CaptureError(
+            500,
+            "unexpected_error",
+            f"could not find a flow named '{flow}' with version '{version}' and locale '{locale}'",
+        )
+    return client
+
+
+def check_redirect_uri(form: Form) -> None:
+    """Code 200 unless ``redirect_uri`` begins with ``http:`` or ``https:``."""
+    if not form["redirect_uri"].lower().startswith(("http:", "https:")):
+        raise invalid_argument("redirect_uri", "redirect_uri must begin with http: or https:")
+
+
+def token_owner(store: Store, access_token: str) -> User:
+    """The user of a valid access token; code 413 when unknown, 414 when expired."""
+    grant = store.access_tokens.get(access_token)
+    if grant is None:
+        raise CaptureError(413, "invalid_access_token", "invalid access token")
+    if store.clock.now() >= grant.expires_at:
+        raise CaptureError(414, "access_token_expired", "access token expired")
+    return store.users[grant.user_uuid]
+
+
+def link_account(store: Store, form: Form) -> Body:
+    """``/oauth/link_account_native``: link the Social Login token's identity to the user."""
+    login_client(store, form, "redirect_uri", "token", "access_token")
+    check_redirect_uri(form)
+    user = token_owner(store, form["access_token"])
+    # Capture spends the token on Social Login before it knows whether the link can be made.
+    social = store.social_tokens.pop(form["token"], None)
+    if social is None or store.clock.now() >= social.expires_at:
+        raise CaptureError(400, "engage_error", "Unexpected HTTP status code from server: 400")
+    if store.owner(social.profile) is not None:
+        raise CaptureError(
+            361,
+            "unique_violation",
+            "that account already exists",
+            message="That account is already in use.",
+        )
+    store.link(user, social.profile)
+    return {"stat": "ok"}
+
+
+def unlink_account(store: Store, form: Form) -> Body:
+    """``/oauth/unlink_account_native``: remove one of the user's linked identities."""
+    login_client(store, form, "access_token", "identifier_to_remove")
+    user = token_owner(store, form["access_token"])
+    if not store.unlink(user, form["identifier_to_remove"]):
+        raise invalid_argument(
+            "identifier_to_remove", "identifier_to_remove is not linked to this account"
+        )
+    return {"stat": "ok"}
+
+
+def entity(store: Store, form: Form) -> Body:
+    """``/entity``: the access token's user record, with its linked ``profiles``."""
+    require(form, ["access_token"])
+    user = token_owner(store, form["access_token"])
+    return {"stat": "ok", "result": user.to_json()}
+
+
+def sign_in(store: Store, form: Form) -> Body:
+    """``/oauth/auth_native_traditional``: email and password sign-in returning tokens."""
+    fields = ["redirect_uri", "response_type", "form", "signInEmailAddress", "currentPassword"]
+    client = login_client(store, form, *fields)
+    check_redirect_uri(form)
+    if form["response_type"] != "token":
+        raise invalid_argument("response_type", "the emulator supports response_type token")
+    if form["form"] != "signInForm":
+        raise invalid_argument("form", f"no form named '{form['form']}' in this flow")
+    user = store.find_user(form["signInEmailAddress"])
+    if user is None or not hmac.compare_digest(
+        user.password.encode(), form["currentPassword"].encode()
+    ):
+        raise CaptureError(
+            210,
+            "invalid_credentials",
+            _WRONG_CREDENTIALS,
+            invalid_fields={"signInForm": [_WRONG_CREDENTIALS]},
+        )
+    tokens = store.issue_tokens(user, client.client_id)
+    return {"stat": "ok", **tokens, "capture_user": user.summary()}
+
+
+def refresh(store: Store, form: Form) -> Body:
+    """``/oauth/token`` with ``grant_type=refresh_token``; refresh tokens are single-use."""
+    require(form, ["grant_type", "refresh_token", "client_id", "client_secret"])
+    if form["grant_type"] != "refresh_token":
+        raise invalid_argument("grant_type", "the emulator supports grant_type refresh_token")
+    client = store.clients.get(form["client_id"])
+    if client is None or not hmac.compare_digest(
+        client.client_secret.encode(), form["client_secret"].encode()
+    ):
+        raise invalid_argument("client_secret", "client_id and client_secret do not match")
+    grant: Grant | None = store.refresh_tokens.pop(form["refresh_token"], None)
+    if (
+        grant is None
+        or grant.client_id != client.client_id
+        or store.clock.now() >= grant.expires_at
+    ):
+        raise invalid_argument("refresh_token", "refresh_token is not valid")
+    tokens = store.issue_tokens(store.users[grant.user_uuid], client.client_id)
+    return {"stat": "ok", **tokens, "token_type": "Bearer"}
+
+
+#: Capture endpoints by path.
+ENDPOINTS: dict[str, Callable[[Store, Form], Body]] = {
+    LINK_ACCOUNT: link_account,
+    UNLINK_ACCOUNT: unlink_account,
+    ENTITY: entity,
+    SIGN_IN: sign_in,
+    REFRESH: refresh,
+}
+
+
+def answer(store: Store, endpoint: str, form: Form) -> Body:
+    """The JSON body Capture answers to a POST of ``form`` to ``endpoint``."""
+    try:
+        return ENDPOINTS[endpoint](store, form)
+    except CaptureError as error:
+        return error.body()
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    """``body`` as a JSON answer; Capture answers errors with HTTP 200 too."""
+    return Response(json.dumps(body), status, mimetype="application/json")

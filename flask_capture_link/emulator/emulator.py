@@ -1,0 +1,240 @@
+"""CaptureEmulator: an offline Capture application and Social Login, as one WSGI application.
+
+It answers the Capture endpoints the extension calls exactly as the vendor specification shows,
+serves the Social Login pages a browser test clicks through, records every Capture call (names
+only, never values) and lets tests move its clock and switch faults on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from . import capture, faults, social_login
+from .calls import Call
+from .providers import provider as find_provider
+from .state import (
+    FLOW,
+    FLOW_VERSION,
+    LOCALES,
+    Client,
+    Clock,
+    Store,
+    random_string,
+    social_profile,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+#: The user every fresh or reset emulator has.
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - the emulator's published demo account
+DEMO_DISPLAY_NAME = "Demo User"
+
+
+class CaptureEmulator:
+    """An in-memory Capture application with a login client, a demo user and Social Login.
+
+    Call it as a WSGI application, or serve it with
+    :class:`~flask_capture_link.emulator.EmulatorServer`. Example::
+
+        emulator = CaptureEmulator()
+        tokens = emulator.sign_in(emulator.demo_email)
+        token = emulator.issue_social_token("google", "alice")
+        # POST both to /oauth/link_account_native, then:
+        assert emulator.identities(emulator.demo_email)[0]["domain"] == "google.com"
+
+    Every method is thread-safe: one lock guards all the data.
+    """
+
+    flow = FLOW
+    flow_version = FLOW_VERSION
+    locales = LOCALES
+    demo_email = DEMO_EMAIL
+    demo_password = DEMO_PASSWORD
+
+    def __init__(
+        self, access_token_lifetime: float = 3600, social_token_lifetime: float = 300
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = Clock()
+        self._store = Store(self._clock, access_token_lifetime, social_token_lifetime)
+        self._faults = faults.FaultTable()
+        self._calls: list[Call] = []
+        self._release = threading.Event()
+        login = Client(random_string(32), random_string(32), login_client=True)
+        other = Client(random_string(32), random_string(32), login_client=False)
+        self._login_client = login
+        self._store.clients.update({login.client_id: login, other.client_id: other})
+        #: The API client with the ``login_client`` feature, and its secret.
+        self.client_id = login.client_id
+        self.client_secret = login.client_secret
+        #: An API client without ``login_client``: the login endpoints answer it 403.
+        self.unprivileged_client_id = other.client_id
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the seeded state: only the demo user, no tokens, faults or calls."""
+        with self._lock:
+            self._store.clear()
+            self._store.add_user(DEMO_EMAIL, DEMO_PASSWORD, DEMO_DISPLAY_NAME)
+            self._login_client.default_flow = False
+            self._faults.clear()
+            self._calls.clear()
+            self._clock.reset()
+            self._release_and_rearm()
+
+    def set_client_default_flow(self, enabled: bool) -> None:
+        """Give the login client default flow settings, so calls may omit flow and version."""
+        with self._lock:
+            self._login_client.default_flow = enabled
+
+    def add_user(self, email: str, password: str, *, display_name: str | None = None) -> str:
+        """Create a user who can sign in with ``email`` and ``password``; returns the uuid."""
+        with self._lock:
+            return self._store.add_user(email, password, display_name).uuid
+
+    def sign_in(self, email: str) -> dict[str, object]:
+        """Issue tokens for that user as a sign-in would.
+
+        Returns ``{"access_token", "refresh_token", "expires_in"}``.
+        """
+        with self._lock:
+            return self._store.issue_tokens(self._store.user(email), self.client_id)
+
+    def issue_social_token(
+        self,
+        provider: str,
+        identifier: str,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+    ) -> str:
+        """A one-time Social Login token for account ``identifier`` at ``provider``.
+
+        ``identifier`` is the provider's account id (``"alice"``); the linked profile gets the
+        identifier URL Capture would store, e.g. ``https://www.google.com/profiles/alice``.
+        """
+        profile = social_profile(find_provider(provider), identifier, display_name, email)
+        with self._lock:
+            return self._store.issue_social_token(profile)
+
+    def identities(self, email: str) -> list[dict[str, str]]:
+        """The user's linked identities, as ``/entity`` returns them in ``profiles``."""
+        with self._lock:
+            return [profile.to_json() for profile in self._store.user(email).profiles]
+
+    def add_identity(self, email: str, provider: str, identifier: str) -> str:
+        """Link an identity to the user directly; returns its profile ``identifier`` URL."""
+        profile = social_profile(find_provider(provider), identifier)
+        with self._lock:
+            user = self._store.user(email)
+            if self._store.owner(profile) is not None:
+                raise ValueError(f"{profile.identifier} is already linked to an account")
+            self._store.link(user, profile)
+            return profile.identifier
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock forward; tokens expire by this clock."""
+        with self._lock:
+            self._clock.advance(seconds)
+
+    def expire_access_tokens(self, email: str | None = None) -> None:
+        """Expire now the access tokens of that user, or of every user."""
+        with self._lock:
+            user_uuid = None if email is None else self._store.user(email).uuid
+            self._store.expire_access_tokens(user_uuid)
+
+    def set_fault(
+        self,
+        endpoint: str,
+        kind: str,
+        *,
+        seconds: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Make calls to ``endpoint`` (a path, or ``"*"`` for all) fail as ``kind`` says.
+
+        ``seconds`` sets how long ``latency`` and ``hang`` wait (defaults 1 and 60); ``times``
+        how many calls meet the fault (``None``: until cleared). Example::
+
+            emulator.set_fault("/oauth/link_account_native", "html_502", times=1)
+        """
+        with self._lock:
+            self._faults.set(endpoint, kind, seconds, times)
+            if self._release.is_set():  # released by a server stop: hold requests again
+                self._release = threading.Event()
+
+    def clear_faults(self) -> None:
+        """Switch every fault off and release the requests a fault holds."""
+        with self._lock:
+            self._faults.clear()
+            self._release_and_rearm()
+
+    def release_waiting(self) -> None:
+        """Let requests held by ``latency`` or ``hang`` go, and hold none until the next
+        :meth:`set_fault` or :meth:`reset` (a server calls it when it stops)."""
+        with self._lock:
+            self._release.set()
+
+    @property
+    def calls(self) -> list[Call]:
+        """The Capture calls received, in order (a copy)."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, endpoint: str) -> list[Call]:
+        """The calls received by one endpoint, in order."""
+        return [call for call in self.calls if call.endpoint == endpoint]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one HTTP request (the WSGI interface)."""
+        request = Request(environ)
+        if request.path in capture.ENDPOINTS:
+            response = self._capture_call(request)
+        else:
+            page = social_login.route(request, self.issue_social_token)
+            response = page or capture.json_response(
+                capture.CaptureError(404, "not_found", "no such endpoint").body(), 404
+            )
+        return response(environ, start_response)
+
+    def _capture_call(self, request: Request) -> Response:
+        endpoint = request.path
+        form = request.form if request.method == "POST" else {}
+        with self._lock:
+            fault = self._faults.take(endpoint)
+        if fault is not None and fault.kind == "latency":
+            self._pause(fault.seconds)
+        elif fault is not None:
+            body = faults.error_body(fault.kind)
+            self._record(request, form, body)
+            return faults.respond(fault, body, request.environ, self._pause)
+        if request.method != "POST":
+            body = capture.CaptureError(405, "method_not_allowed", "use POST").body()
+            self._record(request, form, body)
+            response = capture.json_response(body, 405)
+            response.allow.add("POST")
+            return response
+        with self._lock:
+            body = capture.answer(self._store, endpoint, form)
+            self._calls.append(Call.of(endpoint, request.method, form, request.args, body))
+        return capture.json_response(body)
+
+    def _record(self, request: Request, form: Iterable[str], body: object) -> None:
+        call = Call.of(request.path, request.method, form, request.args, body)
+        with self._lock:
+            self._calls.append(call)
+
+    def _pause(self, seconds: float) -> None:
+        with self._lock:
+            release = self._release
+        release.wait(seconds)
+
+    def _release_and_rearm(self) -> None:
+        self._release.set()
+        self._release = threading.Event()

@@ -1,0 +1,233 @@
+"""The emulator's in-memory Capture data: API clients, users, tokens and a movable clock.
+
+Nothing here locks: :class:`~flask_capture_link.emulator.CaptureEmulator` holds one lock around
+every use of a :class:`Store`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from .providers import Provider
+
+#: The flow, flow version and locales the emulated Capture application has.
+FLOW = "standard"
+FLOW_VERSION = "20190618143040022299"
+LOCALES = ("en-US", "es-ES")
+
+#: Refresh tokens live 30 days, like Capture's.
+REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600.0
+
+_ALPHANUMERIC = string.ascii_lowercase + string.digits
+
+
+def random_string(length: int, alphabet: str = _ALPHANUMERIC) -> str:
+    """A random string of lowercase letters and digits (Capture's ids and tokens look so)."""
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class Clock:
+    """Monotonic seconds that tests can move forward to expire tokens without waiting."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+
+    def now(self) -> float:
+        """The emulator's current time in seconds."""
+        return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        if seconds < 0:
+            raise ValueError("the emulator clock only moves forward")
+        self._offset += seconds
+
+    def reset(self) -> None:
+        """Put the clock back to real time."""
+        self._offset = 0.0
+
+
+@dataclass
+class Client:
+    """A Capture API client; only one with ``login_client`` may call the login endpoints."""
+
+    client_id: str
+    client_secret: str
+    login_client: bool
+    default_flow: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A linked social identity, as an entry of the user record's ``profiles``."""
+
+    domain: str
+    identifier: str
+    display_name: str | None = None
+    preferred_username: str | None = None
+    email: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """The profile as ``/entity`` returns it: display fields only when known."""
+        fields = {
+            "domain": self.domain,
+            "identifier": self.identifier,
+            "displayName": self.display_name,
+            "preferredUsername": self.preferred_username,
+            "email": self.email,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+
+def social_profile(
+    provider: Provider,
+    account_id: str,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> Profile:
+    """The profile Capture stores for the account ``account_id`` at ``provider``."""
+    return Profile(
+        domain=provider.domain,
+        identifier=provider.identifier(account_id),
+        display_name=display_name,
+        preferred_username=account_id,
+        email=email,
+    )
+
+
+@dataclass
+class User:
+    """A Capture user record."""
+
+    uuid: str
+    email: str
+    password: str
+    display_name: str | None
+    profiles: list[Profile] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        """The ``capture_user`` part of a sign-in answer."""
+        return {"uuid": self.uuid, "email": self.email, "displayName": self.display_name}
+
+    def to_json(self) -> dict[str, object]:
+        """The record as ``/entity`` returns it in ``result``."""
+        return {**self.summary(), "profiles": [profile.to_json() for profile in self.profiles]}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an access or refresh token stands for: a user, the client it was issued to, expiry."""
+
+    user_uuid: str
+    client_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class SocialGrant:
+    """What a Social Login token stands for: the identity the user signed in with."""
+
+    profile: Profile
+    expires_at: float
+
+
+class Store:
+    """Clients, users and tokens of one emulated Capture application."""
+
+    def __init__(
+        self, clock: Clock, access_token_lifetime: float, social_token_lifetime: float
+    ) -> None:
+        self.clock = clock
+        self.access_token_lifetime = access_token_lifetime
+        self.social_token_lifetime = social_token_lifetime
+        self.clients: dict[str, Client] = {}
+        self.users: dict[str, User] = {}
+        self.access_tokens: dict[str, Grant] = {}
+        self.refresh_tokens: dict[str, Grant] = {}
+        self.social_tokens: dict[str, SocialGrant] = {}
+        self._uuid_by_email: dict[str, str] = {}
+        self._owner_by_identity: dict[tuple[str, str], str] = {}
+
+    def clear(self) -> None:
+        """Forget every user and token; API clients stay."""
+        for table in (self.users, self.access_tokens, self.refresh_tokens, self.social_tokens):
+            table.clear()
+        self._uuid_by_email.clear()
+        self._owner_by_identity.clear()
+
+    def add_user(self, email: str, password: str, display_name: str | None) -> User:
+        """Create a user; emails are unique regardless of case."""
+        key = email.casefold()
+        if key in self._uuid_by_email:
+            raise ValueError(f"a user with email {email!r} already exists")
+        user = User(str(uuid.uuid4()), email, password, display_name)
+        self.users[user.uuid] = user
+        self._uuid_by_email[key] = user.uuid
+        return user
+
+    def find_user(self, email: str) -> User | None:
+        """The user with that email (any case), if there is one."""
+        user_uuid = self._uuid_by_email.get(email.casefold())
+        return None if user_uuid is None else self.users[user_uuid]
+
+    def user(self, email: str) -> User:
+        """The user with that email; :class:`ValueError` when there is none."""
+        user = self.find_user(email)
+        if user is None:
+            raise ValueError(f"no user with email {email!r}")
+        return user
+
+    def owner(self, profile: Profile) -> User | None:
+        """The user that identity is linked to, if any."""
+        user_uuid = self._owner_by_identity.get((profile.domain, profile.identifier))
+        return None if user_uuid is None else self.users[user_uuid]
+
+    def link(self, user: User, profile: Profile) -> None:
+        """Add the identity to the user's profiles (the caller checked it is free)."""
+        user.profiles.append(profile)
+        self._owner_by_identity[(profile.domain, profile.identifier)] = user.uuid
+
+    def unlink(self, user: User, identifier: str) -> bool:
+        """Remove the user's profile with that identifier; False when the user has none."""
+        for profile in user.profiles:
+            if profile.identifier == identifier:
+                user.profiles.remove(profile)
+                del self._owner_by_identity[(profile.domain, profile.identifier)]
+                return True
+        return False
+
+    def issue_tokens(self, user: User, client_id: str) -> dict[str, object]:
+        """A fresh access token and refresh token for the user, as Capture answers them."""
+        now = self.clock.now()
+        access_token = random_string(24)
+        refresh_token = random_string(32)
+        self.access_tokens[access_token] = Grant(
+            user.uuid, client_id, now + self.access_token_lifetime
+        )
+        self.refresh_tokens[refresh_token] = Grant(
+            user.uuid, client_id, now + REFRESH_TOKEN_LIFETIME
+        )
+        return {
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "expires_in": round(self.access_token_lifetime),
+        }
+
+    def issue_social_token(self, profile: Profile) -> str:
+        """A one-time Social Login token (40 lowercase hex characters) for that identity."""
+        token = secrets.token_hex(20)
+        self.social_tokens[token] = SocialGrant(
+            profile, self.clock.now() + self.social_token_lifetime
+        )
+        return token
+
+    def expire_access_tokens(self, user_uuid: str | None = None) -> None:
+        """Make the access tokens of that user (or of everyone) expire now."""
+        now = self.clock.now()
+        for token, grant in list(self.access_tokens.items()):
+            if user_uuid is None or grant.user_uuid == user_uuid:
+                self.access_tokens[token] = Grant(grant.user_uuid, grant.client_id, now)

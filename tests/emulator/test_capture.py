@@ -1,0 +1,395 @@
+"""The Capture endpoints answer as the vendor specification shows, in its order of checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from flask_capture_link.emulator import CaptureEmulator
+
+from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, UNLINK, CaptureAPI, assert_error
+
+GOOGLE_ALICE = "https://www.google.com/profiles/alice"
+
+
+def engage_error(body: dict[str, object]) -> None:
+    assert_error(body, 400, "engage_error", "Unexpected HTTP status code from server: 400")
+
+
+def test_link_succeeds_and_entity_lists_the_identity(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    access_token = api.access_token()
+    token = emu.issue_social_token("google", "alice", display_name="Alice", email="a@example.com")
+
+    assert api.link(access_token, token) == {"stat": "ok"}
+
+    body = api.post(ENTITY, {"access_token": access_token, "type_name": "user"})
+    assert body["stat"] == "ok"
+    assert body["result"]["email"] == emu.demo_email
+    assert body["result"]["displayName"] == "Demo User"
+    assert body["result"]["profiles"] == [
+        {
+            "domain": "google.com",
+            "identifier": GOOGLE_ALICE,
+            "displayName": "Alice",
+            "preferredUsername": "alice",
+            "email": "a@example.com",
+        }
+    ]
+    assert emu.identities(emu.demo_email) == body["result"]["profiles"]
+
+
+def test_spec_error_invalid_social_login_token(api: CaptureAPI) -> None:
+    engage_error(api.link(api.access_token(), "b5f21ac796fc5f2d76027a8b8c28366df1b8623c"))
+
+
+def test_spec_error_invalid_access_token(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    body = api.link("z0y98xv76u5t4rs3", emu.issue_social_token("google", "alice"))
+    assert_error(body, 413, "invalid_access_token", "invalid access token")
+
+
+def test_spec_error_social_account_already_used_by_another_user(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    emu.add_user("bob@example.com", "bob-password")
+    assert api.link(api.access_token(), emu.issue_social_token("google", "alice"))["stat"] == "ok"
+
+    body = api.link(api.access_token("bob@example.com"), emu.issue_social_token("google", "alice"))
+
+    assert_error(body, 361, "unique_violation", "that account already exists")
+    assert body["message"] == "That account is already in use."
+    assert emu.identities("bob@example.com") == []
+
+
+def test_spec_error_missing_required_parameters(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    token = emu.issue_social_token("google", "alice")
+    body = api.link(api.access_token(), token, flow=None)
+    assert_error(body, 100, "missing_argument", "missing arguments: flow")
+
+
+def test_missing_arguments_are_all_named_in_the_listed_order(api: CaptureAPI) -> None:
+    body = api.post(LINK, {"client_id": api.emulator.client_id, "locale": "en-US"})
+    assert_error(
+        body,
+        100,
+        "missing_argument",
+        "missing arguments: flow, flow_version, redirect_uri, token, access_token",
+    )
+
+
+def test_empty_parameters_count_as_missing(api: CaptureAPI) -> None:
+    body = api.link(api.access_token(), "", locale="")
+    assert_error(body, 100, "missing_argument", "missing arguments: locale, token")
+
+
+def test_parameters_in_the_query_string_count_as_missing(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    form = api.link_form(api.access_token(), emu.issue_social_token("google", "alice"))
+    query = {name: form.pop(name) for name in ("token", "access_token")}
+
+    body = api.post(LINK, form, params=query)
+
+    assert_error(body, 100, "missing_argument", "missing arguments: token, access_token")
+    [call] = emu.calls_to(LINK)
+    assert call.query_param_names == ("access_token", "token")
+    assert "token" not in call.param_names
+
+
+def test_spec_error_invalid_flow_value(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    version = "12345abc-1234-abcd-1234-12345abcde12"
+    body = api.link(
+        api.access_token(), emu.issue_social_token("google", "a"), flow_version=version
+    )
+    assert_error(
+        body,
+        500,
+        "unexpected_error",
+        f"could not find a flow named 'standard' with version '{version}' and locale 'en-US'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("flow", "other"), ("flow_version", "HEAD"), ("locale", "fr-FR")]
+)
+def test_unknown_flow_version_or_locale_is_an_unexpected_error(
+    api: CaptureAPI, field: str, value: str
+) -> None:
+    body = api.link(api.access_token(), "0" * 40, **{field: value})
+    assert (body["code"], body["error"]) == (500, "unexpected_error")
+    assert f"'{value}'" in body["error_description"]
+
+
+def test_every_configured_locale_is_accepted(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    token = emu.issue_social_token("google", "alice")
+    assert api.link(api.access_token(), token, locale="es-ES") == {"stat": "ok"}
+
+
+def test_spec_error_invalid_api_client_permissions(api: CaptureAPI) -> None:
+    body = api.link(api.access_token(), "0" * 40, client_id=api.emulator.unprivileged_client_id)
+    assert_error(
+        body, 403, "permission_error", "This client does not support log in and registration."
+    )
+
+
+def test_an_unknown_client_is_refused_like_an_unprivileged_one(api: CaptureAPI) -> None:
+    body = api.link(api.access_token(), "0" * 40, client_id="1" * 32)
+    assert (body["code"], body["error"]) == (403, "permission_error")
+
+
+def test_redirect_uri_must_begin_with_http(api: CaptureAPI) -> None:
+    body = api.link(api.access_token(), "0" * 40, redirect_uri="ftp://localhost")
+    assert (body["code"], body["error"], body["argument_name"]) == (
+        200,
+        "invalid_argument",
+        "redirect_uri",
+    )
+
+
+def test_flow_may_be_omitted_only_when_the_client_has_default_flow_settings(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    access_token = api.access_token()
+    without_flow = {"flow": None, "flow_version": None}
+    body = api.link(access_token, emu.issue_social_token("google", "a"), **without_flow)
+    assert body["error_description"] == "missing arguments: flow, flow_version"
+
+    emu.set_client_default_flow(True)
+    assert api.link(access_token, emu.issue_social_token("google", "a"), **without_flow) == {
+        "stat": "ok"
+    }
+
+
+@pytest.mark.parametrize(
+    ("broken", "code"),
+    [
+        ({"flow": None, "client_id": "unprivileged"}, 100),
+        ({"client_id": "unprivileged", "flow_version": "HEAD"}, 403),
+        ({"flow_version": "HEAD", "redirect_uri": "localhost"}, 500),
+        ({"redirect_uri": "localhost", "access_token": "unknown"}, 200),
+        ({"access_token": "unknown", "token": "unknown"}, 413),
+        ({"access_token": "expired", "token": "unknown"}, 414),
+    ],
+)
+def test_checks_run_in_the_specified_order(
+    api: CaptureAPI, emu: CaptureEmulator, broken: dict[str, str | None], code: int
+) -> None:
+    access_token = api.access_token()
+    token = emu.issue_social_token("google", "alice")
+    values = {"unprivileged": emu.unprivileged_client_id, "unknown": "u" * 16}
+    if broken.get("access_token") == "expired":
+        emu.expire_access_tokens()
+        broken = {**broken, "access_token": access_token}
+    fields = {key: values.get(value, value) if value else None for key, value in broken.items()}
+    form: dict[str, str | None] = {**api.link_form(access_token, token), **fields}
+
+    assert api.post(LINK, {key: value for key, value in form.items() if value})["code"] == code
+    # Checks before the Social Login one leave the token unspent.
+    if "token" not in broken:
+        assert api.link(api.access_token(), token)["stat"] == "ok"
+
+
+def test_a_social_login_token_is_one_time(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    access_token = api.access_token()
+    token = emu.issue_social_token("google", "alice")
+    assert api.link(access_token, token)["stat"] == "ok"
+    engage_error(api.link(access_token, token))
+
+
+def test_a_social_login_token_is_spent_even_when_the_link_then_fails(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    emu.add_user("bob@example.com", "bob-password")
+    identifier = emu.add_identity(emu.demo_email, "google", "alice")
+    token = emu.issue_social_token("google", "alice")
+    bob = api.access_token("bob@example.com")
+    assert api.link(bob, token)["code"] == 361
+
+    demo_token = api.access_token()
+    unlink = api.flow_form(access_token=demo_token, identifier_to_remove=identifier)
+    assert api.post(UNLINK, unlink) == {"stat": "ok"}
+    engage_error(api.link(bob, token))
+
+
+def test_a_social_login_token_expires(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    token = emu.issue_social_token("google", "alice")
+    emu.advance_clock(300)
+    engage_error(api.link(api.access_token(), token))
+
+
+def test_access_tokens_expire_by_the_emulator_clock(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    access_token = api.access_token()
+    emu.advance_clock(3599)
+    assert api.post(ENTITY, {"access_token": access_token})["stat"] == "ok"
+    emu.advance_clock(1)
+    body = api.post(ENTITY, {"access_token": access_token})
+    assert_error(body, 414, "access_token_expired", "access token expired")
+
+
+def test_expire_access_tokens_of_one_user(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    emu.add_user("bob@example.com", "bob-password")
+    demo, bob = api.access_token(), api.access_token("bob@example.com")
+    emu.expire_access_tokens(emu.demo_email)
+    assert api.post(ENTITY, {"access_token": demo})["code"] == 414
+    assert api.post(ENTITY, {"access_token": bob})["stat"] == "ok"
+
+
+def test_linking_the_same_identity_twice_to_the_same_user_is_a_unique_violation(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    emu.add_identity(emu.demo_email, "facebook", "42")
+    body = api.link(api.access_token(), emu.issue_social_token("facebook", "42"))
+    assert body["code"] == 361
+
+
+def test_unlink_removes_the_identity_from_entity(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    access_token = api.access_token()
+    assert api.link(access_token, emu.issue_social_token("google", "alice"))["stat"] == "ok"
+    [profile] = api.post(ENTITY, {"access_token": access_token})["result"]["profiles"]
+
+    form = api.flow_form(access_token=access_token, identifier_to_remove=profile["identifier"])
+    assert api.post(UNLINK, form) == {"stat": "ok"}
+
+    assert api.post(ENTITY, {"access_token": access_token})["result"]["profiles"] == []
+    # Unlinked, the identity is free to link again.
+    assert api.link(access_token, emu.issue_social_token("google", "alice"))["stat"] == "ok"
+
+
+def test_unlink_of_an_identifier_the_user_does_not_have(api: CaptureAPI) -> None:
+    form = api.flow_form(access_token=api.access_token(), identifier_to_remove=GOOGLE_ALICE)
+    body = api.post(UNLINK, form)
+    assert_error(
+        body,
+        200,
+        "invalid_argument",
+        "identifier_to_remove is not linked to this account",
+    )
+    assert body["argument_name"] == "identifier_to_remove"
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"identifier_to_remove": None}, 100),
+        ({"client_id": "u" * 32}, 403),
+        ({"flow_version": "HEAD"}, 500),
+        ({"access_token": "u" * 16}, 413),
+    ],
+)
+def test_unlink_checks(api: CaptureAPI, fields: dict[str, str | None], code: int) -> None:
+    form = api.flow_form(
+        **{"access_token": api.access_token(), "identifier_to_remove": GOOGLE_ALICE, **fields}
+    )
+    assert api.post(UNLINK, form)["code"] == code
+
+
+def test_entity_needs_a_valid_access_token(api: CaptureAPI) -> None:
+    assert_error(api.post(ENTITY, {}), 100, "missing_argument", "missing arguments: access_token")
+    body = api.post(ENTITY, {"access_token": "u" * 16})
+    assert_error(body, 413, "invalid_access_token", "invalid access token")
+
+
+def sign_in_form(api: CaptureAPI, email: str, password: str) -> dict[str, str]:
+    return api.flow_form(
+        redirect_uri="http://localhost",
+        response_type="token",
+        form="signInForm",
+        signInEmailAddress=email,
+        currentPassword=password,
+    )
+
+
+def test_sign_in_returns_tokens_that_work(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    body = api.post(SIGN_IN, sign_in_form(api, "Demo@Example.com", emu.demo_password))
+
+    assert body["stat"] == "ok"
+    assert body["expires_in"] == 3600
+    assert body["capture_user"]["email"] == emu.demo_email
+    assert body["capture_user"]["displayName"] == "Demo User"
+    assert 16 <= len(body["access_token"]) <= 32
+    assert api.post(ENTITY, {"access_token": body["access_token"]})["stat"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("demo@example.com", "wrong"), ("nobody@example.com", "demo-password")],
+)
+def test_sign_in_with_wrong_credentials(api: CaptureAPI, email: str, password: str) -> None:
+    body = api.post(SIGN_IN, sign_in_form(api, email, password))
+    message = "Incorrect username or password. Please try again."
+    assert_error(body, 210, "invalid_credentials", message)
+    assert body["invalid_fields"] == {"signInForm": [message]}
+
+
+def test_a_user_added_by_a_test_can_sign_in(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    emu.add_user("bob@example.com", "bob-password", display_name="Bob")
+    body = api.post(SIGN_IN, sign_in_form(api, "bob@example.com", "bob-password"))
+    assert body["capture_user"]["displayName"] == "Bob"
+
+
+def refresh_form(emu: CaptureEmulator, refresh_token: str, **fields: str) -> dict[str, str]:
+    return {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": emu.client_id,
+        "client_secret": emu.client_secret,
+        **fields,
+    }
+
+
+def test_refresh_gives_new_tokens_and_spends_the_old_refresh_token(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    old = emu.sign_in(emu.demo_email)
+    body = api.post(REFRESH, refresh_form(emu, str(old["refresh_token"])))
+
+    assert body["stat"] == "ok"
+    assert (body["expires_in"], body["token_type"]) == (3600, "Bearer")
+    assert body["refresh_token"] != old["refresh_token"]
+    assert api.post(ENTITY, {"access_token": body["access_token"]})["stat"] == "ok"
+
+    again = api.post(REFRESH, refresh_form(emu, str(old["refresh_token"])))
+    assert (again["code"], again["error"], again["argument_name"]) == (
+        200,
+        "invalid_argument",
+        "refresh_token",
+    )
+    assert again["error_description"] == "refresh_token is not valid"
+    assert api.post(REFRESH, refresh_form(emu, body["refresh_token"]))["stat"] == "ok"
+
+
+def test_refresh_tokens_live_thirty_days(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    tokens = emu.sign_in(emu.demo_email)
+    emu.advance_clock(30 * 24 * 3600)
+    body = api.post(REFRESH, refresh_form(emu, str(tokens["refresh_token"])))
+    assert body["argument_name"] == "refresh_token"
+
+
+def test_refresh_needs_the_client_secret(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    tokens = emu.sign_in(emu.demo_email)
+    form = refresh_form(emu, str(tokens["refresh_token"]), client_secret="wrong")
+    body = api.post(REFRESH, form)
+    assert (body["code"], body["argument_name"]) == (200, "client_secret")
+    # A refused call does not spend the refresh token.
+    assert api.post(REFRESH, refresh_form(emu, str(tokens["refresh_token"])))["stat"] == "ok"
+
+
+def test_refresh_missing_arguments(api: CaptureAPI) -> None:
+    body = api.post(REFRESH, {"grant_type": "refresh_token"})
+    assert body["error_description"] == (
+        "missing arguments: refresh_token, client_id, client_secret"
+    )
+
+
+def test_other_methods_are_refused_with_a_json_error(api: CaptureAPI) -> None:
+    with api.session.get(api.server.url + LINK) as response:
+        assert response.status_code == 405
+        assert response.headers["Allow"] == "POST"
+        assert response.json()["stat"] == "error"
+
+
+def test_unknown_paths_answer_a_json_404(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    with api.session.post(api.server.url + "/oauth/nothing_here") as response:
+        assert response.status_code == 404
+        assert response.json()["stat"] == "error"
+    assert emu.calls == []

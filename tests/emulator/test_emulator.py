@@ -1,0 +1,169 @@
+"""CaptureEmulator's Python API: seeding, inspection, reset, and use as a plain WSGI app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.test import Client
+
+from flask_capture_link.emulator import Call, CaptureEmulator
+
+from .helpers import ENTITY, LINK
+
+
+@pytest.fixture
+def wsgi() -> Client:
+    return Client(CaptureEmulator())
+
+
+def link_form(emu: CaptureEmulator, access_token: str, token: str) -> dict[str, str]:
+    return {
+        "client_id": emu.client_id,
+        "flow": emu.flow,
+        "flow_version": emu.flow_version,
+        "locale": emu.locales[0],
+        "redirect_uri": "https://example.com/",
+        "token": token,
+        "access_token": access_token,
+    }
+
+
+def test_the_seeded_state() -> None:
+    emu = CaptureEmulator()
+    assert (emu.flow, emu.flow_version, emu.locales) == (
+        "standard",
+        "20190618143040022299",
+        ("en-US", "es-ES"),
+    )
+    assert (emu.demo_email, emu.demo_password) == ("demo@example.com", "demo-password")
+    assert re.fullmatch(r"[a-z0-9]{32}", emu.client_id)
+    assert emu.unprivileged_client_id != emu.client_id
+    assert emu.identities(emu.demo_email) == []
+    assert emu.calls == []
+
+
+def test_works_as_a_plain_wsgi_application(wsgi: Client) -> None:
+    emu = wsgi.application
+    assert isinstance(emu, CaptureEmulator)
+    tokens = emu.sign_in(emu.demo_email)
+    token = emu.issue_social_token("twitter", "12345")
+
+    answer = wsgi.post(LINK, data=link_form(emu, str(tokens["access_token"]), token))
+
+    assert answer.json == {"stat": "ok"}
+    assert emu.identities(emu.demo_email) == [
+        {
+            "domain": "twitter.com",
+            "identifier": "http://twitter.com/account/profile?user_id=12345",
+            "preferredUsername": "12345",
+        }
+    ]
+
+
+def test_calls_hold_names_never_values(wsgi: Client) -> None:
+    emu = wsgi.application
+    assert isinstance(emu, CaptureEmulator)
+    tokens = emu.sign_in(emu.demo_email)
+    token = emu.issue_social_token("google", "alice")
+    form = link_form(emu, str(tokens["access_token"]), token)
+
+    wsgi.post(LINK, data=form, query_string={"debug": "1"})
+
+    [call] = emu.calls_to(LINK)
+    assert call == Call(
+        endpoint=LINK,
+        method="POST",
+        param_names=tuple(sorted(form)),
+        query_param_names=("debug",),
+        stat="ok",
+        code=None,
+        error=None,
+    )
+    for value in (token, tokens["access_token"], emu.client_id):
+        assert str(value) not in repr(emu.calls)
+    assert emu.calls_to(ENTITY) == []
+
+
+def test_calls_is_a_copy(wsgi: Client) -> None:
+    emu = wsgi.application
+    assert isinstance(emu, CaptureEmulator)
+    wsgi.post(ENTITY)
+    emu.calls.clear()
+    assert len(emu.calls) == 1
+
+
+def test_reset_returns_to_the_seeded_state() -> None:
+    emu = CaptureEmulator()
+    emu.add_user("bob@example.com", "pw")
+    emu.add_identity(emu.demo_email, "google", "alice")
+    access_token = str(emu.sign_in(emu.demo_email)["access_token"])
+    emu.set_fault("*", "html_502")
+    emu.set_client_default_flow(True)
+    emu.advance_clock(10_000)
+    wsgi = Client(emu)
+    wsgi.post(ENTITY)
+
+    emu.reset()
+
+    assert emu.calls == []
+    assert emu.identities(emu.demo_email) == []
+    with pytest.raises(ValueError):
+        emu.identities("bob@example.com")
+    body = wsgi.post(ENTITY, data={"access_token": access_token}).json
+    assert body is not None and body["code"] == 413  # no fault, token forgotten
+    form = link_form(emu, "x" * 16, "0" * 40)
+    del form["flow"]
+    body = wsgi.post(LINK, data=form).json
+    assert body is not None and body["code"] == 100  # default flow settings off again
+
+
+def test_add_user_returns_a_uuid_and_refuses_duplicates() -> None:
+    emu = CaptureEmulator()
+    user_uuid = emu.add_user("bob@example.com", "pw", display_name="Bob")
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", user_uuid
+    )
+    with pytest.raises(ValueError):
+        emu.add_user("BOB@example.com", "other")
+
+
+def test_sign_in_issues_tokens_for_a_user() -> None:
+    emu = CaptureEmulator(access_token_lifetime=60)
+    tokens = emu.sign_in(emu.demo_email)
+    assert set(tokens) == {"access_token", "refresh_token", "expires_in"}
+    assert tokens["expires_in"] == 60
+    with pytest.raises(ValueError):
+        emu.sign_in("nobody@example.com")
+
+
+def test_social_tokens_are_40_lowercase_hex_and_unique() -> None:
+    emu = CaptureEmulator()
+    tokens = {emu.issue_social_token("google", "alice") for _ in range(20)}
+    assert len(tokens) == 20
+    assert all(re.fullmatch(r"[0-9a-f]{40}", token) for token in tokens)
+    with pytest.raises(ValueError):
+        emu.issue_social_token("Google", "alice")
+
+
+def test_add_identity_returns_the_identifier_and_keeps_identities_unique() -> None:
+    emu = CaptureEmulator()
+    emu.add_user("bob@example.com", "pw")
+    identifier = emu.add_identity(emu.demo_email, "facebook", "100")
+    assert identifier == "http://www.facebook.com/profile.php?id=100"
+    with pytest.raises(ValueError):
+        emu.add_identity("bob@example.com", "facebook", "100")
+
+
+def test_the_clock_only_moves_forward() -> None:
+    with pytest.raises(ValueError):
+        CaptureEmulator().advance_clock(-1)
+
+
+def test_a_drop_without_a_socket_raises_a_connection_error(wsgi: Client) -> None:
+    emu = wsgi.application
+    assert isinstance(emu, CaptureEmulator)
+    emu.set_fault(ENTITY, "drop")
+    with pytest.raises(ConnectionError):
+        wsgi.post(ENTITY)
+    assert len(emu.calls) == 1

@@ -1,0 +1,120 @@
+"""``python -m flask_capture_link.emulator`` prints its settings, serves, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+import flask_capture_link
+from flask_capture_link.emulator.__main__ import main, parse_fault
+
+REPO = Path(flask_capture_link.__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start the command line; returns the process and the settings it printed."""
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "flask_capture_link.emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert process.stdout is not None
+    settings: dict[str, str] = {}
+    for line in process.stdout:
+        key, _, value = line.rstrip("\n").partition("=")
+        settings[key] = value
+        if key == "DEMO_PASSWORD":
+            break
+    return process, settings
+
+
+@pytest.fixture
+def cli() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; killed if the test left them running."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def stop(process: subprocess.Popen[str], signum: int) -> str:
+    """Send ``signum``; returns stderr once the process exited 0."""
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    return err
+
+
+def test_prints_the_settings_serves_and_stops_on_ctrl_c(cli: list[subprocess.Popen[str]]) -> None:
+    process, settings = run_cli("--fault", "/entity=html_502", "--fault", "*=latency:0")
+    cli.append(process)
+
+    assert list(settings) == [
+        "CAPTURE_LINK_DOMAIN",
+        "CAPTURE_LINK_CLIENT_ID",
+        "CAPTURE_LINK_CLIENT_SECRET",
+        "CAPTURE_LINK_FLOW",
+        "CAPTURE_LINK_FLOW_VERSION",
+        "CAPTURE_LINK_LOCALE",
+        "CAPTURE_LINK_SOCIAL_LOGIN_URL",
+        "CAPTURE_LINK_REDIRECT_URI",
+        "DEMO_EMAIL",
+        "DEMO_PASSWORD",
+    ]
+    assert settings["CAPTURE_LINK_DOMAIN"].startswith("http://127.0.0.1:")
+    with requests.post(settings["CAPTURE_LINK_DOMAIN"] + "/entity", timeout=5) as answer:
+        assert answer.status_code == 502
+    with requests.post(settings["CAPTURE_LINK_DOMAIN"] + "/oauth/token", timeout=5) as answer:
+        assert answer.json()["code"] == 100
+
+    assert "Emulator running; press Ctrl-C to stop" in stop(process, signal.SIGINT)
+
+
+def test_serves_tls_and_stops_on_sigterm(cli: list[subprocess.Popen[str]]) -> None:
+    process, settings = run_cli("--tls")
+    cli.append(process)
+
+    bundle = settings["CAPTURE_LINK_CA_BUNDLE"]
+    url = settings["CAPTURE_LINK_DOMAIN"] + "/entity"
+    assert url.startswith("https://127.0.0.1:")
+    with requests.post(url, timeout=5, verify=bundle) as answer:
+        assert answer.json()["code"] == 100
+
+    stop(process, signal.SIGTERM)
+    assert not Path(bundle).exists()
+
+
+def test_a_bad_fault_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--fault", "/entity=explode"])
+    assert exited.value.code == 2
+    assert "unknown fault kind 'explode'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("/entity=hang", ("/entity", "hang", None)),
+        ("*=latency:0.5", ("*", "latency", 0.5)),
+    ],
+)
+def test_parse_fault(spec: str, parsed: tuple[str, str, float | None]) -> None:
+    assert parse_fault(spec) == parsed
+
+
+@pytest.mark.parametrize("spec", ["/entity", "=hang", "/entity=", "/entity=hang:soon"])
+def test_parse_fault_refuses(spec: str) -> None:
+    with pytest.raises(ValueError):
+        parse_fault(spec)

@@ -1,0 +1,49 @@
+"""The throwaway CA and server certificate pass strict X.509 verification for loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+from cryptography import x509
+
+from flask_capture_link.emulator.tls import make_tls_files
+
+
+def test_the_certificate_names_loopback_and_is_signed_by_the_ca(tmp_path: Path) -> None:
+    files = make_tls_files(tmp_path)
+    ca = x509.load_pem_x509_certificate(files.ca_bundle.read_bytes())
+    cert = x509.load_pem_x509_certificate(files.certificate.read_bytes())
+
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    cert.verify_directly_issued_by(ca)
+
+
+def test_a_strict_client_accepts_it(tmp_path: Path) -> None:
+    files = make_tls_files(tmp_path)
+    client = ssl.create_default_context(cafile=str(files.ca_bundle))
+    client.verify_flags |= ssl.VERIFY_X509_STRICT
+    server = files.server_context()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def serve() -> None:
+            for _ in range(2):
+                connection, _ = listener.accept()
+                with server.wrap_socket(connection, server_side=True) as tls:
+                    tls.sendall(tls.recv(5))
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        for host in ("localhost", "127.0.0.1"):
+            raw = socket.create_connection(listener.getsockname())
+            with client.wrap_socket(raw, server_hostname=host) as tls:
+                tls.sendall(b"hello")
+                assert tls.recv(5) == b"hello"
+        thread.join()
