@@ -132,7 +132,8 @@ class EmulatorServer:
         """The settings a site needs to use this emulator, by config key.
 
         ``CAPTURE_LINK_*`` keys go to the Flask config as they are; ``DEMO_EMAIL`` and
-        ``DEMO_PASSWORD`` sign in the seeded user.
+        ``DEMO_PASSWORD`` sign in the seeded user; ``UNPRIVILEGED_CLIENT_ID`` is a client
+        without the ``login_client`` feature (to see Capture's 403).
         """
         emulator = self.emulator
         settings = {
@@ -149,6 +150,7 @@ class EmulatorServer:
             settings["CAPTURE_LINK_CA_BUNDLE"] = self._ca_bundle
         settings["DEMO_EMAIL"] = emulator.demo_email
         settings["DEMO_PASSWORD"] = emulator.demo_password
+        settings["UNPRIVILEGED_CLIENT_ID"] = emulator.unprivileged_client_id
         return settings
 
     def _base_url(self, host: str) -> str:

@@ -33,7 +33,7 @@ def run_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     for line in process.stdout:
         key, _, value = line.rstrip("\n").partition("=")
         settings[key] = value
-        if key == "DEMO_PASSWORD":
+        if key == "UNPRIVILEGED_CLIENT_ID":
             break
     return process, settings
 
@@ -72,6 +72,7 @@ def test_prints_the_settings_serves_and_stops_on_ctrl_c(cli: list[subprocess.Pop
         "CAPTURE_LINK_REDIRECT_URI",
         "DEMO_EMAIL",
         "DEMO_PASSWORD",
+        "UNPRIVILEGED_CLIENT_ID",
     ]
     assert settings["CAPTURE_LINK_DOMAIN"].startswith("http://127.0.0.1:")
     with requests.post(settings["CAPTURE_LINK_DOMAIN"] + "/entity", timeout=5) as answer:

@@ -69,6 +69,7 @@ def test_settings(server: EmulatorServer) -> None:
         "CAPTURE_LINK_REDIRECT_URI": server.url + "/",
         "DEMO_EMAIL": "demo@example.com",
         "DEMO_PASSWORD": "demo-password",
+        "UNPRIVILEGED_CLIENT_ID": emu.unprivileged_client_id,
     }
     assert len(emu.client_id) == 32
     assert server.url == f"http://127.0.0.1:{server.port}"
