@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time.sleep(3600)
     except KeyboardInterrupt:
         pass
+    except OSError as error:  # the port is taken, or the host is not this machine's
+        print(f"cannot serve on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,17 @@ def test_parse_fault(spec: str, parsed: tuple[str, str, float | None]) -> None:
 def test_parse_fault_refuses(spec: str) -> None:
     with pytest.raises(ValueError):
         parse_fault(spec)
+
+
+def test_a_taken_port_is_a_clear_message(capture_emulator_server: Any) -> None:
+    taken = str(capture_emulator_server.port)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask_capture_link.emulator", "--port", taken],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{taken}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
