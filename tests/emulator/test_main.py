@@ -7,8 +7,8 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -21,7 +21,7 @@ REPO = Path(flask_capture_link.__file__).resolve().parents[1]
 
 def run_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start the command line; returns the process and the settings it printed."""
-    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+    process = subprocess.Popen(
         [sys.executable, "-m", "flask_capture_link.emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
