@@ -37,6 +37,9 @@ SESSION_RECORD = "_capture_link"
 #: How many used nonces the session remembers before the oldest gives way.
 MAX_USED = 16
 
+#: Longer state values are refused unread.
+MAX_STATE_LENGTH = 4096
+
 LINK = "link"
 UNLINK = "unlink"
 
@@ -93,7 +96,7 @@ def consume(
     """
     if not value:
         raise InvalidState("no state")
-    if len(value) > 4096:
+    if len(value) > MAX_STATE_LENGTH:
         raise InvalidState("state too long")
     try:
         payload = _serializer().loads(value, max_age=max_age)
@@ -121,7 +124,7 @@ def consume(
 def peek_next(value: str | None, max_age: int) -> str | None:
     """The ``next`` of a well-signed, unexpired state, without spending it (for redirects
     after a refusal)."""
-    if not value or len(value) > 4096:
+    if not value or len(value) > MAX_STATE_LENGTH:
         return None
     try:
         payload = _serializer().loads(value, max_age=max_age)

@@ -34,8 +34,15 @@ blueprint = Blueprint("capture_link", __name__, template_folder="templates")
 #: Form field the bounce page adds, so that a second cookieless arrival is not bounced again.
 BOUNCED_FIELD = "capture_link_bounced"
 
-#: What a Social Login token looks like (40 characters; some room for other formats).
-_TOKEN = re.compile(r"^[A-Za-z0-9_\-.~]{8,256}$")
+#: Longest Social Login token accepted (they are 40 characters; some room for other formats).
+MAX_TOKEN_LENGTH = 256
+
+#: What a Social Login token looks like.
+_TOKEN = re.compile(rf"^[A-Za-z0-9_\-.~]{{8,{MAX_TOKEN_LENGTH}}}$")
+
+#: Larger request bodies are refused unread: a token, a state and an identifier fit many times
+#: over, and werkzeug takes seconds of CPU to decode a megabyte of invalid UTF-8 escapes.
+MAX_BODY = 64 * 1024
 
 #: Headers on every response of these views: nothing cached, no Referer carrying the query.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
@@ -145,6 +152,8 @@ def max_age() -> int:
 def read_form() -> dict[str, str] | None:
     """The form fields (first value of each), or ``None`` if the body cannot be read (too
     large, malformed multipart)."""
+    if (request.content_length or 0) > MAX_BODY:
+        return None
     try:
         return {key: request.form.get(key, "") for key in request.form}
     except HTTPException:
@@ -152,16 +161,17 @@ def read_form() -> dict[str, str] | None:
 
 
 def needs_bounce(form: dict[str, str]) -> bool:
-    """A well-formed token POST that came without this site's session (a ``SameSite=Lax``
-    cookie is not sent on a cross-site POST), and was not bounced already."""
+    """A POST that came without this site's session cookie (a ``SameSite=Lax`` cookie is not
+    sent on a cross-site POST), and was not bounced already. Whatever it carries is checked
+    after the bounce, with the session, so the user sees the real outcome."""
     social_token = form.get("token") or request.args.get("token") or ""
     state_value = form.get("state") or request.args.get("state") or ""
     return (
         request.method == "POST"
-        and state.SESSION_RECORD not in session
+        and not session_cookie_sent()
         and BOUNCED_FIELD not in form
-        and _TOKEN.match(social_token) is not None
-        and 0 < len(state_value) <= 4096
+        and len(social_token) <= MAX_TOKEN_LENGTH
+        and len(state_value) <= state.MAX_STATE_LENGTH
     )
 
 
@@ -198,9 +208,15 @@ def fail(error: CaptureError, *, next: str | None) -> Response:
 
 def finish(outcome: Outcome, *, next: str | None) -> Response:
     """Flash the outcome's message and redirect: to sign in when the session ended, else to
-    ``next`` (only ever a path on this site)."""
+    ``next`` (only ever a path on this site). Without the session cookie nothing is written
+    to the session, so a forged cross-site POST cannot replace the user's session."""
     ext = extension()
-    flash(ext.message(outcome.message_key), outcome.category)
+    if session_cookie_sent():
+        flash(ext.message(outcome.message_key), outcome.category)
+    else:
+        # A cross-site POST without the cookie: writing a flash would start a new session
+        # whose cookie replaces the browser's own, signing the user out.
+        logger.info("capture-link: no session cookie; %s not flashed", outcome.message_key)
     if outcome.sign_in_again:
         token_store.forget(session)
         target = login_url(next)
@@ -209,6 +225,12 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
     response = make_response(redirect(target, code=303))
     response.headers.update(NO_STORE)
     return response
+
+
+def session_cookie_sent() -> bool:
+    """Whether the browser sent this site's session cookie with the request."""
+    name = current_app.session_interface.get_cookie_name(current_app)
+    return name in request.cookies
 
 
 def login_url(next: str | None) -> str:

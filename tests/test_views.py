@@ -247,8 +247,22 @@ def test_second_cookieless_arrival_is_not_bounced_again(
             data={"token": "b" * 40, "state": state, "capture_link_bounced": "1"},
         )
         assert response.status_code == 303
-        assert last_flash(cross_site) == ("error", ENGLISH["invalid_state"])
+        assert "Set-Cookie" not in response.headers  # the browser's own session is left alone
+        assert flashes(cross_site) == []
     assert link_calls(emulator) == 0
+
+
+@pytest.mark.parametrize("path", ["/capture-link/token", "/capture-link/unlink"])
+def test_forged_cookieless_post_does_not_replace_the_session(
+    app: Flask, emulator: CaptureEmulator, path: str
+) -> None:
+    with app.test_client() as cross_site:
+        response = cross_site.post(path, data={"token": "<not a token>", "identifier": "x"})
+        # The token URL bounces it (checked with the session after); unlink just refuses.
+        assert response.status_code == (200 if path.endswith("token") else 303)
+        assert "Set-Cookie" not in response.headers
+        assert "&lt;not a token&gt;" in response.get_data(as_text=True) or path.endswith("unlink")
+    assert emulator.calls == []
 
 
 def test_malformed_token_is_not_sent_to_capture(

@@ -1,0 +1,56 @@
+"""A small site that uses Flask-Capture-Link as a real one would.
+
+Users sign in with their Identity Cloud email and password, then link and unlink social
+identities on their "Connected accounts" page. Run it offline against the emulator with
+``python -m example_app.demo``, or against a real application with the environment variables
+of :mod:`example_app.settings`::
+
+    from example_app import create_app
+
+    app = create_app({"SECRET_KEY": "...", "CAPTURE_LINK_DOMAIN": "https://..."})
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import account, auth, security, settings
+from .extensions import capture_link, login_manager
+
+__all__ = ["capture_link", "create_app", "login_manager"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The site, configured from the environment and then from ``config``.
+
+    :raises flask_capture_link.ConfigError: naming a ``CAPTURE_LINK_*`` setting (or
+        ``SECRET_KEY``) that is missing or wrong.
+    """
+    app = Flask(__name__)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.config.update(settings.load(os.environ, config))
+    use_server_side_sessions(app)
+    login_manager.init_app(app)
+    capture_link.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(account.blueprint)
+    return app
+
+
+def use_server_side_sessions(app: Flask) -> None:
+    """Keep sessions (and so the user's tokens) in Redis when ``EXAMPLE_REDIS_URL`` is set."""
+    url = app.config["EXAMPLE_REDIS_URL"]
+    if not url:
+        return
+    import redis
+    from flask_session import Session
+
+    app.config.setdefault("SESSION_TYPE", "redis")
+    app.config.setdefault("SESSION_REDIS", redis.Redis.from_url(url))
+    Session(app)

@@ -1,0 +1,16 @@
+"""The extension objects, created once and bound to each app in :func:`example_app.create_app`."""
+
+from __future__ import annotations
+
+from flask_login import LoginManager
+
+from flask_capture_link import CaptureLink
+
+#: Links social identities to the signed-in user's Capture account.
+capture_link = CaptureLink()
+
+#: Keeps who is signed in; the user is their email address, kept in the session.
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see your connected accounts."
+login_manager.login_message_category = "info"
