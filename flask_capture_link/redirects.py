@@ -81,7 +81,7 @@ def _plain(value: str, *, decoded: bool = False) -> bool:
             char == "\\"
             or char in LOOKALIKES
             or char.isspace()
-            or unicodedata.category(char) in ("Cc", "Cf", "Zl")
+            or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl")
         ):
             return False
         folded = unicodedata.normalize("NFKC", char)

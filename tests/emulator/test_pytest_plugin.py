@@ -28,4 +28,4 @@ def test_loading_the_plugin_does_not_import_the_emulator() -> None:
         "import sys, flask_capture_link.pytest_plugin;"
         "sys.exit('flask_capture_link.emulator' in sys.modules)"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)  # noqa: S603
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

@@ -1,0 +1,236 @@
+"""Capture failing in every way the emulator can: the user gets the right message and a redirect,
+never a 500; the site logs Capture's request id when there is one; and the request is over
+within the timeout plus half a second, so a broken Capture cannot tie up the site's workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+
+from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+
+from .conftest import LINK, UNLINK, last_flash, link_calls, site_with
+
+CONNECT, READ = 1.0, 0.5
+TIMEOUT = (CONNECT, READ)
+SLACK = 0.5
+REQUEST_ID = re.compile(r"request_id=([a-z0-9]{16})\b")
+
+# kind: (message key the user sees, whether Capture's answer carries a request id)
+FAULTS: dict[str, tuple[str, bool]] = {
+    "html_502": ("unavailable", False),
+    "invalid_json": ("unavailable", False),
+    "json_list": ("unavailable", False),
+    "missing_stat": ("unavailable", False),
+    "unknown_code": ("unknown", True),
+    "drop": ("unavailable", False),
+    "unavailable": ("api_limit_error", True),
+    "hang": ("unavailable", False),
+}
+
+
+@pytest.fixture
+def site(capture_emulator: EmulatorServer) -> Flask:
+    """A site with short timeouts: 1 s to connect, 0.5 s for Capture's answer."""
+    app = site_with(capture_emulator, CAPTURE_LINK_TIMEOUT=TIMEOUT)
+
+    @app.route("/accounts")
+    def accounts() -> str:
+        return render_template_string(
+            "{% for i in capture_link_identities() %}<li>{{ i.domain }}</li>"
+            "{{ capture_link_unlink_button(i) }}{% endfor %}"
+        )
+
+    return app
+
+
+@pytest.fixture(autouse=True)
+def release_held_requests(capture_emulator: EmulatorServer) -> Any:
+    """A hung emulator request must not outlive its test."""
+    yield
+    capture_emulator.emulator.clear_faults()
+
+
+def timed(call: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def failure_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "flask_capture_link" and " failed: " in r.getMessage()
+    ]
+
+
+def link_once(app: Flask, emulator: CaptureEmulator, identity: str) -> tuple[Any, float, Any]:
+    """Sign in, render the button, deliver a token; the response, its seconds, the browser."""
+    client = app.test_client()
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    token = emulator.issue_social_token("google", identity)
+    response, elapsed = timed(lambda: deliver_token(client, url, token))
+    return response, elapsed, client
+
+
+@pytest.mark.parametrize("kind", list(FAULTS))
+def test_link_fault(
+    site: Flask, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    key, has_request_id = FAULTS[kind]
+    emulator.set_fault(LINK, kind, seconds=10 if kind == "hang" else None)
+
+    response, elapsed, client = link_once(site, emulator, "faulty")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert last_flash(client) == ("error", ENGLISH[key])
+    assert elapsed < READ + SLACK, f"{kind} held the worker {elapsed:.2f} s"
+    assert link_calls(emulator) == 1  # reached Capture once; never retried
+    assert emulator.identities(emulator.demo_email) == []
+    [record] = failure_records(caplog)
+    assert record.levelno >= logging.WARNING
+    found = REQUEST_ID.search(record.getMessage())
+    assert (found is not None) == has_request_id, record.getMessage()
+    assert "request_id=None" not in record.getMessage()
+
+    # The pooled connection is not left broken: the next user links fine.
+    emulator.clear_faults()
+    _, elapsed, client = link_once(site, emulator, "after")
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert elapsed < READ + SLACK
+
+
+def test_latency_just_under_the_timeout_links(
+    site: Flask, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.set_fault(LINK, "latency", seconds=READ - 0.15)
+    response, elapsed, client = link_once(site, emulator, "slow")
+    assert response.status_code == 303
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert READ - 0.15 <= elapsed < READ + SLACK
+    assert [p["preferredUsername"] for p in emulator.identities(emulator.demo_email)] == ["slow"]
+    assert failure_records(caplog) == []
+
+
+def test_latency_just_over_the_timeout_is_unavailable(
+    site: Flask, emulator: CaptureEmulator
+) -> None:
+    # Capture may still act on a call the site gave up on; the site must not retry it.
+    emulator.set_fault(LINK, "latency", seconds=READ + 0.3)
+    _, elapsed, client = link_once(site, emulator, "late")
+    assert last_flash(client) == ("error", ENGLISH["unavailable"])
+    assert elapsed < READ + SLACK
+    time.sleep(0.5)  # the emulator finishes the call it was holding
+    assert len(emulator.calls_to(LINK)) == 1
+    assert [p["preferredUsername"] for p in emulator.identities(emulator.demo_email)] == ["late"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a read timeout is reported with the 'unavailable' message, which says 'Nothing was "
+    "changed', but Capture may have linked the identity (it did here); needs its own message",
+)
+def test_timeout_after_capture_acted_does_not_claim_nothing_changed(
+    site: Flask, emulator: CaptureEmulator
+) -> None:
+    emulator.set_fault(LINK, "latency", seconds=READ + 0.3)
+    _, _, client = link_once(site, emulator, "late")
+    time.sleep(0.5)
+    assert emulator.identities(emulator.demo_email)  # Capture did link it
+    assert "Nothing was changed" not in last_flash(client)[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_connection_refused(
+    capture_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator = capture_emulator.emulator
+    app = site_with(
+        capture_emulator,
+        CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{closed_port()}",
+        CAPTURE_LINK_TIMEOUT=TIMEOUT,
+    )
+    response, elapsed, client = link_once(app, emulator, "nowhere")
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["unavailable"])
+    assert elapsed < CONNECT + SLACK
+    assert emulator.calls == []
+    [record] = failure_records(caplog)
+    assert record.levelno == logging.ERROR
+    assert "request_id" not in record.getMessage()
+
+
+@pytest.mark.parametrize("kind", ["html_502", "drop", "hang", "unknown_code", "unavailable"])
+def test_unlink_fault(site: Flask, emulator: CaptureEmulator, kind: str) -> None:
+    key = FAULTS[kind][0]
+    emulator.add_identity(emulator.demo_email, "facebook", "fb")
+    client = site.test_client()
+    sign_in(client, emulator, emulator.demo_email)
+    page = client.get("/accounts").get_data(as_text=True)
+    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+    emulator.set_fault(UNLINK, kind, seconds=10 if kind == "hang" else None)
+
+    response, elapsed = timed(lambda: client.post("/capture-link/unlink", data=form))
+
+    assert response.status_code == 303
+    assert flashes(client)[-1] == ("error", ENGLISH[key])
+    assert elapsed < READ + SLACK
+    assert len(emulator.calls_to(UNLINK)) == 1
+
+
+@pytest.mark.parametrize("kind", ["html_502", "drop", "hang", "json_list", "missing_stat"])
+def test_listing_identities_fault_still_renders_the_page(
+    site: Flask, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    emulator.add_identity(emulator.demo_email, "facebook", "fb")
+    client = site.test_client()
+    sign_in(client, emulator, emulator.demo_email)
+    emulator.set_fault("/entity", kind, seconds=10 if kind == "hang" else None)
+
+    response, elapsed = timed(lambda: client.get("/accounts"))
+
+    assert response.status_code == 200
+    assert "facebook.com" not in response.get_data(as_text=True)
+    assert elapsed < READ + SLACK
+    assert any("could not list identities" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("kind", ["html_502", "drop", "hang", "unavailable"])
+def test_refresh_fault_before_the_link(capture_emulator: EmulatorServer, kind: str) -> None:
+    emulator = capture_emulator.emulator
+    app = site_with(
+        capture_emulator,
+        CAPTURE_LINK_TIMEOUT=TIMEOUT,
+        CAPTURE_LINK_CLIENT_SECRET=emulator.client_secret,
+    )
+    client = app.test_client()
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    with client.session_transaction() as stored:
+        stored["capture_access_token_expires_at"] = time.time() - 1  # due for a refresh
+    emulator.set_fault("/oauth/token", kind, seconds=10 if kind == "hang" else None)
+    token = emulator.issue_social_token("google", "r")
+
+    response, elapsed = timed(lambda: deliver_token(client, url, token))
+
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH[FAULTS[kind][0]])
+    assert elapsed < READ + SLACK
+    assert link_calls(emulator) == 0
