@@ -27,6 +27,10 @@ _TRY_LATER_DE = (
 )
 
 ENGLISH: dict[str, str] = {
+    "unconfirmed": (
+        "The account service did not answer in time, so we cannot tell whether that worked. "
+        "Please check your connected accounts before trying again."
+    ),
     "link_button": "Link your {provider} account",
     "unlink_button": "Unlink {identity}",
     "success": "Your account is now linked. You can use it to sign in from now on.",
@@ -72,6 +76,10 @@ ENGLISH: dict[str, str] = {
 }
 
 SPANISH: dict[str, str] = {
+    "unconfirmed": (
+        "El servicio de cuentas no respondió a tiempo, así que no sabemos si funcionó. "
+        "Revisa tus cuentas conectadas antes de volver a intentarlo."
+    ),
     "link_button": "Vincular tu cuenta de {provider}",
     "unlink_button": "Desvincular {identity}",
     "success": "Tu cuenta ya está vinculada. A partir de ahora puedes usarla para iniciar sesión.",
@@ -126,6 +134,10 @@ SPANISH: dict[str, str] = {
 }
 
 FRENCH: dict[str, str] = {
+    "unconfirmed": (
+        "Le service de comptes n'a pas répondu à temps : nous ne savons pas si l'opération a "
+        "réussi. Vérifiez vos comptes associés avant de réessayer."
+    ),
     "link_button": "Associer votre compte {provider}",
     "unlink_button": "Dissocier {identity}",
     "success": (
@@ -182,6 +194,10 @@ FRENCH: dict[str, str] = {
 }
 
 GERMAN: dict[str, str] = {
+    "unconfirmed": (
+        "Der Kontodienst hat nicht rechtzeitig geantwortet, daher wissen wir nicht, ob es "
+        "geklappt hat. Bitte prüfen Sie Ihre verknüpften Konten, bevor Sie es erneut versuchen."
+    ),
     "link_button": "Ihr {provider}-Konto verknüpfen",
     "unlink_button": "Verknüpfung mit {identity} aufheben",
     "success": ("Ihr Konto ist jetzt verknüpft. Sie können sich ab sofort damit anmelden."),

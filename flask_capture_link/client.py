@@ -28,7 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .errors import CaptureError, CaptureUnavailable, error_from_body
+from .errors import CaptureAnswerLost, CaptureError, CaptureUnavailable, error_from_body
 from .models import LinkedIdentity, Tokens
 
 logger = logging.getLogger("flask_capture_link.client")
@@ -224,12 +224,18 @@ class CaptureClient:
                 verify=self.verify,
                 allow_redirects=False,
             )
+        except requests.ConnectTimeout as exc:
+            raise CaptureUnavailable(f"could not reach Capture for {path} in time") from exc
         except requests.Timeout as exc:
-            raise CaptureUnavailable(
-                f"Capture did not answer {path} in time ({_kind(exc)})"
-            ) from exc
+            raise CaptureAnswerLost(f"Capture did not answer {path} in time") from exc
         except requests.ConnectionError as exc:
-            raise CaptureUnavailable(f"could not reach Capture for {path} ({_kind(exc)})") from exc
+            if _nothing_sent(exc):
+                raise CaptureUnavailable(
+                    f"could not reach Capture for {path} ({_kind(exc)})"
+                ) from exc
+            raise CaptureAnswerLost(
+                f"the connection to Capture dropped during {path} ({_kind(exc)})"
+            ) from exc
         except (requests.RequestException, OSError) as exc:
             # OSError: e.g. a CA bundle path that does not exist.
             raise CaptureUnavailable(f"the call to Capture {path} failed ({_kind(exc)})") from exc
@@ -281,6 +287,14 @@ def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, list):
         return [_scrub(item, secrets) for item in value]
     return value
+
+
+def _nothing_sent(exc: BaseException) -> bool:
+    """Whether a connection error happened before the request could reach Capture: no
+    connection, no name, or a TLS handshake that failed (e.g. an untrusted certificate)."""
+    text = _kind(exc) + " " + str(exc)
+    before = ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError", "CERTIFICATE")
+    return any(marker in text for marker in before) or "handshake" in text.lower()
 
 
 def _kind(exc: BaseException) -> str:

@@ -113,6 +113,11 @@ class CaptureUnavailable(CaptureError):
     ``api_limit_error``). The user may try again later."""
 
 
+class CaptureAnswerLost(CaptureUnavailable):
+    """The call may have reached Capture, but no answer came back (a read timeout, a
+    connection dropped mid-answer). Capture may have acted: do not claim nothing changed."""
+
+
 #: Exception class for each Capture ``error`` string. Looked up before :data:`ERRORS_BY_CODE`.
 ERRORS_BY_NAME: dict[str, type[CaptureError]] = {
     "missing_argument": MissingArgument,

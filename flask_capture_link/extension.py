@@ -13,7 +13,14 @@ from markupsafe import Markup
 
 from . import config, signals, state, token_store
 from .client import CaptureClient
-from .errors import AccessTokenExpired, AccessTokenInvalid, CaptureError, RefreshTokenInvalid
+from .errors import (
+    AccessTokenExpired,
+    AccessTokenInvalid,
+    CaptureAnswerLost,
+    CaptureError,
+    CaptureUnavailable,
+    RefreshTokenInvalid,
+)
 from .models import LinkedIdentity, Tokens
 from .redirects import safe_next
 
@@ -273,6 +280,9 @@ class CaptureLink:
         except RefreshTokenInvalid:
             token_store.forget(session)
             raise
+        except CaptureAnswerLost as exc:
+            # Whatever Capture did with the refresh, the call the user asked for was not made.
+            raise CaptureUnavailable(exc.description) from exc
         token_store.save(session, tokens)
         logger.info("capture-link: access token refreshed")
         send_signal(signals.access_token_refreshed, tokens=tokens)

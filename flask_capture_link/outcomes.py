@@ -37,6 +37,7 @@ OUTCOMES: dict[str, Outcome] = {
     "missing_identifier": Outcome("missing_identifier", "error", INFO),
     "not_linked": Outcome("not_linked", "error", INFO),
     "unavailable": Outcome("unavailable", "error", ERROR),
+    "unconfirmed": Outcome("unconfirmed", "error", ERROR),
     "unknown": Outcome("unknown", "error", ERROR),
     # Caused by the user or their session.
     "unique_violation": Outcome("unique_violation", "error", INFO),
@@ -69,6 +70,7 @@ _BY_CLASS: tuple[tuple[type[errors.CaptureError], str], ...] = (
     (errors.ClientPermissionError, "permission_error"),
     (errors.UnexpectedError, "unexpected_error"),
     (errors.InvalidCredentials, "invalid_credentials"),
+    (errors.CaptureAnswerLost, "unconfirmed"),
     (errors.CaptureUnavailable, "unavailable"),
 )
 

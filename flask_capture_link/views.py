@@ -71,6 +71,8 @@ def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], Respons
 def token() -> ResponseReturnValue:
     """Social Login delivers the token here, by cross-site POST (or GET)."""
     ext = extension()
+    if request.method == "HEAD":  # a prefetch or a probe: answer, but spend and link nothing
+        return make_response(redirect(default_next(), code=303), {**NO_STORE})
     form = read_form()
     if form is None:
         return refuse("invalid_state", reason="unreadable request body")
@@ -221,10 +223,15 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
         token_store.forget(session)
         target = login_url(next)
     else:
-        target = safe_next(next) or str(current_app.config["CAPTURE_LINK_DEFAULT_NEXT"])
+        target = safe_next(next) or default_next()
     response = make_response(redirect(target, code=303))
     response.headers.update(NO_STORE)
     return response
+
+
+def default_next() -> str:
+    """``CAPTURE_LINK_DEFAULT_NEXT``: where the user lands when no ``next`` was given."""
+    return str(current_app.config["CAPTURE_LINK_DEFAULT_NEXT"])
 
 
 def session_cookie_sent() -> bool:

@@ -144,7 +144,7 @@ def test_head_is_refused_before_any_call() -> None:
         ("invalid_json", "not JSON"),
         ("json_list", "not an object"),
         ("missing_stat", "no stat"),
-        ("drop", "could not reach Capture"),
+        ("drop", "dropped"),
         ("unavailable", "api_limit_error"),
     ],
 )
@@ -181,7 +181,7 @@ def test_timeout_raises_within_the_read_timeout(
         timeout=(1.0, 0.3),
     ) as client:
         started = time.monotonic()
-        with pytest.raises(errors.CaptureUnavailable, match="in time"):
+        with pytest.raises(errors.CaptureAnswerLost, match="in time"):
             client.link_account("a" * 40, "access")
         assert time.monotonic() - started < 1.5
     emulator.clear_faults()
