@@ -203,19 +203,26 @@ class CaptureLink:
         )
         return rendered
 
-    def linked_identities(self) -> list[LinkedIdentity]:
+    def linked_identities(self, *, raise_errors: bool = False) -> list[LinkedIdentity]:
         """The current user's linked identities, asked of Capture at most once per request.
-        Empty when there is no access token or Capture cannot say; the reason is logged."""
+
+        Empty when the user has no access token. When Capture cannot say, the reason is logged
+        and the list is empty, or, with ``raise_errors=True``, the
+        :class:`~flask_capture_link.errors.CaptureError` is raised (so a page can tell "none
+        linked" from "could not ask"). An ended session drops the stored tokens either way.
+        """
         cached: list[LinkedIdentity] | None = request.environ.get(_IDENTITIES)
         if cached is not None:
             return cached
-        identities: list[LinkedIdentity] = []
         try:
             identities = self.with_access_token(self.client.linked_identities) or []
         except CaptureError as error:
             logger.warning("capture-link: could not list identities: %s", error)
             if isinstance(error, AccessTokenInvalid):
                 token_store.forget(session)
+            if raise_errors:
+                raise
+            return []
         request.environ[_IDENTITIES] = identities
         return identities
 

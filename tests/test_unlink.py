@@ -171,3 +171,19 @@ def test_unlink_signal(app: Flask, client: Any, emulator: CaptureEmulator, signe
     with signals.account_unlinked.connected_to(lambda s, **kw: seen.append(kw), app):
         client.post("/capture-link/unlink", data=form)
     assert seen == [{"identifier": form["identifier"]}]
+
+
+def test_listing_errors_can_be_raised(
+    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any
+) -> None:
+    from flask_capture_link.errors import CaptureUnavailable
+
+    emulator.set_fault(ENTITY, "html_502")
+    with app.test_request_context("/"):
+        from flask import session
+
+        session.update({"capture_access_token": signed_in["access_token"]})
+        ext = app.extensions["capture_link"]
+        assert ext.linked_identities() == []
+        with pytest.raises(CaptureUnavailable):
+            ext.linked_identities(raise_errors=True)
