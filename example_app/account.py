@@ -8,12 +8,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from flask_capture_link import CaptureError
+from flask_capture_link.errors import AccessTokenInvalid, RefreshTokenInvalid
 
 from .extensions import capture_link
 
 blueprint = Blueprint("account", __name__)
 
 SIGN_IN_AGAIN = "Please sign in again to see your connected accounts."
+LIST_UNAVAILABLE = "Your linked accounts cannot be listed right now. Please try again later."
 
 
 @blueprint.route("/")
@@ -27,11 +29,17 @@ def index() -> ResponseReturnValue:
 def connected_accounts() -> ResponseReturnValue:
     """The identities linked to the user's account, with buttons to unlink them and to link
     more."""
-    identities = capture_link.linked_identities()
-    if not has_access_token():
-        # Never had one, or Capture ended it while listing: fresh tokens need a sign-in.
-        flash(SIGN_IN_AGAIN, "info")
-        return redirect(url_for("auth.login", next=request.path))
+    try:
+        identities = capture_link.linked_identities(raise_errors=True)
+    except (AccessTokenInvalid, RefreshTokenInvalid):
+        return sign_in_again()  # Capture ended the session; the extension dropped the tokens
+    except CaptureError:
+        # Capture could not say; the page still works (links can be made), without the list.
+        identities = []
+        flash(LIST_UNAVAILABLE, "error")
+    else:
+        if capture_link.access_token() is None:  # never had tokens
+            return sign_in_again()
     return render_template(
         "account.html",
         identities=identities,
@@ -39,9 +47,7 @@ def connected_accounts() -> ResponseReturnValue:
     )
 
 
-def has_access_token() -> bool:
-    """Whether the user holds a usable access token (refreshed if it was due)."""
-    try:
-        return capture_link.access_token() is not None
-    except CaptureError:
-        return False
+def sign_in_again() -> ResponseReturnValue:
+    """Fresh tokens need a sign-in; come back here after."""
+    flash(SIGN_IN_AGAIN, "info")
+    return redirect(url_for("auth.login", next=request.path))

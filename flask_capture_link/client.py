@@ -260,18 +260,22 @@ def _read_answer(
         raise CaptureUnavailable(
             f"Capture answered {path} with HTTP {status} and JSON that is not an object"
         )
-    body = dict(_scrub(body, secrets))
     stat = body.get("stat")
     if stat == "error" or (stat is None and "error" in body):
-        error = error_from_body(body)
+        # Only an error is scrubbed: a success carries tokens that may contain a short secret
+        # (a password "pw" inside a new access token) and must reach the caller intact.
+        error = error_from_body(_scrub(body, secrets))
         logger.debug("Capture %s: %s", path, error)
         raise error
     if stat != "ok":
         raise CaptureUnavailable(
-            f"Capture answered {path} with HTTP {status} and no stat field", fields=body
+            f"Capture answered {path} with HTTP {status} and no stat field",
+            fields=_scrub(body, secrets),
         )
     if status >= 400:
-        raise CaptureUnavailable(f"Capture answered {path} with HTTP {status}", fields=body)
+        raise CaptureUnavailable(
+            f"Capture answered {path} with HTTP {status}", fields=_scrub(body, secrets)
+        )
     logger.debug("Capture %s: ok", path)
     return body
 

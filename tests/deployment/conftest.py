@@ -78,6 +78,7 @@ class GunicornSite:
 
     url: str
     access_log: Path
+    error_log: Path
     workers: int
 
     def pids_by_path(self) -> dict[str, set[str]]:
@@ -85,6 +86,7 @@ class GunicornSite:
         served: dict[str, set[str]] = {}
         for line in self.access_log.read_text().splitlines():
             path, _, pid = line.rpartition(" ")
+            path = path.split(" ")[1]
             served.setdefault(path, set()).add(pid)
         return served
 
@@ -97,7 +99,8 @@ def gunicorn_site(
 ) -> Iterator[GunicornSite]:
     """``example_app`` under gunicorn with 3 workers, sessions in Redis."""
     port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "access.log"
+    folder = tmp_path_factory.mktemp("gunicorn")
+    log, errors = folder / "access.log", folder / "error.log"
     env = {
         **os.environ,
         **{k: v for k, v in capture_emulator_server.settings().items() if k.startswith("CAPTURE")},
@@ -105,15 +108,16 @@ def gunicorn_site(
         "EXAMPLE_REDIS_URL": redis_url,
     }
     workers = 3
+    error_file = errors.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
          f"127.0.0.1:{port}", "--access-logfile", str(log),
          # The path only (never the query: a GET token URL would carry the token) and the pid.
-         "--access-logformat", "%(U)s %(p)s", "example_app:create_app()"],
+         "--access-logformat", "%(m)s %(U)s %(s)s %(p)s", "example_app:create_app()"],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=error_file,
     )  # fmt: skip
     try:
         wait_for_port(port, process)
@@ -123,6 +127,7 @@ def gunicorn_site(
             if time.monotonic() > deadline:
                 raise TimeoutError("the site did not answer")
             time.sleep(0.1)
-        yield GunicornSite(url=url, access_log=log, workers=workers)
+        yield GunicornSite(url=url, access_log=log, error_log=errors, workers=workers)
     finally:
         stop(process)
+        error_file.close()

@@ -40,7 +40,7 @@ def sign_in(site: GunicornSite, email: str, password: str) -> requests.Session:
 def button_token_url(browser: requests.Session, site: GunicornSite) -> str:
     page = browser.get(site.url + "/account", timeout=10).text
     href = re.search(r'class="capture-link-button capture-link-google" href="([^"]+)"', page)
-    assert href is not None, page
+    assert href is not None, site.error_log.read_text()[-2000:]
     return parse_qs(urlsplit(html.unescape(href.group(1))).query)["token_url"][0]
 
 
