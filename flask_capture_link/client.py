@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -91,8 +92,9 @@ class CaptureClient:
     :param redirect_uri: required by Capture for legacy reasons; must start with http(s):.
     :param link_path: the link endpoint's path.
     :param timeout: seconds, or ``(connect, read)`` seconds, for every call.
-    :param verify: ``True`` for the system's CA store, or a CA bundle path. This setting wins
-        over the ``REQUESTS_CA_BUNDLE`` environment variable.
+    :param verify: a CA bundle path, which wins over any environment variable; or ``True``:
+        ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) if set when the client is built, else
+        the CA bundle requests ships (certifi).
     :param session: a ``requests.Session`` to use instead of :func:`new_session`'s.
     """
 
@@ -122,8 +124,13 @@ class CaptureClient:
         self.redirect_uri = redirect_uri
         self.link_path = link_path
         self.timeout = timeout
-        self.verify = verify
+        self.verify = _ca_bundle_from_environment() if verify is True else verify
         self.session = session if session is not None else new_session()
+        if session is None:
+            # requests would read proxy variables and .netrc on every call (a fifth of a pooled
+            # call's time); read the environment once, here, instead.
+            self.session.trust_env = False
+            self.session.proxies.update(requests.utils.get_environ_proxies(self.domain))
 
     def __repr__(self) -> str:
         return f"CaptureClient({self.domain!r}, client_id={self.client_id!r})"
@@ -241,6 +248,11 @@ class CaptureClient:
             raise CaptureUnavailable(f"the call to Capture {path} failed ({_kind(exc)})") from exc
         with response:
             return _read_answer(path, response, secrets)
+
+
+def _ca_bundle_from_environment() -> bool | str:
+    """What ``verify=True`` means in requests: the CA bundle variable, else requests' own."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 def _read_answer(

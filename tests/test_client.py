@@ -330,3 +330,17 @@ def test_a_short_password_does_not_mangle_the_tokens(
     for _ in range(5):  # 24 random characters hold an "a" most times
         tokens = capture.sign_in("short@example.com", "a")
         assert capture.linked_identities(tokens.access_token) == []
+
+
+def test_environment_proxies_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    with CaptureClient(
+        "https://capture.example", "c", flow_version="1", redirect_uri="https://x/"
+    ) as client:
+        assert client.session.trust_env is False  # not read again on every call
+        assert client.session.proxies.get("https") == "http://proxy.example:3128"
+    with CaptureClient(
+        "https://internal.example", "c", flow_version="1", redirect_uri="https://x/"
+    ) as client:
+        assert "https" not in client.session.proxies
