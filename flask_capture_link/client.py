@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -50,6 +51,8 @@ ENTITY_ATTRIBUTES = (
 )
 
 _REDACTED = "[redacted]"
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 Timeout = float | tuple[float, float]
 
@@ -126,11 +129,13 @@ class CaptureClient:
         self.timeout = timeout
         self.verify = _ca_bundle_from_environment() if verify is True else verify
         self.session = session if session is not None else new_session()
-        if session is None:
+        self._own_session = session is None
+        if self._own_session:
             # requests would read proxy variables and .netrc on every call (a fifth of a pooled
             # call's time); read the environment once, here, instead.
             self.session.trust_env = False
             self.session.proxies.update(requests.utils.get_environ_proxies(self.domain))
+        self._headers = {**self.session.headers, **_FORM}
 
     def __repr__(self) -> str:
         return f"CaptureClient({self.domain!r}, client_id={self.client_id!r})"
@@ -205,6 +210,31 @@ class CaptureClient:
 
     # The wire ------------------------------------------------------------------------------
 
+    def _send(self, url: str, body: str) -> requests.Response:
+        """POST a form body. On the client's own session the request is prepared here and
+        sent as is: requests' per-call merging of session settings (proxies, headers, hooks,
+        environment) is a third of a pooled call's CPU, and this session needs none of it."""
+        if not self._own_session:
+            return self.session.post(
+                url,
+                data=body,
+                headers=_FORM,
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
+            )
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method="POST", url=url, headers=self._headers, data=body)
+        return self.session.send(
+            prepared,
+            timeout=self.timeout,
+            verify=self.verify,
+            proxies=self.session.proxies,
+            allow_redirects=False,
+            stream=False,
+            cert=None,
+        )
+
     def _flow_params(self, locale: str | None, *, redirect_uri: bool = False) -> dict[str, str]:
         params = {"client_id": self.client_id}
         if self.flow is not None and self.flow_version is not None:
@@ -224,13 +254,7 @@ class CaptureClient:
     ) -> dict[str, Any]:
         secrets = tuple(s for s in secrets if s)
         try:
-            response = self.session.post(
-                self.domain + path,
-                data=params,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=False,
-            )
+            response = self._send(self.domain + path, urlencode(params))
         except requests.ConnectTimeout as exc:
             raise CaptureUnavailable(f"could not reach Capture for {path} in time") from exc
         except requests.Timeout as exc:

@@ -344,3 +344,22 @@ def test_environment_proxies_are_read_once(monkeypatch: pytest.MonkeyPatch) -> N
         "https://internal.example", "c", flow_version="1", redirect_uri="https://x/"
     ) as client:
         assert "https" not in client.session.proxies
+
+
+def test_a_session_of_the_site_is_used_as_given(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    session = requests.Session()
+    session.headers["User-Agent"] = "example-site/1.0"
+    with CaptureClient(
+        capture_emulator.url,
+        emulator.client_id,
+        flow_version=emulator.flow_version,
+        redirect_uri="http://x/",
+        session=session,
+    ) as client:
+        access_token = emulator.sign_in(emulator.demo_email)["access_token"]
+        client.link_account(emulator.issue_social_token("google", "own"), access_token)
+    [call] = emulator.calls_to(LINK)
+    assert len(call.param_names) == 7 and call.query_param_names == ()
+    assert client.session is session

@@ -1,0 +1,143 @@
+"""B. The token URL's whole request against a bare view that only makes the same Capture call.
+
+The extension's token URL checks the state, reads the session, calls Capture, flashes and
+redirects; the bare view (``/bare/token`` in :mod:`benchmarks.site_app`) does only the same
+pooled POST to Capture and redirects. Both run in one gunicorn process with the same threads,
+driven by the same load generator, against the emulator over TLS; every request is a real link
+with its own session, state and Social Login token, all made before the clock starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .capture_process import CaptureProcess
+from .common import (
+    Job,
+    LinkFactory,
+    Report,
+    Run,
+    SiteServer,
+    Target,
+    http_worker,
+    interleave,
+    median,
+    ms,
+    paired_ratio,
+    percentile,
+    rates,
+    run_threads,
+    site_config,
+)
+
+TITLE = "token URL (extension) vs a bare view doing only the pooled Capture POST, over TLS"
+
+
+@dataclass(frozen=True)
+class Counts:
+    server_threads: int = 4
+    clients: int = 8
+    rounds: int = 9
+    requests: int = 500  # per round and variant, at most
+    seconds: float = 0.8  # per round and variant, at most
+    warmup: int = 60
+
+
+FULL = Counts()
+QUICK = Counts(rounds=1, requests=12, seconds=1.0, warmup=4)
+
+#: Target: the extension's throughput as a share of the bare view's.
+SHARE = 0.90
+
+VARIANTS = {"extension": "extension token URL", "bare": "bare view (POST only)"}
+
+
+def run(quick: bool = False) -> Report:
+    counts = QUICK if quick else FULL
+    with CaptureProcess(tls=True) as capture:
+        config = site_config(capture)
+        factory = LinkFactory(capture, config)
+        with SiteServer(config, counts.server_threads) as site:
+            runs, linked = measure(site, factory, counts)
+    return report(counts, runs, linked)
+
+
+def measure(
+    site: SiteServer, factory: LinkFactory, counts: Counts
+) -> tuple[dict[str, list[Run]], dict[str, int]]:
+    """Warm up, then interleaved rounds of both variants; also how many links Capture made."""
+    linked = dict.fromkeys(VARIANTS, 0)
+
+    def jobs(variant: str, count: int) -> list[Job]:
+        links = factory.links(count)
+        return [link.extension() if variant == "extension" else link.bare() for link in links]
+
+    def timed(variant: str, count: int, seconds: float) -> Run:
+        prepared = jobs(variant, count)
+        before, cpu = factory.linked(), site.cpu_seconds()
+        result = run_threads(counts.clients, count, seconds, http_worker(site.port, prepared))
+        result.cpu = site.cpu_seconds() - cpu
+        linked[variant] += factory.linked() - before
+        return result
+
+    for variant in VARIANTS:
+        timed(variant, counts.warmup, 30)
+    for variant in VARIANTS:
+        linked[variant] = 0
+    runs = interleave(counts.rounds, VARIANTS, lambda v: timed(v, counts.requests, counts.seconds))
+    return runs, linked
+
+
+def report(counts: Counts, runs: dict[str, list[Run]], linked: dict[str, int]) -> Report:
+    result = Report(
+        "overhead",
+        TITLE,
+        notes=[
+            f"site: gunicorn, 1 worker, gthread {counts.server_threads} threads; load: "
+            f"{counts.clients} keep-alive clients; Capture: the emulator over TLS, own process",
+            f"{counts.rounds} rounds per variant, each up to {counts.requests} requests or "
+            f"{counts.seconds:g} s, after {counts.warmup} warm-up requests; every request a "
+            "real link (fresh state, session and Social Login token)",
+        ],
+        headers=[
+            "variant",
+            "requests/s per round",
+            "median",
+            "requests",
+            "linked",
+            "not 303",
+            "p50",
+            "p95",
+            "site CPU/request",
+        ],
+    )
+    for variant, label in VARIANTS.items():
+        results = runs[variant]
+        latencies = sorted(x for r in results for x in r.latencies)
+        done = sum(r.done for r in results)
+        bad = sum(r.errors for r in results) + sum(
+            n for r in results for status, n in r.statuses.items() if status != 303
+        )
+        result.rows.append(
+            [
+                label,
+                rates(results),
+                f"{median([r.rate for r in results]):.0f}",
+                str(done),
+                str(linked[variant]),
+                str(bad),
+                f"{percentile(latencies, 0.50) * 1000:.1f} ms",
+                f"{percentile(latencies, 0.95) * 1000:.1f} ms",
+                ms(median([r.cpu_per_op for r in results]), 2),
+            ]
+        )
+    share = paired_ratio(runs["extension"], runs["bare"])
+    done = sum(r.done for results in runs.values() for r in results)
+    made = sum(linked.values())
+    result.targets += [
+        Target(
+            "extension / bare view throughput", f"{share:.2f}", f">= {SHARE:.2f}", share >= SHARE
+        ),
+        Target("requests that made a link", f"{made}/{done}", "all", made == done),
+    ]
+    return result

@@ -1,0 +1,90 @@
+"""F. The session cookie after 100 pages of link buttons, against before the first button.
+
+A signed-in user loads a page with three link buttons 100 times, the browser keeping each
+cookie the site sets. Every button carries a fresh state; states must not pile up in the
+session (a cookie holds 4 KB at most, and travels with every request).
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from .capture_process import CaptureProcess
+from .common import LOOPBACK, LinkFactory, Report, SiteServer, Target, site_config
+
+TITLE = "session cookie after 100 pages with three link buttons each"
+
+#: Target: how much the cookie may grow.
+LIMIT = 1024
+
+BUTTONS_PER_PAGE = 3
+
+
+@dataclass(frozen=True)
+class Counts:
+    pages: int = 100
+    seconds: float = 60.0  # at most
+
+
+FULL = Counts()
+QUICK = Counts(pages=5, seconds=20.0)
+
+
+def run(quick: bool = False) -> Report:
+    counts = QUICK if quick else FULL
+    with CaptureProcess(tls=True) as capture:
+        config = site_config(capture)
+        factory = LinkFactory(capture, config, users=1)
+        cookie_name = factory.app.config["SESSION_COOKIE_NAME"]
+        first = factory.cookie(factory.access_tokens[0]).partition("=")[2]
+        sizes = []
+        buttons = 0
+        with SiteServer(config, threads=2) as site:
+            conn = http.client.HTTPConnection(LOOPBACK, site.port, timeout=30)
+            value = first
+            deadline = time.monotonic() + counts.seconds
+            try:
+                for _ in range(counts.pages):
+                    if time.monotonic() > deadline:
+                        break
+                    conn.request("GET", "/", headers={"Cookie": f"{cookie_name}={value}"})
+                    response = conn.getresponse()
+                    body = response.read().decode()
+                    buttons += body.count('class="capture-link-button ')
+                    jar = SimpleCookie(response.getheader("Set-Cookie") or "")
+                    if cookie_name in jar:
+                        value = jar[cookie_name].value
+                    sizes.append(len(value))
+            finally:
+                conn.close()
+    pages = len(sizes)
+    last = sizes[-1] if sizes else len(first)
+    growth = last - len(first)
+    report = Report(
+        "session",
+        TITLE,
+        notes=[
+            f"{pages} GET / by one signed-in browser (gunicorn site, emulator over TLS), "
+            "keeping each Set-Cookie; sizes are of the cookie value, in bytes",
+        ],
+        headers=["session cookie", "bytes"],
+        rows=[
+            ["before the first button (signed in)", str(len(first))],
+            ["after the first page", str(sizes[0] if sizes else 0)],
+            [f"after {pages} pages ({buttons} buttons)", str(last)],
+            ["largest on the way", str(max(sizes, default=0))],
+        ],
+    )
+    report.targets += [
+        Target("cookie growth", f"{growth} B", f"< {LIMIT} B", growth < LIMIT),
+        Target(
+            "buttons rendered",
+            str(buttons),
+            str(counts.pages * BUTTONS_PER_PAGE),
+            buttons == counts.pages * BUTTONS_PER_PAGE,
+        ),
+    ]
+    return report

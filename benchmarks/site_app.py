@@ -1,0 +1,102 @@
+"""The site the benchmarks serve with gunicorn: the extension, and the views it is compared with.
+
+* ``/capture-link/token`` -- the extension's token URL (state, session, Capture call, flash,
+  redirect);
+* ``/bare/token`` -- a hand-written minimal view that does only the same pooled POST to
+  Capture and redirects: the floor the extension's overhead is measured from;
+* ``/naive/token`` -- the flow as public sample code writes it: ``requests.post`` per call
+  (a new connection and TLS handshake each time), no timeout, no state check;
+* ``/`` -- a page with three link buttons (an "other page" of the site).
+
+gunicorn loads ``benchmarks.site_app:create_app()``, which reads its config from the
+``BENCH_SITE_CONFIG`` environment variable (JSON); the benchmarks build the same app in
+process, with the same ``SECRET_KEY``, to sign session cookies and states ahead of time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import requests
+from flask import Flask, flash, redirect, render_template, request, session
+from jinja2 import DictLoader
+
+from flask_capture_link import CaptureLink
+
+#: Shared by the gunicorn site and the benchmark process, which signs cookies for it.
+SECRET_KEY = "benchmark secret key, loopback only"
+
+#: Environment variable holding the site's config as JSON.
+CONFIG_ENV = "BENCH_SITE_CONFIG"
+
+#: Where the extension keeps the access token (its default ``CAPTURE_LINK_SESSION_KEY``).
+ACCESS_TOKEN_KEY = "capture_access_token"
+
+PAGE = """<!doctype html><title>Account</title>
+{% for category, message in get_flashed_messages(with_categories=true) %}
+<p class="flash {{ category }}">{{ message }}</p>
+{% endfor %}
+<h1>Linked accounts</h1>
+<ul>
+<li>{{ capture_link_button("google") }}</li>
+<li>{{ capture_link_button("facebook") }}</li>
+<li>{{ capture_link_button("twitter") }}</li>
+</ul>
+"""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The benchmark site; ``config`` defaults to the JSON in ``BENCH_SITE_CONFIG``."""
+    if config is None:
+        config = json.loads(os.environ[CONFIG_ENV])
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=SECRET_KEY, **config)
+    app.jinja_loader = DictLoader({"page.html": PAGE})  # compiled once, as a site's files are
+    CaptureLink(app)
+
+    domain = str(app.config["CAPTURE_LINK_DOMAIN"]).rstrip("/")
+    link_url = domain + str(app.config["CAPTURE_LINK_LINK_PATH"])
+    verify: str | bool = app.config.get("CAPTURE_LINK_CA_BUNDLE") or True
+    timeout = tuple(app.config["CAPTURE_LINK_TIMEOUT"])
+    fixed = {
+        "client_id": app.config["CAPTURE_LINK_CLIENT_ID"],
+        "flow": app.config["CAPTURE_LINK_FLOW"],
+        "flow_version": app.config["CAPTURE_LINK_FLOW_VERSION"],
+        "locale": app.config["CAPTURE_LINK_LOCALE"],
+        "redirect_uri": app.config["CAPTURE_LINK_REDIRECT_URI"],
+    }
+    pooled = requests.Session()  # the bare view's pool: one per process, as the extension's
+
+    @app.get("/health")
+    def health() -> str:
+        return "ok"
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("page.html")
+
+    @app.post("/bare/token")
+    def bare_token() -> Any:
+        data = {**fixed, "token": request.form["token"], "access_token": request.form["at"]}
+        answer = pooled.post(link_url, data=data, timeout=timeout, verify=verify)
+        ok = answer.json().get("stat") == "ok"
+        return redirect("/", 303) if ok else ("Capture refused", 502)
+
+    @app.post("/naive/token")
+    def naive_token() -> Any:
+        data = {
+            **fixed,
+            "token": request.form["token"],
+            "access_token": session.get(ACCESS_TOKEN_KEY),
+        }
+        # A new connection per call and no timeout, as the samples have it.
+        answer = requests.post(link_url, data=data, verify=verify)
+        if answer.json().get("stat") == "ok":
+            flash("Your account is linked.", "success")
+            return redirect("/")
+        flash("Linking failed.", "error")
+        return redirect("/"), 502
+
+    return app
