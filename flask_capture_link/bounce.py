@@ -13,8 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flask import make_response, render_template, url_for
+from flask import current_app, make_response, url_for
 from werkzeug.wrappers import Response
+
+#: Headers of every response of the extension's views: nothing cached, no Referer carrying
+#: the query.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
 
 #: The page's only script; its hash is what the page's CSP allows.
 SCRIPT = 'document.getElementById("capture-link-continue").submit();'
@@ -34,8 +38,10 @@ CONTENT_SECURITY_POLICY = (
 
 def bounce_page(token: str, state: str, bounced_field: str) -> Response:
     """The page that re-posts ``token`` and ``state`` to the token URL."""
-    html = render_template(
-        "capture_link/bounce.html",
+    # Rendered without the site's context processors: one that touches the session would
+    # give this cookieless response a new session cookie, replacing the browser's own.
+    template = current_app.jinja_env.get_template("capture_link/bounce.html")
+    html = template.render(
         action=url_for("capture_link.token"),
         token=token,
         state=state,
@@ -44,9 +50,7 @@ def bounce_page(token: str, state: str, bounced_field: str) -> Response:
     )
     response = make_response(html, 200)
     response.headers["Content-Type"] = "text/html; charset=utf-8"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.update(NO_STORE)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

@@ -10,20 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 _TRY_LATER_EN = (
-    "Linking accounts is not available right now because of a problem on our side. "
+    "Connected accounts cannot be changed right now because of a problem on our side. "
     "Nothing was changed; please try again later."
 )
 _TRY_LATER_ES = (
-    "Ahora mismo no es posible vincular cuentas por un problema de nuestra parte. "
-    "No se ha cambiado nada; inténtalo de nuevo más tarde."
+    "Ahora mismo no es posible cambiar las cuentas conectadas por un problema de nuestra "
+    "parte. No se ha cambiado nada; inténtalo de nuevo más tarde."
 )
 _TRY_LATER_FR = (
-    "L'association de comptes est indisponible pour le moment à cause d'un problème de notre "
-    "côté. Rien n'a été modifié ; veuillez réessayer plus tard."
+    "Les comptes associés ne peuvent pas être modifiés pour le moment à cause d'un problème "
+    "de notre côté. Rien n'a été modifié ; veuillez réessayer plus tard."
 )
 _TRY_LATER_DE = (
-    "Das Verknüpfen von Konten ist wegen eines Problems auf unserer Seite gerade nicht möglich. "
-    "Es wurde nichts geändert; bitte versuchen Sie es später erneut."
+    "Verknüpfte Konten können wegen eines Problems auf unserer Seite gerade nicht geändert "
+    "werden. Es wurde nichts geändert; bitte versuchen Sie es später erneut."
 )
 
 ENGLISH: dict[str, str] = {

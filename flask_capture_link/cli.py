@@ -9,8 +9,6 @@ from flask.cli import with_appcontext
 from . import config
 from .errors import AccessTokenInvalid, CaptureError
 
-_SECRET_NAMES = ("SECRET", "PASSWORD")
-
 
 @click.group("capture-link")
 def capture_link_cli() -> None:
@@ -53,7 +51,7 @@ def check(ping: bool) -> None:
 
 
 def _shown(key: str, value: object) -> str:
-    if value and any(name in key for name in _SECRET_NAMES):
+    if value and key.removeprefix(config.PREFIX) in config.SECRET_KEYS:
         return "****** (set)"
     return repr(value)
 

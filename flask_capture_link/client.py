@@ -21,6 +21,7 @@ import http.cookiejar
 import json
 import logging
 import os
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -95,9 +96,9 @@ class CaptureClient:
     :param redirect_uri: required by Capture for legacy reasons; must start with http(s):.
     :param link_path: the link endpoint's path.
     :param timeout: seconds, or ``(connect, read)`` seconds, for every call.
-    :param verify: a CA bundle path, which wins over any environment variable; or ``True``:
-        ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) if set when the client is built, else
-        the CA bundle requests ships (certifi).
+    :param verify: a CA file or folder, which wins over any environment variable; or
+        ``True``: ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) if set when the client is
+        built, else the system's CA store, else the bundle requests ships (certifi).
     :param session: a ``requests.Session`` to use instead of :func:`new_session`'s.
     """
 
@@ -149,8 +150,6 @@ class CaptureClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    # The calls -----------------------------------------------------------------------------
 
     def link_account(self, token: str, access_token: str, *, locale: str | None = None) -> None:
         """Link the social identity behind Social Login ``token`` to the user of
@@ -207,8 +206,6 @@ class CaptureClient:
         started = time.time()
         answer = self._post("/oauth/token", params, secrets=(refresh_token, client_secret))
         return self._tokens(answer, started)
-
-    # The wire ------------------------------------------------------------------------------
 
     def _send(self, url: str, body: str) -> requests.Response:
         """POST a form body. On the client's own session the request is prepared here and
@@ -275,8 +272,16 @@ class CaptureClient:
 
 
 def _ca_bundle_from_environment() -> bool | str:
-    """What ``verify=True`` means in requests: the CA bundle variable, else requests' own."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    """What ``verify=True`` means here: the CA bundle variable if set, else the system's CA
+    store, else the bundle requests ships (certifi)."""
+    from_environment = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if from_environment:
+        return from_environment
+    system = ssl.get_default_verify_paths()
+    for path in (system.cafile, system.capath):
+        if path and os.path.exists(path):
+            return path
+    return True
 
 
 def _read_answer(

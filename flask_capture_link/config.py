@@ -6,10 +6,14 @@ Every key is read from ``app.config`` with the ``CAPTURE_LINK_`` prefix, e.g.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from .redirects import safe_next
 
 PREFIX = "CAPTURE_LINK_"
 
@@ -45,7 +49,8 @@ LINK_PATH = "/oauth/link_account_native"
 #: this long at most on a hung Capture.
 TIMEOUT: float | tuple[float, float] = (3.05, 10.0)
 
-#: Path of a CA bundle for Capture's certificate; ``None`` uses the system's store.
+#: Path of a CA file (or folder) for Capture's certificate; ``None`` uses the system's store
+#: (``REQUESTS_CA_BUNDLE`` when set).
 CA_BUNDLE: str | None = None
 
 #: Session key holding the user's Registration access token.
@@ -107,7 +112,8 @@ class ConfigError(ValueError):
 def apply_defaults(config: dict[str, Any]) -> None:
     """Fill in every key the site left out."""
     for name, value in DEFAULTS.items():
-        config.setdefault(PREFIX + name, value)
+        # A copy: a site that changes its MESSAGES dict must not change another app's.
+        config.setdefault(PREFIX + name, copy.deepcopy(value))
 
 
 def problems(config: Mapping[str, Any]) -> list[ConfigError]:
@@ -153,6 +159,21 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
         problem = _url_problem(str(social))
         if problem:
             found.append(ConfigError(PREFIX + "SOCIAL_LOGIN_URL", problem))
+    link_path = config.get(PREFIX + "LINK_PATH")
+    if not isinstance(link_path, str) or not link_path.startswith("/") or "//" in link_path:
+        found.append(ConfigError(PREFIX + "LINK_PATH", "must be a path starting with /"))
+    ca_bundle = config.get(PREFIX + "CA_BUNDLE")
+    if ca_bundle is not None and not (isinstance(ca_bundle, str) and os.path.exists(ca_bundle)):
+        found.append(ConfigError(PREFIX + "CA_BUNDLE", f"no CA file or folder at {ca_bundle!r}"))
+    for name in ("CLIENT_SECRET", "LOGIN_URL"):
+        if config.get(PREFIX + name) is not None and not isinstance(config[PREFIX + name], str):
+            found.append(ConfigError(PREFIX + name, "must be a string or None"))
+    default_next = config.get(PREFIX + "DEFAULT_NEXT")
+    if not isinstance(default_next, str) or safe_next(default_next) != default_next:
+        found.append(ConfigError(PREFIX + "DEFAULT_NEXT", "must be a path on this site"))
+    leeway = config.get(PREFIX + "REFRESH_LEEWAY")
+    if not isinstance(leeway, (int, float)) or isinstance(leeway, bool) or leeway < 0:
+        found.append(ConfigError(PREFIX + "REFRESH_LEEWAY", "must be seconds >= 0"))
     prefix = config.get(PREFIX + "URL_PREFIX")
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         found.append(ConfigError(PREFIX + "URL_PREFIX", "must be a path starting with /"))
@@ -186,9 +207,15 @@ def is_loopback(host: str) -> bool:
 
 
 def _url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return f"must be a URL such as https://host, not {url!r}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"must be a URL such as https://host, not {url!r}"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return "must be a base URL: no user, query or fragment"
     if parts.scheme != "https" and not is_loopback(parts.hostname):
         return "must use https (plain http is allowed only on a loopback host)"
     return None

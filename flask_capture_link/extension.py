@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
-from . import config, signals, state, token_store
+from . import buttons, config, signals, state, token_store
 from .client import CaptureClient
 from .errors import (
     AccessTokenExpired,
@@ -32,24 +31,6 @@ LocaleSelector = Callable[[], "str | None"]
 
 #: Where the identities of this request are kept (per request, not per app context).
 _IDENTITIES = "flask_capture_link.identities"
-
-_PROVIDER = re.compile(r"^[a-z0-9_]{1,40}$")
-
-#: How providers are named on buttons; others are capitalised.
-PROVIDER_NAMES = {
-    "google": "Google",
-    "facebook": "Facebook",
-    "twitter": "X (Twitter)",
-    "linkedin": "LinkedIn",
-    "apple": "Apple",
-    "microsoft": "Microsoft",
-    "live": "Microsoft",
-    "yahoo": "Yahoo",
-    "amazon": "Amazon",
-    "paypal": "PayPal",
-    "github": "GitHub",
-    "instagram": "Instagram",
-}
 
 
 class CaptureLink:
@@ -99,8 +80,6 @@ class CaptureLink:
         exempt_from_csrf(app)
         app.cli.add_command(capture_link_cli)
 
-    # Hooks a site may set -----------------------------------------------------------------
-
     def access_token_loader(self, loader: AccessTokenLoader) -> AccessTokenLoader:
         """Decorate the function that returns the current user's Registration access token
         (or ``None``). Without one, the token is read from
@@ -125,8 +104,6 @@ class CaptureLink:
         self._locale_selector = selector
         return selector
 
-    # Per request ---------------------------------------------------------------------------
-
     @property
     def client(self) -> CaptureClient:
         """The current app's :class:`CaptureClient`."""
@@ -138,7 +115,8 @@ class CaptureLink:
     def locale(self) -> str:
         """The locale of this request: the selector's choice, else ``CAPTURE_LINK_LOCALE``."""
         chosen = self._locale_selector() if self._locale_selector is not None else None
-        return chosen or str(current_app.config["CAPTURE_LINK_LOCALE"])
+        # A selector may return a babel Locale ("es_ES"); Capture wants "es-ES".
+        return str(chosen or current_app.config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
 
     def message(self, key: str) -> str:
         """The text of outcome ``key`` in this request's language (with site overrides)."""
@@ -148,12 +126,16 @@ class CaptureLink:
 
     def user_binding(self) -> str | None:
         """Who the current user is, for binding link states: Flask-Login's user id when a user
-        is signed in, else the access token (states keep only a keyed hash of it)."""
+        is signed in; else the sign-in that :meth:`store_tokens` recorded; else the access
+        token from the loader (states keep only a keyed hash of any of these)."""
         if hasattr(current_app, "login_manager"):
             from flask_login import current_user
 
             if current_user.is_authenticated:
                 return f"user:{current_user.get_id()}"
+        sign_in = token_store.sign_in_id(session)
+        if sign_in is not None:  # tokens from store_tokens: stable across refreshes
+            return f"sign-in:{sign_in}"
         access_token = self._load_access_token()
         return f"token:{access_token}" if access_token else None
 
@@ -167,41 +149,30 @@ class CaptureLink:
         ``capture_link_button``)::
 
             {{ capture_link_button("google", next=request.path) }}
-        """
-        from flask import get_template_attribute
 
-        if not _PROVIDER.match(provider):
-            raise ValueError(f"provider must be a Social Login provider name, not {provider!r}")
-        base = current_app.config["CAPTURE_LINK_SOCIAL_LOGIN_URL"]
-        if not base:
-            raise config.ConfigError(
-                "CAPTURE_LINK_SOCIAL_LOGIN_URL", "is required for capture_link_button"
-            )
-        name = PROVIDER_NAMES.get(provider, provider.capitalize())
-        macro = get_template_attribute("capture_link/macros.html", "link_button")
-        rendered: Markup = macro(
-            start_url=f"{str(base).rstrip('/')}/{provider}/start",
-            token_url=self.token_url(next),
-            provider=provider,
-            label=label or self.message("link_button").replace("{provider}", name),
-        )
-        return rendered
+        :raises ValueError: for a provider name Social Login would not have.
+        :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set.
+        """
+        name = buttons.provider_name(provider)
+        text = label or self.message("link_button").replace("{provider}", name)
+        return buttons.link_button(provider, self.token_url(next), text)
 
     def unlink_button(
         self, identity: LinkedIdentity, label: str | None = None, next: str | None = None
     ) -> Markup:
-        """A small POST form that unlinks ``identity`` (template global
+        """A small POST form that unlinks ``identity``, and only it (template global
         ``capture_link_unlink_button``)."""
-        from flask import get_template_attribute
-
-        macro = get_template_attribute("capture_link/macros.html", "unlink_button")
-        rendered: Markup = macro(
-            action=url_for("capture_link.unlink"),
-            state=state.issue(session, state.UNLINK, self.user_binding(), self._next(next)),
-            identifier=identity.identifier,
-            label=label or self.message("unlink_button").replace("{identity}", identity.label),
+        value = state.issue(
+            session,
+            state.UNLINK,
+            self.user_binding(),
+            self._next(next),
+            subject=identity.identifier,
         )
-        return rendered
+        text = label or self.message("unlink_button").replace("{identity}", identity.label)
+        return buttons.unlink_button(
+            url_for("capture_link.unlink"), value, identity.identifier, text
+        )
 
     def linked_identities(self, *, raise_errors: bool = False) -> list[LinkedIdentity]:
         """The current user's linked identities, asked of Capture at most once per request.
@@ -232,7 +203,8 @@ class CaptureLink:
 
             capture_link.store_tokens(capture_link.client.sign_in(email, password))
         """
-        token_store.save(session, tokens)
+        token_store.forget(session)
+        token_store.save(session, tokens, new_sign_in=True)
         request.environ.pop(_IDENTITIES, None)
 
     def forget_tokens(self) -> None:
@@ -290,12 +262,10 @@ class CaptureLink:
         except CaptureAnswerLost as exc:
             # Whatever Capture did with the refresh, the call the user asked for was not made.
             raise CaptureUnavailable(exc.description) from exc
-        token_store.save(session, tokens)
+        token_store.save(session, tokens, new_sign_in=False)
         logger.info("capture-link: access token refreshed")
-        send_signal(signals.access_token_refreshed, tokens=tokens)
+        signals.send(signals.access_token_refreshed, tokens=tokens)
         return tokens
-
-    # Internals -----------------------------------------------------------------------------
 
     def _load_access_token(self) -> str | None:
         if self._access_token_loader is not None:
@@ -334,11 +304,3 @@ def build_client(app_config: Any) -> CaptureClient:
         timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
         verify=app_config["CAPTURE_LINK_CA_BUNDLE"] or True,
     )
-
-
-def send_signal(signal: Any, **data: Any) -> None:
-    """Send ``signal`` from the current app; a failing handler is logged, never raised."""
-    try:
-        signal.send(current_app._get_current_object(), **data)  # type: ignore[attr-defined]
-    except Exception:
-        logger.exception("capture-link: a %s signal handler failed", signal.name)

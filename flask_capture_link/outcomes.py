@@ -23,6 +23,7 @@ class Outcome:
     sign_in_again: bool = False
 
 
+# Short names for the table below.
 INFO, WARNING, ERROR = logging.INFO, logging.WARNING, logging.ERROR
 _SIGN_IN = {"sign_in_again": True}
 

@@ -14,7 +14,11 @@ handler is logged and does not change what the user sees.
 
 from __future__ import annotations
 
-from blinker import Namespace
+import logging
+from typing import Any
+
+from blinker import NamedSignal, Namespace
+from flask import current_app
 
 _signals = Namespace()
 
@@ -35,3 +39,13 @@ account_unlinked = _signals.signal("account-unlinked")
 #: app. Keyword: ``tokens`` (:class:`~flask_capture_link.models.Tokens`; its repr shows no
 #: token).
 access_token_refreshed = _signals.signal("access-token-refreshed")
+
+
+def send(signal: NamedSignal, **data: Any) -> None:
+    """Send ``signal`` from the current app; a failing handler is logged, never raised."""
+    try:
+        signal.send(current_app._get_current_object(), **data)  # type: ignore[attr-defined]
+    except Exception:
+        logging.getLogger("flask_capture_link").exception(
+            "capture-link: a %s signal handler failed", signal.name
+        )

@@ -10,7 +10,8 @@ A state is a value signed with the app's ``SECRET_KEY`` (itsdangerous, own salt)
 * a keyed hash of a random key kept in this browser's session: another session's state fails;
 * a keyed hash of the user's identity: a state issued before a sign-out and sign-in as someone
   else fails;
-* the purpose (``link`` or ``unlink``), so one kind cannot stand for the other;
+* the purpose (``link`` or ``unlink``), so one kind cannot stand for the other, and for an
+  unlink state a keyed hash of the one identity it may remove;
 * the ``next`` path to return to; the issue time (checked against ``STATE_MAX_AGE``).
 
 Rendering buttons costs the session nothing per state. What a state's use records, its nonce,
@@ -41,7 +42,10 @@ MAX_USED = 16
 #: Longer state values are refused unread.
 MAX_STATE_LENGTH = 4096
 
+#: Purpose of a state made for the token URL.
 LINK = "link"
+
+#: Purpose of a state made for the unlink endpoint.
 UNLINK = "unlink"
 
 _SALT = "flask-capture-link.state"
@@ -68,14 +72,20 @@ class LinkState:
 
 
 def issue(
-    session: MutableMapping[str, Any], purpose: str, user: str | None, next: str | None
+    session: MutableMapping[str, Any],
+    purpose: str,
+    user: str | None,
+    next: str | None,
+    subject: str | None = None,
 ) -> str:
-    """Make a state for this session and user. ``next`` must already be a safe path."""
+    """Make a state for this session and user. ``next`` must already be a safe path;
+    ``subject`` is what the state may act on (the identifier an unlink state may remove)."""
     record = _record(session, create=True)
     payload = {
         "n": secrets.token_urlsafe(12),
         "s": _digest("session", record["k"]),
         "u": _digest("user", user or ""),
+        "i": _digest("subject", subject or ""),
         "p": purpose,
         "x": next,
         "t": time.time(),
@@ -89,6 +99,7 @@ def consume(
     purpose: str,
     user: str | None,
     max_age: int,
+    subject: str | None = None,
 ) -> LinkState:
     """Check ``value`` and mark it used; raise :class:`InvalidState` if any check fails.
 
@@ -103,12 +114,10 @@ def consume(
         payload = _serializer().loads(value, max_age=max_age)
     except BadData as exc:
         raise InvalidState(f"bad signature or expired ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or not all(k in payload for k in "nsupxt"):
+    if not isinstance(payload, dict) or not all(k in payload for k in "nsuipxt"):
         raise InvalidState("malformed payload")
     record = _record(session, create=False)
-    if record is None or not hmac.compare_digest(
-        str(payload["s"]), _digest("session", record["k"])
-    ):
+    if record is None or not _matches(payload["s"], "session", record["k"]):
         raise InvalidState("issued to another session")
     nonce, issued_at = str(payload["n"]), float(payload["t"])
     if issued_at <= record["f"] or any(hmac.compare_digest(nonce, n) for n, _ in record["used"]):
@@ -116,8 +125,10 @@ def consume(
     _mark_used(session, record, nonce, issued_at, max_age)
     if payload["p"] != purpose:
         raise InvalidState(f"issued for {payload['p']!r}, used for {purpose!r}")
-    if not hmac.compare_digest(str(payload["u"]), _digest("user", user or "")):
+    if not _matches(payload["u"], "user", user or ""):
         raise InvalidState("issued to another user")
+    if not _matches(payload["i"], "subject", subject or ""):
+        raise InvalidState("issued for another identity")
     next_path = payload["x"] if isinstance(payload["x"], str) else None
     return LinkState(purpose=purpose, next=next_path, issued_at=issued_at)
 
@@ -146,10 +157,17 @@ def _serializer_for(keys: tuple[Any, ...]) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(keys), salt=_SALT)
 
 
-def _digest(kind: str, value: str) -> str:
-    key = str(current_app.secret_key).encode()
-    mac = hmac.new(key, f"{_SALT}.{kind}:{value}".encode(), hashlib.sha256)
+def _digest(kind: str, value: str, key: Any = None) -> str:
+    secret = current_app.secret_key if key is None else key
+    mac = hmac.new(str(secret).encode(), f"{_SALT}.{kind}:{value}".encode(), hashlib.sha256)
     return mac.hexdigest()[:24]
+
+
+def _matches(found: object, kind: str, value: str) -> bool:
+    """Whether ``found`` is the digest of ``value`` under the secret key or one of its
+    fallbacks (so states issued before a key rotation still pass). Constant time."""
+    keys = [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or ())]
+    return any(hmac.compare_digest(str(found), _digest(kind, value, key)) for key in keys)
 
 
 def _record(session: MutableMapping[str, Any], *, create: bool) -> Any:

@@ -60,16 +60,19 @@ def sign_in(
     client: FlaskClient, emulator: _SignsIn, email: str, *, session_key: str | None = None
 ) -> dict[str, Any]:
     """Put fresh emulator tokens for ``email`` in the client's session, as
-    ``CaptureLink.store_tokens`` would. Returns the emulator's answer."""
+    ``CaptureLink.store_tokens`` would (a new sign-in). Returns the emulator's answer."""
+    import secrets
     import time
 
     from .config import EXPIRES_AT_SESSION_KEY, REFRESH_TOKEN_SESSION_KEY, SESSION_KEY
+    from .token_store import SIGN_IN_KEY
 
     answer = emulator.sign_in(email)
     with client.session_transaction() as session:
         session[session_key or SESSION_KEY] = answer["access_token"]
         session[REFRESH_TOKEN_SESSION_KEY] = answer["refresh_token"]
         session[EXPIRES_AT_SESSION_KEY] = time.time() + float(answer["expires_in"])
+        session[SIGN_IN_KEY] = secrets.token_urlsafe(16)
     return answer
 
 

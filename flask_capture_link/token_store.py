@@ -14,6 +14,7 @@ That holds between the threads of one process; see the README for many processes
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +26,11 @@ from flask import current_app
 from .models import Tokens
 
 #: Seconds a refresh result is kept for a concurrent request with the same old refresh token.
-SHARE_FOR = 60.0
+#: Short: for that long, whoever holds the spent refresh token gets the new tokens.
+SHARE_FOR = 10.0
+
+#: Session key of the sign-in id (see :func:`save`).
+SIGN_IN_KEY = "_capture_link_sign_in"
 
 #: Refresh results kept at most (each a few hundred bytes).
 MAX_SHARED = 1024
@@ -35,21 +40,37 @@ def _key(name: str) -> str:
     return str(current_app.config[f"CAPTURE_LINK_{name}"])
 
 
-def save(session: MutableMapping[str, Any], tokens: Tokens) -> None:
-    """Store ``tokens`` where the extension reads them."""
+def save(session: MutableMapping[str, Any], tokens: Tokens, *, new_sign_in: bool) -> None:
+    """Store ``tokens`` where the extension reads them, replacing whatever was there: a token
+    the new ones lack (a refresh token, an expiry) must not survive from a previous user.
+
+    A new sign-in also gets a new random sign-in id, which link states are bound to when the
+    site has no Flask-Login user: unlike the access token, it survives a refresh.
+    """
     session[_key("SESSION_KEY")] = tokens.access_token
-    if tokens.refresh_token is not None:
-        session[_key("REFRESH_TOKEN_SESSION_KEY")] = tokens.refresh_token
-    if tokens.expires_at is not None:
-        session[_key("EXPIRES_AT_SESSION_KEY")] = tokens.expires_at
-    else:
-        session.pop(_key("EXPIRES_AT_SESSION_KEY"), None)
+    for name, value in (
+        ("REFRESH_TOKEN_SESSION_KEY", tokens.refresh_token),
+        ("EXPIRES_AT_SESSION_KEY", tokens.expires_at),
+    ):
+        if value is not None:
+            session[_key(name)] = value
+        else:
+            session.pop(_key(name), None)
+    if new_sign_in:
+        session[SIGN_IN_KEY] = secrets.token_urlsafe(16)
 
 
 def forget(session: MutableMapping[str, Any]) -> None:
     """Drop every token from the session (the user must sign in again)."""
     for name in ("SESSION_KEY", "REFRESH_TOKEN_SESSION_KEY", "EXPIRES_AT_SESSION_KEY"):
         session.pop(_key(name), None)
+    session.pop(SIGN_IN_KEY, None)
+
+
+def sign_in_id(session: MutableMapping[str, Any]) -> str | None:
+    """The random id of the sign-in that stored the current tokens, if ``save`` stored them."""
+    found = session.get(SIGN_IN_KEY)
+    return found if isinstance(found, str) and found else None
 
 
 def stored(session: MutableMapping[str, Any]) -> Tokens | None:
@@ -86,13 +107,15 @@ class RefreshCoordinator:
                 return shared
             try:
                 tokens = call(refresh_token)
-            finally:
+            except BaseException:
                 with self._lock:
                     self._in_flight.pop(key, None)
-            with self._lock:
+                raise
+            with self._lock:  # the result is shared before the lock is let go
                 self._results[key] = (time.monotonic(), tokens)
                 while len(self._results) > MAX_SHARED:
                     self._results.popitem(last=False)
+                self._in_flight.pop(key, None)
             return tokens
 
     def _shared(self, key: str) -> Tokens | None:

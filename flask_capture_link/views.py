@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from . import signals, state, token_store
+from .bounce import NO_STORE, bounce_page
 from .errors import CaptureError
-from .extension import send_signal
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next
 
@@ -44,9 +44,6 @@ _TOKEN = re.compile(rf"^[A-Za-z0-9_\-.~]{{8,{MAX_TOKEN_LENGTH}}}$")
 #: over, and werkzeug takes seconds of CPU to decode a megabyte of invalid UTF-8 escapes.
 MAX_BODY = 64 * 1024
 
-#: Headers on every response of these views: nothing cached, no Referer carrying the query.
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
-
 
 def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
     """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500."""
@@ -61,7 +58,7 @@ def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], Respons
                 return finish(OUTCOMES["unknown"], next=None)
             except Exception:
                 logger.exception("capture-link: could not even report the failure")
-                return redirect("/", code=303)
+                return make_response(redirect("/", code=303), {**NO_STORE})
 
     return wrapper
 
@@ -101,7 +98,7 @@ def token() -> ResponseReturnValue:
     if linked is None:
         return refuse("missing_access_token", next=link_state.next)
 
-    send_signal(signals.account_linked, next=link_state.next)
+    signals.send(signals.account_linked, next=link_state.next)
     return finish(OUTCOMES["success"], next=link_state.next)
 
 
@@ -113,15 +110,15 @@ def unlink() -> ResponseReturnValue:
     form = read_form()
     if form is None:
         return refuse("invalid_state", reason="unreadable request body")
+    identifier, state_value = form.get("identifier"), form.get("state")
+    if not identifier or len(identifier) > 2048:
+        return refuse("missing_identifier", next=state.peek_next(state_value, max_age()))
     try:
         unlink_state = state.consume(
-            session, form.get("state"), state.UNLINK, ext.user_binding(), max_age()
+            session, state_value, state.UNLINK, ext.user_binding(), max_age(), identifier
         )
     except state.InvalidState as exc:
         return refuse("invalid_state", reason=exc.reason)
-    identifier = form.get("identifier")
-    if not identifier or len(identifier) > 2048:
-        return refuse("missing_identifier", next=unlink_state.next)
 
     def remove(access_token: str) -> bool:
         ext.client.unlink_account(access_token, identifier, locale=ext.locale())
@@ -134,11 +131,8 @@ def unlink() -> ResponseReturnValue:
     if unlinked is None:
         return refuse("missing_access_token", next=unlink_state.next)
 
-    send_signal(signals.account_unlinked, identifier=identifier)
+    signals.send(signals.account_unlinked, identifier=identifier)
     return finish(OUTCOMES["unlinked"], next=unlink_state.next)
-
-
-# The steps ---------------------------------------------------------------------------------
 
 
 def extension() -> CaptureLink:
@@ -148,6 +142,7 @@ def extension() -> CaptureLink:
 
 
 def max_age() -> int:
+    """``CAPTURE_LINK_STATE_MAX_AGE``: seconds a state stays usable."""
     return int(current_app.config["CAPTURE_LINK_STATE_MAX_AGE"])
 
 
@@ -179,8 +174,6 @@ def needs_bounce(form: dict[str, str]) -> bool:
 
 def bounce(form: dict[str, str]) -> ResponseReturnValue:
     """A same-origin page that posts token and state again, now with the session cookie."""
-    from .bounce import bounce_page
-
     social_token = form.get("token") or request.args.get("token") or ""
     state_value = form.get("state") or request.args.get("state") or ""
     logger.debug("capture-link: token POST arrived without a session; bouncing")
@@ -191,7 +184,7 @@ def refuse(key: str, *, reason: str | None = None, next: str | None = None) -> R
     """End without calling Capture: log why, signal ``link_failed``, flash, redirect."""
     outcome = OUTCOMES[key]
     logger.log(outcome.log_level, "capture-link: %s refused: %s", request.endpoint, reason or key)
-    send_signal(signals.link_failed, error=None, outcome=key)
+    signals.send(signals.link_failed, error=None, outcome=key)
     return finish(outcome, next=next)
 
 
@@ -204,7 +197,7 @@ def fail(error: CaptureError, *, next: str | None) -> Response:
         request.endpoint,
         error,
     )
-    send_signal(signals.link_failed, error=error, outcome=outcome.message_key)
+    signals.send(signals.link_failed, error=error, outcome=outcome.message_key)
     return finish(outcome, next=next)
 
 

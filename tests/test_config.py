@@ -54,6 +54,13 @@ def test_good_config_gets_the_defaults() -> None:
         ({"CAPTURE_LINK_SOCIAL_LOGIN_URL": "http://x.rpxnow.com"}, "CAPTURE_LINK_SOCIAL_LOGIN_URL",
          "https"),
         ({"CAPTURE_LINK_MESSAGES": ["x"]}, "CAPTURE_LINK_MESSAGES", "dict"),
+        ({"CAPTURE_LINK_LINK_PATH": ".evil.example/x"}, "CAPTURE_LINK_LINK_PATH", "/"),
+        ({"CAPTURE_LINK_DOMAIN": "https://u@capture.example"}, "CAPTURE_LINK_DOMAIN", "base"),
+        ({"CAPTURE_LINK_DOMAIN": "https://capture.example:x"}, "CAPTURE_LINK_DOMAIN", "URL"),
+        ({"CAPTURE_LINK_CA_BUNDLE": "/nowhere/ca.pem"}, "CAPTURE_LINK_CA_BUNDLE", "no CA"),
+        ({"CAPTURE_LINK_REFRESH_LEEWAY": "60"}, "CAPTURE_LINK_REFRESH_LEEWAY", "seconds"),
+        ({"CAPTURE_LINK_DEFAULT_NEXT": "//evil.example"}, "CAPTURE_LINK_DEFAULT_NEXT", "path"),
+        ({"CAPTURE_LINK_CLIENT_SECRET": 42}, "CAPTURE_LINK_CLIENT_SECRET", "string"),
     ],
 )  # fmt: skip
 def test_each_wrong_setting_is_named(overrides: dict[str, Any], key: str, says: str) -> None:
@@ -87,9 +94,17 @@ def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-def test_client_is_built_from_config() -> None:
-    app = init(CAPTURE_LINK_TIMEOUT=[2, 7], CAPTURE_LINK_CA_BUNDLE="/etc/ssl/ca.pem")
+def test_client_is_built_from_config(tmp_path: Any) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    app = init(CAPTURE_LINK_TIMEOUT=[2, 7], CAPTURE_LINK_CA_BUNDLE=str(bundle))
     with app.app_context():
         client = app.extensions["capture_link"].client
     assert client.timeout == (2, 7)
-    assert client.verify == "/etc/ssl/ca.pem"
+    assert client.verify == str(bundle)
+
+
+def test_messages_default_is_not_shared_between_apps() -> None:
+    first, second = init(), init()
+    first.config["CAPTURE_LINK_MESSAGES"]["success"] = "only the first app's"
+    assert second.config["CAPTURE_LINK_MESSAGES"] == {}

@@ -78,6 +78,13 @@ def test_locale_selector_picks_capture_locale_and_language(
         deliver_token(client, find_token_url(page), emulator.issue_social_token("google", "es"))
         assert flashes(client)[-1] == ("success", SPANISH["success"])
 
+    ext.locale_selector(lambda: "es_ES")  # as a babel Locale prints: sent as es-ES
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        deliver_token(client, url, emulator.issue_social_token("google", "es_ES"))
+        assert flashes(client)[-1] == ("success", SPANISH["success"])
+
     ext.locale_selector(lambda: "fr-FR")  # not a locale of this flow: Capture refuses it
     with app.test_client() as client:
         sign_in(client, emulator, emulator.demo_email)

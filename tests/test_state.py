@@ -110,3 +110,16 @@ def test_garbage_is_refused(ctx: Flask, garbage: str) -> None:
     state.issue(session, state.LINK, None, None)
     with pytest.raises(state.InvalidState):
         state.consume(session, garbage, state.LINK, None, 600)
+
+
+def test_states_survive_a_key_rotation(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    value = state.issue(session, state.LINK, "user:1", None)
+    ctx.secret_key = "the new key"
+    ctx.config["SECRET_KEY_FALLBACKS"] = ["state test key"]
+    assert state.consume(session, value, state.LINK, "user:1", 600).purpose == state.LINK
+    ctx.config["SECRET_KEY_FALLBACKS"] = []
+    other = state.issue(session, state.LINK, "user:1", None)
+    ctx.secret_key = "yet another key"
+    with pytest.raises(state.InvalidState):  # without the fallback: refused
+        state.consume(session, other, state.LINK, "user:1", 600)

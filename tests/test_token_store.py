@@ -130,3 +130,42 @@ def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
     emulator.clear_faults()
     assert pages == ["<li>google.com</li>", "<li>google.com</li>"]
     assert len(emulator.calls_to(TOKEN)) == 1
+
+
+def test_new_tokens_replace_all_of_the_previous_users(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    """B signs in on A's session with tokens that carry no refresh token: a 414 must not be
+    refreshed with A's refresh token (that would link B's identity to A's account)."""
+    from flask_capture_link.models import Tokens
+
+    emulator.add_user("b@example.com", "pw")
+    sign_in(client, emulator, emulator.demo_email)  # A, with a refresh token
+    b_access_token = emulator.sign_in("b@example.com")["access_token"]
+
+    @app.route("/b-signs-in")
+    def b_signs_in() -> str:
+        app.extensions["capture_link"].store_tokens(Tokens(access_token=b_access_token))
+        return "ok"
+
+    client.get("/b-signs-in")
+    assert session_value(client, "capture_refresh_token") is None
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    emulator.expire_access_tokens("b@example.com")
+    deliver_token(client, url, emulator.issue_social_token("google", "b-google"))
+    assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert emulator.calls_to(TOKEN) == []
+    assert emulator.identities(emulator.demo_email) == []
+
+
+def test_a_refresh_between_button_and_token_keeps_the_state_valid(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    with client.session_transaction() as session:
+        session["capture_access_token_expires_at"] = time.time() - 1
+    client.get("/accounts")  # another tab refreshes the access token
+    assert len(emulator.calls_to(TOKEN)) == 1
+    deliver_token(client, url, emulator.issue_social_token("google", "after-refresh"))
+    assert flashes(client)[-1] == ("success", ENGLISH["success"])

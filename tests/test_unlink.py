@@ -150,12 +150,23 @@ def test_unlinking_what_the_user_does_not_have(
     client: Any, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     form = linked_form(client, emulator)
-    response = client.post(
-        "/capture-link/unlink", data={**form, "identifier": "https://nope.example/1"}
-    )
+    second_tab = unlink_forms(client.get("/accounts").get_data(as_text=True))[0]
+    client.post("/capture-link/unlink", data=form)
+    response = client.post("/capture-link/unlink", data=second_tab)  # already gone
     assert response.status_code == 303
     assert flashes(client)[-1] == ("error", ENGLISH["not_linked"])
-    assert len(emulator.identities(emulator.demo_email)) == 1
+    assert emulator.identities(emulator.demo_email) == []
+
+
+def test_an_unlink_state_removes_only_its_own_identity(
+    client: Any, emulator: CaptureEmulator, signed_in: Any
+) -> None:
+    form = linked_form(client, emulator)
+    other = emulator.add_identity(emulator.demo_email, "facebook", "keep")
+    client.post("/capture-link/unlink", data={**form, "identifier": other})
+    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert emulator.calls_to(UNLINK) == []
+    assert len(emulator.identities(emulator.demo_email)) == 2
 
 
 def test_missing_identifier(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:

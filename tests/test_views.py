@@ -237,6 +237,28 @@ def test_cookieless_post_is_bounced_then_links(
     assert link_calls(emulator) == 1
 
 
+def test_bounce_page_ignores_the_sites_context_processors(
+    capture_emulator: EmulatorServer,
+) -> None:
+    from flask import session
+
+    def add_processor(site: Flask) -> None:
+        @site.context_processor
+        def counts_visits() -> dict[str, Any]:
+            session["visits"] = session.get("visits", 0) + 1
+            return {}
+
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator), before=add_processor)
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+    with app.test_client() as cross_site:
+        bounce = deliver_token(cross_site, url, emulator.issue_social_token("google", "cp"))
+    assert bounce.status_code == 200
+    assert "Set-Cookie" not in bounce.headers  # the browser's own session survives
+
+
 def test_second_cookieless_arrival_is_not_bounced_again(
     app: Flask, emulator: CaptureEmulator, token_url: str
 ) -> None:

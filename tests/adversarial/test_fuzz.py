@@ -26,6 +26,7 @@ from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator
 from flask_capture_link.testing import flashes, sign_in
+from flask_capture_link.token_store import SIGN_IN_KEY
 
 TOKEN_URL = "/capture-link/token"
 UNLINK_URL = "/capture-link/unlink"
@@ -183,12 +184,14 @@ def real_values(
 ) -> dict[bytes, bytes]:
     """A state issued to this session for ``purpose``, a real Social Login token, and the
     identifier of an identity the user has."""
-    binding = f"token:{browser.access_token}" if browser.access_token else None
-    with browser.client.session_transaction() as session, app.test_request_context("/"):
-        issued = state.issue(session, purpose, binding, None)
     account = f"fuzz{next(_accounts)}"
     identifier = emulator.add_identity(emulator.demo_email, "google", account)
     token = emulator.issue_social_token("facebook", account)
+    subject = identifier if purpose == state.UNLINK else None
+    with browser.client.session_transaction() as session, app.test_request_context("/"):
+        sign_in_id = session.get(SIGN_IN_KEY)  # what the extension binds states to
+        binding = f"sign-in:{sign_in_id}" if sign_in_id else None
+        issued = state.issue(session, purpose, binding, None, subject=subject)
     return {
         REAL_STATE: issued.encode(),
         REAL_TOKEN: token.encode(),

@@ -29,6 +29,7 @@ from flask_capture_link.bounce import CONTENT_SECURITY_POLICY
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
+from flask_capture_link.token_store import SIGN_IN_KEY
 
 from .conftest import UNLINK, last_flash, link_calls, make_site, site_config, site_with, state_of
 
@@ -120,11 +121,12 @@ def _payload_for(browser: FlaskClient, key: str, purpose: str = "link") -> dict[
 
     with browser.session_transaction() as stored:
         record = stored.get(state.SESSION_RECORD) or {"k": "guess"}
-        access_token = stored.get("capture_access_token", "")
+        sign_in_id = stored.get(SIGN_IN_KEY, "")
     return {
         "n": "forged-nonce",
         "s": digest("session", record["k"]),
-        "u": digest("user", f"token:{access_token}"),
+        "u": digest("user", f"sign-in:{sign_in_id}"),
+        "i": digest("subject", ""),
         "p": purpose,
         "x": "/account",
         "t": time.time(),

@@ -223,11 +223,11 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     victim.post("/capture-link/unlink", data=form)
     page = victim.get("/accounts").get_data(as_text=True)
     form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
-    victim.post("/capture-link/unlink", data=form)
-    form = dict(
+    stale = dict(
         re.findall(r'name="(\w+)" value="([^"]*)"', victim.get("/accounts").get_data(as_text=True))
-    )
-    victim.post("/capture-link/unlink", data={**form, "identifier": "https://nobody.example/1"})
+    )  # a second tab's button for the same identity
+    victim.post("/capture-link/unlink", data=form)
+    victim.post("/capture-link/unlink", data=stale)  # already unlinked: not_linked
 
 
 def closed_port() -> int:

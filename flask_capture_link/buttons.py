@@ -1,0 +1,71 @@
+"""The markup of the link and unlink buttons, from ``capture_link/macros.html``.
+
+The extension decides what goes in a button (the token URL with a fresh state, the label in
+the user's language); this module only turns that into HTML, so a site that wants other
+markup can import the same macros.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app, get_template_attribute
+from markupsafe import Markup
+
+from .config import ConfigError
+
+#: A Social Login provider name as it appears in ``/{provider}/start``.
+PROVIDER = re.compile(r"^[a-z0-9_]{1,40}$")
+
+#: How providers are named on buttons; others are capitalised.
+PROVIDER_NAMES = {
+    "google": "Google",
+    "facebook": "Facebook",
+    "twitter": "X (Twitter)",
+    "linkedin": "LinkedIn",
+    "apple": "Apple",
+    "microsoft": "Microsoft",
+    "live": "Microsoft",
+    "yahoo": "Yahoo",
+    "amazon": "Amazon",
+    "paypal": "PayPal",
+    "github": "GitHub",
+    "instagram": "Instagram",
+}
+
+
+def provider_name(provider: str) -> str:
+    """``"linkedin"`` -> ``"LinkedIn"``.
+
+    :raises ValueError: for a name Social Login would not have (it goes into a URL path).
+    """
+    if not PROVIDER.match(provider):
+        raise ValueError(f"provider must be a Social Login provider name, not {provider!r}")
+    return PROVIDER_NAMES.get(provider, provider.capitalize())
+
+
+def start_url(provider: str) -> str:
+    """Social Login's start page for ``provider``.
+
+    :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set.
+    """
+    base = current_app.config["CAPTURE_LINK_SOCIAL_LOGIN_URL"]
+    if not base:
+        raise ConfigError("CAPTURE_LINK_SOCIAL_LOGIN_URL", "is required for capture_link_button")
+    return f"{str(base).rstrip('/')}/{provider}/start"
+
+
+def link_button(provider: str, token_url: str, label: str) -> Markup:
+    """An ``<a>`` to Social Login's start page that comes back to ``token_url``."""
+    macro = get_template_attribute("capture_link/macros.html", "link_button")
+    rendered: Markup = macro(
+        start_url=start_url(provider), token_url=token_url, provider=provider, label=label
+    )
+    return rendered
+
+
+def unlink_button(action: str, state: str, identifier: str, label: str) -> Markup:
+    """A small POST form to ``action`` carrying ``state`` and ``identifier``."""
+    macro = get_template_attribute("capture_link/macros.html", "unlink_button")
+    rendered: Markup = macro(action=action, state=state, identifier=identifier, label=label)
+    return rendered
