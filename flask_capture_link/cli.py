@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import config
+from . import config, state_store, workers
 from .errors import AccessTokenInvalid, CaptureError
 
 
@@ -41,6 +43,7 @@ def check(ping: bool) -> None:
             "CAPTURE_LINK_SOCIAL_LOGIN_URL: not set; capture_link_button needs it "
             "(the JavaScript widget does not)"
         )
+    problems.extend(_store_problems())
     if ping and not problems:
         problems.extend(_ping())
     for problem in problems:
@@ -53,7 +56,40 @@ def check(ping: bool) -> None:
 def _shown(key: str, value: object) -> str:
     if value and key.removeprefix(config.PREFIX) in config.SECRET_KEYS:
         return "****** (set)"
+    if key == config.PREFIX + "REDIS_URL" and isinstance(value, str):
+        return repr(_without_password(value))
     return repr(value)
+
+
+def _without_password(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(not a URL)"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:******@{netloc[2]}").geturl()
+
+
+def _store_problems() -> list[str]:
+    """Where link states are spent, and a problem when that is per process but several worker
+    processes are likely (see :mod:`flask_capture_link.workers` for how that is guessed)."""
+    app = current_app
+    if state_store.uses_redis(app):
+        source = (
+            "CAPTURE_LINK_REDIS"
+            if app.config.get("CAPTURE_LINK_REDIS") is not None
+            else "CAPTURE_LINK_REDIS_URL"
+            if app.config.get("CAPTURE_LINK_REDIS_URL")
+            else "Flask-Session's Redis client"
+        )
+        click.echo(f"state store: Redis ({source}); single use holds across processes")
+        return []
+    click.echo("state store: this process's memory; single use holds within one process")
+    many = workers.likely_many()
+    return [f"CAPTURE_LINK_REDIS_URL: {state_store.per_process_warning(many)}"] if many else []
 
 
 def _ping() -> list[str]:

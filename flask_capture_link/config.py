@@ -7,6 +7,7 @@ Every key is read from ``app.config`` with the ``CAPTURE_LINK_`` prefix, e.g.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -89,6 +90,20 @@ CLIENT_SECRET: str | None = None
 
 #: Refresh an access token this many seconds before it expires.
 REFRESH_LEEWAY = 60
+
+#: A Redis URL (``redis://host:6379/0``, ``rediss://``, ``unix://``) for the state store:
+#: spent link states and refreshes shared by every process and machine using it. Set it when
+#: the site runs more than one worker process. ``None``: ``REDIS``, else Flask-Session's Redis
+#: client when sessions are in Redis, else each process's memory (single use per process).
+REDIS_URL: str | None = None
+
+#: A ``redis.Redis`` client for the state store, winning over ``REDIS_URL``;
+#: ``CaptureLink(app, redis=client)`` sets it.
+REDIS: Any = None
+
+#: Prefix of the state store's Redis keys; change it when several sites share one Redis
+#: database with different ``SECRET_KEY``s.
+REDIS_PREFIX = "capture_link:"
 
 #: Keys whose values are secrets: ``flask capture-link check`` masks them.
 SECRET_KEYS = frozenset({"CLIENT_SECRET"})
@@ -184,6 +199,7 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
     max_age = config.get(PREFIX + "STATE_MAX_AGE")
     if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age <= 0:
         found.append(ConfigError(PREFIX + "STATE_MAX_AGE", "must be a whole number of seconds"))
+    found.extend(_redis_problems(config))
     if not isinstance(config.get(PREFIX + "MESSAGES"), Mapping):
         found.append(ConfigError(PREFIX + "MESSAGES", "must be a dict of message key to text"))
     return found
@@ -197,13 +213,40 @@ def validate(config: Mapping[str, Any]) -> None:
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (where plain http is acceptable)."""
-    if host == "localhost" or host.endswith(".localhost"):
+    """Whether ``host`` is, literally, this machine: ``localhost``, an address in
+    ``127.0.0.0/8`` or ``::1`` (where plain http is acceptable). Other names, even
+    ``*.localhost``, may go to DNS."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _redis_problems(config: Mapping[str, Any]) -> list[ConfigError]:
+    found: list[ConfigError] = []
+    url = config.get(PREFIX + "REDIS_URL")
+    if url and (
+        not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://"))
+    ):
+        found.append(
+            ConfigError(PREFIX + "REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
+        )
+    client = config.get(PREFIX + "REDIS")
+    if client is not None and not callable(getattr(client, "set", None)):
+        found.append(ConfigError(PREFIX + "REDIS", "must be a redis.Redis client"))
+    if (url or client is not None) and importlib.util.find_spec("redis") is None:
+        found.append(
+            ConfigError(
+                PREFIX + "REDIS_URL" if url else PREFIX + "REDIS",
+                'needs the redis package: pip install "Flask-Capture-Link[redis]"',
+            )
+        )
+    prefix = config.get(PREFIX + "REDIS_PREFIX")
+    if not isinstance(prefix, str) or not prefix:
+        found.append(ConfigError(PREFIX + "REDIS_PREFIX", "must be a non-empty string"))
+    return found
 
 
 def _url_problem(url: str) -> str | None:

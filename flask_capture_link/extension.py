@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
-from . import buttons, config, signals, state, token_store
+from . import buttons, config, signals, state, state_store, token_store
 from .client import CaptureClient
 from .errors import (
     AccessTokenExpired,
@@ -46,21 +46,31 @@ class CaptureLink:
 
     One instance may serve several apps; each app gets its own :class:`CaptureClient`, built
     from its config at :meth:`init_app`. Everything else reads ``current_app`` per request.
+
+    With several worker processes or machines, give it Redis, where spent link states and
+    refreshes are shared (or set ``CAPTURE_LINK_REDIS_URL``; a site whose Flask-Session keeps
+    sessions in Redis needs neither)::
+
+        capture_link = CaptureLink(app, redis=redis.Redis.from_url(url))
     """
 
-    def __init__(self, app: Flask | None = None) -> None:
+    def __init__(self, app: Flask | None = None, *, redis: Any = None) -> None:
         self._access_token_loader: AccessTokenLoader | None = None
         self._locale_selector: LocaleSelector | None = None
         self._clients: weakref.WeakKeyDictionary[Flask, CaptureClient] = (
             weakref.WeakKeyDictionary()
         )
-        self._refreshes = token_store.RefreshCoordinator()
+        self._redis = redis
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
+    def init_app(self, app: Flask, *, redis: Any = None) -> None:
         """Check the app's ``CAPTURE_LINK_*`` config, build its client, register the views,
         template globals and the ``flask capture-link`` command.
+
+        ``redis`` (else the one given to the constructor) is a ``redis.Redis`` client for the
+        state store; it becomes ``app.config["CAPTURE_LINK_REDIS"]``. Without any Redis and with
+        several worker processes likely, a warning is logged: single use holds per process.
 
         :raises ConfigError: naming the first key that is missing or wrong.
         """
@@ -68,8 +78,11 @@ class CaptureLink:
         from .csrf import exempt_from_csrf
         from .views import blueprint
 
+        if (redis or self._redis) is not None:
+            app.config["CAPTURE_LINK_REDIS"] = redis or self._redis
         config.apply_defaults(app.config)
         config.validate(app.config)
+        state_store.warn_at_start(app)
         self._clients[app] = build_client(app.config)
         app.extensions["capture_link"] = self
         app.register_blueprint(blueprint, url_prefix=app.config["CAPTURE_LINK_URL_PREFIX"])
@@ -253,7 +266,7 @@ class CaptureLink:
             raise RefreshTokenInvalid("no refresh token or client secret to refresh with")
         client = self.client
         try:
-            tokens = self._refreshes.refresh(
+            tokens = state_store.current().refresh(
                 stored.refresh_token, lambda token: client.refresh(token, str(secret))
             )
         except RefreshTokenInvalid:

@@ -14,9 +14,10 @@ A state is a value signed with the app's ``SECRET_KEY`` (itsdangerous, own salt)
   unlink state a keyed hash of the one identity it may remove;
 * the ``next`` path to return to; the issue time (checked against ``STATE_MAX_AGE``).
 
-Rendering buttons costs the session nothing per state. What a state's use records, its nonce,
-is kept in a short list in the session, pruned by age and bounded in length; when the bound
-pushes out an unexpired nonce, states issued before it are refused, so single use holds.
+Rendering buttons costs the session nothing per state, and using one costs it nothing either:
+the session keeps only its random key. Whether a state was used is decided by the state store
+(:mod:`flask_capture_link.state_store`), atomically, and every request that presents a
+well-signed, unexpired state spends it, whatever happens next.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import MutableMapping
@@ -33,11 +35,11 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-#: Session key of the extension's own small record (session key and used nonces).
-SESSION_RECORD = "_capture_link"
+from . import state_store
+from .state_store import StateStore
 
-#: How many used nonces the session remembers before the oldest gives way.
-MAX_USED = 16
+#: Session key of the extension's own small record: the random key states are bound to.
+SESSION_RECORD = "_capture_link"
 
 #: Longer state values are refused unread.
 MAX_STATE_LENGTH = 4096
@@ -49,6 +51,8 @@ LINK = "link"
 UNLINK = "unlink"
 
 _SALT = "flask-capture-link.state"
+
+logger = logging.getLogger("flask_capture_link")
 
 
 class InvalidState(Exception):
@@ -100,29 +104,22 @@ def consume(
     user: str | None,
     max_age: int,
     subject: str | None = None,
+    *,
+    store: StateStore | None = None,
 ) -> LinkState:
-    """Check ``value`` and mark it used; raise :class:`InvalidState` if any check fails.
+    """Spend ``value`` and check it; raise :class:`InvalidState` if any check fails.
 
-    The state is spent as soon as it is shown to belong to this session, before the user
-    check and before any call to Capture, so it cannot be replayed after success or failure.
+    A well-signed, unexpired state is spent first, in the state store, whatever the checks
+    after find: so it cannot be replayed after a success, a failure or a refusal, and of
+    concurrent requests with one state exactly one gets past this line.
+
+    :raises StateStoreUnavailable: when the store cannot be asked (nothing may go ahead).
     """
-    if not value:
-        raise InvalidState("no state")
-    if len(value) > MAX_STATE_LENGTH:
-        raise InvalidState("state too long")
-    try:
-        payload = _serializer().loads(value, max_age=max_age)
-    except BadData as exc:
-        raise InvalidState(f"bad signature or expired ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or not all(k in payload for k in "nsuipxt"):
-        raise InvalidState("malformed payload")
+    payload = _load(value, max_age)
+    _spend(payload, max_age, store)
     record = _record(session, create=False)
     if record is None or not _matches(payload["s"], "session", record["k"]):
         raise InvalidState("issued to another session")
-    nonce, issued_at = str(payload["n"]), float(payload["t"])
-    if issued_at <= record["f"] or any(hmac.compare_digest(nonce, n) for n, _ in record["used"]):
-        raise InvalidState("already used")
-    _mark_used(session, record, nonce, issued_at, max_age)
     if payload["p"] != purpose:
         raise InvalidState(f"issued for {payload['p']!r}, used for {purpose!r}")
     if not _matches(payload["u"], "user", user or ""):
@@ -130,7 +127,25 @@ def consume(
     if not _matches(payload["i"], "subject", subject or ""):
         raise InvalidState("issued for another identity")
     next_path = payload["x"] if isinstance(payload["x"], str) else None
-    return LinkState(purpose=purpose, next=next_path, issued_at=issued_at)
+    return LinkState(purpose=purpose, next=next_path, issued_at=float(payload["t"]))
+
+
+def pass_on(value: str | None, max_age: int, *, store: StateStore | None = None) -> str:
+    """Spend ``value`` and return its successor: the same state with a new nonce.
+
+    For the bounce page: the cookieless POST that carried the state in its URL (and so in the
+    web server's access log) spends it; the successor travels only in the page's body and the
+    bounced POST's body, which no access log records. A state that is not usable gets a
+    successor of the same shape that no session accepts, so the page says nothing about it.
+    """
+    try:
+        payload = _load(value, max_age)
+        _spend(payload, max_age, store)
+    except (InvalidState, state_store.StateStoreUnavailable) as exc:
+        logger.info("capture-link: bounced state not usable: %s", getattr(exc, "reason", exc))
+        void = _digest("void", secrets.token_urlsafe(12))
+        payload = {"s": void, "u": void, "i": void, "p": "void", "x": None, "t": time.time()}
+    return _serializer().dumps({**payload, "n": secrets.token_urlsafe(12)})
 
 
 def peek_next(value: str | None, max_age: int) -> str | None:
@@ -144,6 +159,28 @@ def peek_next(value: str | None, max_age: int) -> str | None:
         return None
     found = payload.get("x") if isinstance(payload, dict) else None
     return found if isinstance(found, str) else None
+
+
+def _load(value: str | None, max_age: int) -> dict[str, Any]:
+    if not value:
+        raise InvalidState("no state")
+    if len(value) > MAX_STATE_LENGTH:
+        raise InvalidState("state too long")
+    try:
+        payload = _serializer().loads(value, max_age=max_age)
+    except BadData as exc:
+        raise InvalidState(f"bad signature or expired ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or not all(k in payload for k in "nsuipxt"):
+        raise InvalidState("malformed payload")
+    if not isinstance(payload["t"], (int, float)) or not isinstance(payload["n"], str):
+        raise InvalidState("malformed payload")
+    return payload
+
+
+def _spend(payload: dict[str, Any], max_age: int, store: StateStore | None) -> None:
+    remaining = float(payload["t"]) + max_age - time.time()
+    if not (store or state_store.current()).spend(payload["n"], remaining):
+        raise InvalidState("already used")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -172,33 +209,13 @@ def _matches(found: object, kind: str, value: str) -> bool:
 
 def _record(session: MutableMapping[str, Any], *, create: bool) -> Any:
     record = session.get(SESSION_RECORD)
-    valid = (
-        isinstance(record, dict)
-        and isinstance(record.get("k"), str)
-        and isinstance(record.get("used"), list)
-        and isinstance(record.get("f"), (int, float))
-    )
-    if valid:
+    if isinstance(record, dict) and isinstance(record.get("k"), str):
+        if set(record) != {"k"}:  # a record from before the state store: drop its nonce list
+            record = {"k": record["k"]}
+            session[SESSION_RECORD] = record
         return record
     if not create:
         return None
-    record = {"k": secrets.token_urlsafe(16), "used": [], "f": 0}
+    record = {"k": secrets.token_urlsafe(16)}
     session[SESSION_RECORD] = record
     return record
-
-
-def _mark_used(
-    session: MutableMapping[str, Any],
-    record: dict[str, Any],
-    nonce: str,
-    issued_at: float,
-    max_age: int,
-) -> None:
-    horizon = time.time() - max_age
-    used = [[n, t] for n, t in record["used"] if t > horizon]
-    used.append([nonce, issued_at])
-    used.sort(key=lambda entry: entry[1])
-    floor = record["f"]
-    while len(used) > MAX_USED:  # the oldest-issued give way; the floor keeps them refused
-        floor = max(floor, used.pop(0)[1])
-    session[SESSION_RECORD] = {"k": record["k"], "used": used, "f": floor}

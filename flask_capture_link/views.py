@@ -1,7 +1,8 @@
 """The token URL and the unlink endpoint: the ``capture_link`` blueprint.
 
-``token`` reads as the flow in the design: bounce a cookieless cross-site POST, check the token,
-spend the state, find the access token, link, and show the outcome. Every response is a redirect
+``token`` reads as the flow in the design: bounce a cookieless cross-site POST, spend the state
+(every request that presents one spends it, whatever the outcome), check the token and the
+state, find the access token, link, and show the outcome. Every response is a redirect
 (or the bounce page); nothing a user sends can make it a 500.
 """
 
@@ -23,6 +24,7 @@ from .bounce import NO_STORE, bounce_page
 from .errors import CaptureError
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next
+from .state_store import StateStoreUnavailable
 
 if TYPE_CHECKING:
     from .extension import CaptureLink
@@ -72,20 +74,20 @@ def token() -> ResponseReturnValue:
         return make_response(redirect(default_next(), code=303), {**NO_STORE})
     form = read_form()
     if form is None:
+        spend_state(request.args.get("state"), state.LINK)
         return refuse("invalid_state", reason="unreadable request body")
     if needs_bounce(form):
         return bounce(form)
 
     social_token = form.get("token") or request.args.get("token")
     state_value = form.get("state") or request.args.get("state")
+    link_state = spend_state(state_value, state.LINK)
     if not social_token:
         return refuse("missing_token", next=state.peek_next(state_value, max_age()))
     if not _TOKEN.match(social_token):
         return refuse("engage_error", reason="malformed token")
-    try:
-        link_state = state.consume(session, state_value, state.LINK, ext.user_binding(), max_age())
-    except state.InvalidState as exc:
-        return refuse("invalid_state", reason=exc.reason)
+    if not isinstance(link_state, state.LinkState):
+        return refuse_state(link_state)
 
     def link(access_token: str) -> bool:
         ext.client.link_account(social_token, access_token, locale=ext.locale())
@@ -111,14 +113,11 @@ def unlink() -> ResponseReturnValue:
     if form is None:
         return refuse("invalid_state", reason="unreadable request body")
     identifier, state_value = form.get("identifier"), form.get("state")
+    unlink_state = spend_state(state_value, state.UNLINK, identifier or "")
     if not identifier or len(identifier) > 2048:
         return refuse("missing_identifier", next=state.peek_next(state_value, max_age()))
-    try:
-        unlink_state = state.consume(
-            session, state_value, state.UNLINK, ext.user_binding(), max_age(), identifier
-        )
-    except state.InvalidState as exc:
-        return refuse("invalid_state", reason=exc.reason)
+    if not isinstance(unlink_state, state.LinkState):
+        return refuse_state(unlink_state)
 
     def remove(access_token: str) -> bool:
         ext.client.unlink_account(access_token, identifier, locale=ext.locale())
@@ -146,10 +145,34 @@ def max_age() -> int:
     return int(current_app.config["CAPTURE_LINK_STATE_MAX_AGE"])
 
 
+def spend_state(
+    value: str | None, purpose: str, subject: str | None = None
+) -> state.LinkState | Exception:
+    """Spend the state ``value`` (every request that presents one does, whatever its outcome)
+    and check it: the state, or why it cannot be used."""
+    try:
+        return state.consume(
+            session, value, purpose, extension().user_binding(), max_age(), subject
+        )
+    except (state.InvalidState, StateStoreUnavailable) as exc:
+        return exc
+
+
+def refuse_state(problem: Exception) -> Response:
+    """Refuse a request whose state did not pass (or could not be checked)."""
+    if isinstance(problem, StateStoreUnavailable):
+        return refuse("unavailable", reason=f"state store: {problem}")
+    return refuse("invalid_state", reason=getattr(problem, "reason", str(problem)))
+
+
 def read_form() -> dict[str, str] | None:
     """The form fields (first value of each), or ``None`` if the body cannot be read (too
-    large, malformed multipart)."""
-    if (request.content_length or 0) > MAX_BODY:
+    large, chunked or not, or malformed multipart). A body over :data:`MAX_BODY` is refused
+    from its ``Content-Length`` unread, or, chunked, after its first :data:`MAX_BODY` bytes."""
+    site_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = min(MAX_BODY, site_limit) if site_limit else MAX_BODY
+    request.max_content_length = limit  # werkzeug stops reading (a chunked body too) past it
+    if (request.content_length or 0) > limit:
         return None
     try:
         return {key: request.form.get(key, "") for key in request.form}
@@ -177,7 +200,10 @@ def bounce(form: dict[str, str]) -> ResponseReturnValue:
     social_token = form.get("token") or request.args.get("token") or ""
     state_value = form.get("state") or request.args.get("state") or ""
     logger.debug("capture-link: token POST arrived without a session; bouncing")
-    return bounce_page(social_token, state_value, BOUNCED_FIELD)
+    # This request's URL (in the access log) may hold the state: spend it here, and bounce its
+    # successor, which travels only in bodies (one that is not usable is refused after the
+    # bounce, with the session, so the user sees why).
+    return bounce_page(social_token, state.pass_on(state_value, max_age()), BOUNCED_FIELD)
 
 
 def refuse(key: str, *, reason: str | None = None, next: str | None = None) -> Response:

@@ -48,13 +48,15 @@ def test_wrong_purpose_or_user(ctx: Flask, purpose: str, user: str | None, reaso
 
 
 def test_another_session(ctx: Flask) -> None:
-    value = state.issue({}, state.LINK, "user:1", None)
+    values = [state.issue({}, state.LINK, "user:1", None) for _ in range(2)]
     other: dict[str, Any] = {}
     state.issue(other, state.LINK, "user:1", None)
     with pytest.raises(state.InvalidState, match="another session"):
-        state.consume(other, value, state.LINK, "user:1", 600)
+        state.consume(other, values[0], state.LINK, "user:1", 600)
     with pytest.raises(state.InvalidState, match="another session"):
-        state.consume({}, value, state.LINK, "user:1", 600)
+        state.consume({}, values[1], state.LINK, "user:1", 600)
+    with pytest.raises(state.InvalidState, match="already used"):  # spent all the same
+        state.consume(other, values[0], state.LINK, "user:1", 600)
 
 
 def test_signed_with_another_key(ctx: Flask) -> None:
@@ -84,18 +86,26 @@ def test_rendering_buttons_does_not_grow_the_session(ctx: Flask) -> None:
     assert len(json.dumps(session)) == size
 
 
-def test_used_nonces_are_bounded_and_single_use_still_holds(ctx: Flask) -> None:
+def test_using_states_does_not_grow_the_session(ctx: Flask) -> None:
     session: dict[str, Any] = {}
-    old = state.issue(session, state.LINK, "user:1", None)
-    spent = [state.issue(session, state.LINK, "user:1", None) for _ in range(state.MAX_USED + 5)]
-    for value in spent:
+    values = [state.issue(session, state.LINK, "user:1", None) for _ in range(50)]
+    size = len(json.dumps(session))
+    for value in values:
         state.consume(session, value, state.LINK, "user:1", 600)
-    assert len(session[state.SESSION_RECORD]["used"]) == state.MAX_USED
-    for value in spent[:5]:  # pushed out of the list, still refused
+    assert len(json.dumps(session)) == size
+    for value in values:  # spent in the state store, not in the session: still refused
         with pytest.raises(state.InvalidState, match="already used"):
             state.consume(session, value, state.LINK, "user:1", 600)
-    with pytest.raises(state.InvalidState):  # issued before the floor: refused too
-        state.consume(session, old, state.LINK, "user:1", 600)
+
+
+def test_a_record_from_before_the_state_store_keeps_its_states_and_drops_its_list(
+    ctx: Flask,
+) -> None:
+    session: dict[str, Any] = {}
+    value = state.issue(session, state.LINK, "user:1", None)
+    session[state.SESSION_RECORD] = {**session[state.SESSION_RECORD], "used": [["x", 1]], "f": 0}
+    state.consume(session, value, state.LINK, "user:1", 600)
+    assert set(session[state.SESSION_RECORD]) == {"k"}
 
 
 def test_user_id_is_not_readable_in_the_state(ctx: Flask) -> None:

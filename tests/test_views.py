@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -227,10 +228,20 @@ def test_cookieless_post_is_bounced_then_links(
     assert 'method="post" action="/capture-link/token"' in page
     assert link_calls(emulator) == 0
 
-    state = parse_qs(urlsplit(token_url).query)["state"][0]
+    # The page carries a successor of the state: the one in the URL (and the access log) is
+    # spent by the cookieless POST itself.
+    logged = parse_qs(urlsplit(token_url).query)["state"][0]
+    found = re.search(r'name="state" value="([^"]+)"', page)
+    assert found is not None and found.group(1) != logged
+    replay = client.post(
+        "/capture-link/token",
+        data={"token": token, "state": logged, "capture_link_bounced": "1"},
+    )
+    assert replay.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     response = client.post(
         "/capture-link/token",
-        data={"token": token, "state": state, "capture_link_bounced": "1"},
+        data={"token": token, "state": found.group(1), "capture_link_bounced": "1"},
     )
     assert response.status_code == 303
     assert last_flash(client)[0] == "success"

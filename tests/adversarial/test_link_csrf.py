@@ -251,17 +251,17 @@ def test_replay_after_failure(
     assert emulator.identities(emulator.demo_email) == []
 
 
-def test_replay_of_a_state_pushed_out_of_the_used_list(
+def test_replay_of_many_used_states(
     capture_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The session remembers MAX_USED nonces; using more states than that must not make the
-    # oldest usable again. Without an access token each use spends its state and calls nothing,
+    # Using many states must not make the oldest usable again (the session once kept a short
+    # list of used nonces). Without an access token each use spends its state and calls nothing,
     # so a replay that got through would say "sign in first" instead of "invalid state".
     emulator = capture_emulator.emulator
     app = make_site(site_config(capture_emulator))
     with app.test_client() as client:
         urls = [find_token_url(client.get("/").get_data(as_text=True)) for _ in range(20)]
-        assert len(urls) > state.MAX_USED
+        assert len(set(urls)) == 20
         for url in urls:
             deliver_token(client, url, "a" * 40)
             assert last_flash(client) == ("error", ENGLISH["missing_access_token"])
@@ -458,7 +458,8 @@ def test_what_an_attacker_gets_from_the_bounce_page(
         # Her markup stays text: one script, the page's own; the form posts to the token URL.
         assert page.count("<script>") == 1
         assert "<script>alert(1)" not in page
-        assert str(escape(hostile_state)) in page
+        # Not even as text: the page carries a successor of the state, never what it was given.
+        assert str(escape(hostile_state)) not in page
         assert re.findall(r'<form [^>]*action="([^"]*)"', page) == [TOKEN_PATH]
         assert "evil.example" not in page
 
@@ -476,16 +477,22 @@ def test_what_an_attacker_gets_from_the_bounce_page(
 def test_bounce_is_not_a_state_oracle(
     app: Flask, emulator: CaptureEmulator, token_url: str, mallory_token: str
 ) -> None:
-    # Forged, valid and used states get the same bounce page: it says nothing about them.
+    # Forged, valid and used states get the same bounce page: it says nothing about them. The
+    # page carries a successor, never the state it was given (that one is in the access log).
+    field = re.compile(r'name="state" value="([^"]+)"')
     with app.test_client() as cross_site:
         pages = []
-        for value in (state_of(token_url), "forged." + "A" * 60):
+        for value in (state_of(token_url), "forged." + "A" * 60, state_of(token_url)):
             bounce = cross_site.post(
                 TOKEN_PATH, query_string={"state": value}, data={"token": mallory_token}
             )
             assert bounce.status_code == 200
-            pages.append(bounce.get_data(as_text=True).replace(value, "STATE"))
-        assert pages[0] == pages[1]
+            page = bounce.get_data(as_text=True)
+            assert value not in page
+            successor = field.search(page)
+            assert successor is not None
+            pages.append(field.sub("STATE", page))
+        assert pages[0] == pages[1] == pages[2]
     assert link_calls(emulator) == 0
 
 
