@@ -134,7 +134,9 @@ def current() -> StateStore:
     store = _memory_store(app)
     if not store.warned and has_request_context() and request.environ.get("wsgi.multiprocess"):
         store.warned = True
-        logger.warning("capture-link: %s", per_process_warning("the WSGI server"))
+        logger.warning(
+            "capture-link: %s", per_process_warning("the WSGI server says wsgi.multiprocess")
+        )
     return store
 
 
@@ -169,7 +171,8 @@ def uses_redis(app: Flask) -> bool:
 def per_process_warning(source: str) -> str:
     """What to say when several worker processes share no store."""
     return (
-        f"{source} runs more than one worker process, but there is no Redis for link states: "
+        f"more than one worker process is likely ({source}), but there is no Redis for link "
+        "states: "
         "single use of a link state (and refresh sharing) holds per process only. Set "
         "CAPTURE_LINK_REDIS_URL (or give CaptureLink a redis client)."
     )

@@ -171,8 +171,12 @@ def read_form() -> dict[str, str] | None:
     from its ``Content-Length`` unread, or, chunked, after its first :data:`MAX_BODY` bytes."""
     site_limit = current_app.config.get("MAX_CONTENT_LENGTH")
     limit = min(MAX_BODY, site_limit) if site_limit else MAX_BODY
-    request.max_content_length = limit  # werkzeug stops reading (a chunked body too) past it
+    # werkzeug reads no further than this, from a chunked body too (which has no length to
+    # check first): one byte more than allowed shows that there is more.
+    request.max_content_length = limit + 1
     if (request.content_length or 0) > limit:
+        return None
+    if request.content_length is None and len(request.get_data(cache=True)) > limit:
         return None
     try:
         return {key: request.form.get(key, "") for key in request.form}

@@ -17,6 +17,8 @@ from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import find_token_url, sign_in
 
+from .processes import redis_server
+
 PAGE = """
 {% for category, message in get_flashed_messages(with_categories=true) %}
 <p class="flash {{ category }}">{{ message }}</p>
@@ -95,3 +97,11 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
     for name in ("urllib3", "flask_capture_link", "werkzeug", "requests"):
         caplog.set_level(logging.DEBUG, logger=name)
     yield caplog
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port, for the whole run (tests use their own
+    keys, or flush)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from flask_capture_link.emulator import EmulatorServer
@@ -37,3 +39,25 @@ def test_ping_names_a_wrong_flow_version(capture_emulator: EmulatorServer) -> No
     result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
     assert result.exit_code == 1
     assert "could not find a flow named 'standard' with version '1999'" in result.output
+
+
+def test_check_says_where_states_are_spent(
+    capture_emulator: EmulatorServer, redis_url: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    app = make_site(site_config(capture_emulator))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert result.exit_code == 1
+    assert "state store: this process's memory" in result.output
+    assert (
+        "problem: CAPTURE_LINK_REDIS_URL: more than one worker process is likely "
+        "(WEB_CONCURRENCY=3)"
+    ) in result.output
+
+    url = redis_url.replace("redis://", "redis://:hunter2@")
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=url))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert result.exit_code == 0, result.output
+    assert "state store: Redis (CAPTURE_LINK_REDIS_URL)" in result.output
+    assert "hunter2" not in result.output
+    assert "CAPTURE_LINK_REDIS_URL = 'redis://:******@127.0.0.1:" in result.output

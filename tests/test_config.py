@@ -61,6 +61,14 @@ def test_good_config_gets_the_defaults() -> None:
         ({"CAPTURE_LINK_REFRESH_LEEWAY": "60"}, "CAPTURE_LINK_REFRESH_LEEWAY", "seconds"),
         ({"CAPTURE_LINK_DEFAULT_NEXT": "//evil.example"}, "CAPTURE_LINK_DEFAULT_NEXT", "path"),
         ({"CAPTURE_LINK_CLIENT_SECRET": 42}, "CAPTURE_LINK_CLIENT_SECRET", "string"),
+        # A name under .localhost goes to DNS like any other: no plain http for it.
+        ({"CAPTURE_LINK_DOMAIN": "http://capture.localhost"}, "CAPTURE_LINK_DOMAIN", "https"),
+        ({"CAPTURE_LINK_DOMAIN": "http://localhost.evil.example"}, "CAPTURE_LINK_DOMAIN",
+         "https"),
+        ({"CAPTURE_LINK_DOMAIN": "http://[::ffff:7f00:1]"}, "CAPTURE_LINK_DOMAIN", "https"),
+        ({"CAPTURE_LINK_REDIS_URL": "http://redis:6379"}, "CAPTURE_LINK_REDIS_URL", "redis://"),
+        ({"CAPTURE_LINK_REDIS": "redis://x"}, "CAPTURE_LINK_REDIS", "redis.Redis"),
+        ({"CAPTURE_LINK_REDIS_PREFIX": ""}, "CAPTURE_LINK_REDIS_PREFIX", "non-empty"),
     ],
 )  # fmt: skip
 def test_each_wrong_setting_is_named(overrides: dict[str, Any], key: str, says: str) -> None:
@@ -83,12 +91,14 @@ def test_plain_http_is_fine_on_loopback() -> None:
         CAPTURE_LINK_DOMAIN="http://127.0.0.1:8765",
         CAPTURE_LINK_SOCIAL_LOGIN_URL="http://localhost:1",
     )
+    init(CAPTURE_LINK_DOMAIN="http://127.3.2.1", CAPTURE_LINK_SOCIAL_LOGIN_URL="http://[::1]:8")
 
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("localhost", True), ("127.0.0.2", True), ("::1", True), ("10.0.0.1", False),
-     ("localhost.evil.com", False), ("example.com", False)],
+    [("localhost", True), ("LOCALHOST", True), ("127.0.0.2", True), ("127.255.255.254", True),
+     ("::1", True), ("10.0.0.1", False), ("localhost.evil.com", False), ("example.com", False),
+     ("capture.localhost", False), ("128.0.0.1", False), ("::2", False)],
 )  # fmt: skip
 def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback

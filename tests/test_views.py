@@ -517,3 +517,84 @@ def test_no_secret_reaches_any_log(
     assert all_logs.records, "nothing was logged at DEBUG"
     for secret in secrets:
         assert secret not in text
+
+
+# Every request that presents a state spends it -------------------------------------------
+
+
+def replay_is_refused(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+    """The state of ``token_url``, sent again with a good token: refused, nothing linked."""
+    before = link_calls(emulator)
+    deliver_token(client, token_url, emulator.issue_social_token("google", "later"))
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert link_calls(emulator) == before
+
+
+def test_a_cancel_spends_the_state(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+    deliver_token(client, token_url, None)
+    assert last_flash(client)[1] == ENGLISH["missing_token"]
+    replay_is_refused(client, emulator, token_url)
+    assert link_calls(emulator) == 0
+
+
+def test_a_malformed_token_spends_the_state(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    deliver_token(client, token_url, "not a token!")
+    assert last_flash(client) == ("error", ENGLISH["engage_error"])
+    replay_is_refused(client, emulator, token_url)
+    assert link_calls(emulator) == 0
+
+
+def test_a_state_used_for_the_wrong_purpose_is_spent(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    value = parse_qs(urlsplit(token_url).query)["state"][0]
+    response = client.post("/capture-link/unlink", data={"identifier": "x", "state": value})
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    replay_is_refused(client, emulator, token_url)
+    assert link_calls(emulator) == 0
+
+
+def test_a_capture_error_spends_the_state(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    emulator.set_fault(LINK, "html_502", times=1)
+    deliver_token(client, token_url, emulator.issue_social_token("google", "e"))
+    assert last_flash(client)[0] == "error"
+    assert link_calls(emulator) == 1
+    replay_is_refused(client, emulator, token_url)
+
+
+def test_head_spends_nothing(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+    parts = urlsplit(token_url)
+    assert client.head(f"{parts.path}?{parts.query}").status_code == 303
+    assert link_calls(emulator) == 0
+    deliver_token(client, token_url, emulator.issue_social_token("google", "h"))
+    assert last_flash(client)[0] == "success"
+
+
+def test_a_chunked_body_over_64_kib_is_refused_unread(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    from io import BytesIO
+
+    from flask_capture_link.views import MAX_BODY
+
+    body = BytesIO(b"token=" + b"a" * (4 * 1024 * 1024))
+    parts = urlsplit(token_url)
+    response = client.post(
+        f"{parts.path}?{parts.query}",
+        input_stream=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Transfer-Encoding": "chunked",
+        },
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 303
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+    assert body.tell() <= 2 * MAX_BODY  # stopped at the limit, not read to the end
+    # The state in its URL was presented, so it is spent too.
+    replay_is_refused(client, emulator, token_url)
