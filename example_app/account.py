@@ -31,15 +31,16 @@ def connected_accounts() -> ResponseReturnValue:
     more."""
     try:
         identities = capture_link.linked_identities(raise_errors=True)
+        # May refresh too (the list may have come from this request's cache): inside the try.
+        has_tokens = capture_link.access_token() is not None
     except (AccessTokenInvalid, RefreshTokenInvalid):
         return sign_in_again()  # Capture ended the session; the extension dropped the tokens
     except CaptureError:
         # Capture could not say; the page still works (links can be made), without the list.
-        identities = []
+        identities, has_tokens = [], True
         flash(LIST_UNAVAILABLE, "error")
-    else:
-        if capture_link.access_token() is None:  # never had tokens
-            return sign_in_again()
+    if not has_tokens:  # never had tokens
+        return sign_in_again()
     return render_template(
         "account.html",
         identities=identities,

@@ -98,7 +98,12 @@ def logout() -> ResponseReturnValue:
 
 
 def start_session(email: str, tokens: Tokens) -> None:
-    """A fresh session for ``email``: nothing of the previous user's session is kept."""
+    """A fresh session for ``email``: nothing of the previous user's session is kept, and with
+    server-side sessions not even its id (``session.clear()`` keeps the id, so an id planted in
+    the victim's browser before sign-in would see the victim's account: session fixation)."""
     session.clear()
     capture_link.store_tokens(tokens)
     login_user(User(email))
+    regenerate = getattr(current_app.session_interface, "regenerate", None)
+    if regenerate is not None:  # Flask-Session: a new id, the old one deleted from the store
+        regenerate(session)

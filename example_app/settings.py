@@ -9,6 +9,8 @@ A deployment against a real Identity Cloud application sets, for example::
     CAPTURE_LINK_FLOW_VERSION=20190618143040022299
     CAPTURE_LINK_SOCIAL_LOGIN_URL=https://example.rpxnow.com
     CAPTURE_LINK_REDIRECT_URI=https://www.example.com/
+    CAPTURE_LINK_REDIS_URL=redis://...  # with more than one worker process and cookie sessions
+    EXAMPLE_REDIS_URL=redis://...       # or: sessions in Redis (link states are spent there too)
     SESSION_COOKIE_SECURE=1             # whenever the site is served over https
 """
 
@@ -49,6 +51,7 @@ _TEXT = (
     "EXAMPLE_DEMO_EMAIL",
     "EXAMPLE_DEMO_PASSWORD",
     "EXAMPLE_REDIS_URL",
+    "CAPTURE_LINK_REDIS_URL",
 )
 
 _TRUE = ("1", "true", "yes", "on")

@@ -1,0 +1,76 @@
+"""The example site's own pages: what a user sees when Capture ends or cannot refresh their
+session (never a 500)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from example_app import account, create_app
+from flask_capture_link.emulator import EmulatorServer
+
+REFRESH = "/oauth/token"
+
+
+@pytest.fixture
+def site(capture_emulator: EmulatorServer) -> Flask:
+    settings = capture_emulator.settings()
+    config: dict[str, Any] = {k: v for k, v in settings.items() if k.startswith("CAPTURE_LINK_")}
+    return create_app({**config, "SECRET_KEY": "example test key", "TESTING": True})
+
+
+def signed_in(site: Flask, capture_emulator: EmulatorServer) -> FlaskClient:
+    browser = site.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    answer = browser.post(
+        "/login",
+        data={
+            "csrf_token": csrf.group(1),
+            "email": capture_emulator.emulator.demo_email,
+            "password": capture_emulator.settings()["DEMO_PASSWORD"],
+        },
+    )
+    assert answer.status_code == 303
+    return browser
+
+
+def stored_refresh_token(browser: FlaskClient) -> str:
+    with browser.session_transaction() as session:
+        token = session["capture_refresh_token"]
+    assert isinstance(token, str)
+    return token
+
+
+def test_a_refused_refresh_shows_the_sign_in_page_with_a_message(
+    site: Flask, capture_emulator: EmulatorServer
+) -> None:
+    browser = signed_in(site, capture_emulator)
+    # Another worker spent the refresh token (as in a race): this one's refresh is refused.
+    with site.test_request_context("/"):
+        capture_link = site.extensions["capture_link"]
+        capture_link.client.refresh(
+            stored_refresh_token(browser), site.config["CAPTURE_LINK_CLIENT_SECRET"]
+        )
+    capture_emulator.emulator.expire_access_tokens()
+    answer = browser.get("/account")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/login?next=")
+    page = browser.get(answer.headers["Location"]).get_data(as_text=True)
+    assert account.SIGN_IN_AGAIN in page
+
+
+def test_a_refresh_capture_cannot_answer_keeps_the_page(
+    site: Flask, capture_emulator: EmulatorServer
+) -> None:
+    browser = signed_in(site, capture_emulator)
+    capture_emulator.emulator.expire_access_tokens()
+    capture_emulator.emulator.set_fault(REFRESH, "html_502")
+    answer = browser.get("/account")
+    assert answer.status_code == 200
+    assert account.LIST_UNAVAILABLE in answer.get_data(as_text=True)
