@@ -29,7 +29,7 @@ from requests.cookies import RequestsCookieJar
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 
-from .conftest import GunicornSite
+from .conftest import GunicornSite, serve_example
 from .test_gunicorn_redis import LINK, button_token_url, deliver, sign_in
 
 #: Concurrent requests in a race.
@@ -317,3 +317,20 @@ def test_two_workers_refreshing_one_session_make_one_refresh(
     assert statuses == [200] * RACERS, site.errors()[-3000:]
     assert len(emulator.calls_to(REFRESH)) - refreshes_before == 1
     assert all("Connected accounts" in a.text for a in answers)
+
+
+# Without Redis -----------------------------------------------------------------------------
+
+
+def test_many_workers_without_redis_are_warned_about(
+    capture_emulator_server: EmulatorServer, tmp_path: Path
+) -> None:
+    with serve_example(tmp_path, capture_emulator_server, 2) as site:
+        requests.get(site.url + "/login", timeout=10)
+        deadline = time.monotonic() + 10
+        while site.errors().count("holds per process only") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Each worker, at its start: "more than one worker process is likely (the gunicorn
+        # command line (--workers 2))".
+        assert site.errors().count("holds per process only") >= 2
+        assert "--workers 2" in site.errors()
