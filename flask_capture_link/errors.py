@@ -79,7 +79,13 @@ class UnknownAttribute(CaptureError):
 
 
 class InvalidCredentials(CaptureError):
-    """210: the email address and password do not match an account."""
+    """210 ``invalid_credentials``: the email address and password do not match an account;
+    or ``invalid_form_fields``: the sign-in form's fields were refused (``invalid_fields``)."""
+
+
+class RecordNotFound(CaptureError):
+    """310 ``record_not_found``: no such record or plural element; for an unlink, the identity
+    is not linked to this user."""
 
 
 class AccountAlreadyLinked(CaptureError):
@@ -139,6 +145,8 @@ ERRORS_BY_NAME: dict[str, type[CaptureError]] = {
     "invalid_argument": InvalidArgument,
     "unknown_attribute": UnknownAttribute,
     "invalid_credentials": InvalidCredentials,
+    "invalid_form_fields": InvalidCredentials,
+    "record_not_found": RecordNotFound,
     "unique_violation": AccountAlreadyLinked,
     "engage_error": SocialTokenInvalid,
     "permission_error": ClientPermissionError,
@@ -157,6 +165,7 @@ ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
     200: InvalidArgument,
     210: InvalidCredentials,
     223: UnknownAttribute,
+    310: RecordNotFound,
     361: AccountAlreadyLinked,
     400: SocialTokenInvalid,
     403: ClientPermissionError,
