@@ -215,7 +215,9 @@ class Check:
         results.append(self._link(access_token))
         results.append(self._unlink(access_token))
         results.append(self._refresh(refresh_token))
-        return results
+        # Only names and codes are printed; should Capture echo a secret in one, cut it out.
+        secrets = [s for s in (password, access_token, refresh_token, self.client_secret) if s]
+        return [_redacted(result, secrets) for result in results]
 
     def _sign_in(self, email: str, password: str) -> tuple[Result, dict[str, Any]]:
         params = self._flow(redirect_uri=True)
@@ -355,6 +357,13 @@ class Check:
                     return response.status_code, None
         except requests.RequestException as exc:
             return 0, {"transport failure": type(exc).__name__}
+
+
+def _redacted(result: Result, secrets: Sequence[str]) -> Result:
+    detail = result.detail
+    for secret in secrets:
+        detail = detail.replace(secret, "[redacted]")
+    return Result(result.call, result.ok, detail)
 
 
 def _names_client(body: object) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 
 from flask_capture_link.emulator import EmulatorServer
@@ -61,6 +63,8 @@ def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorSe
     assert emulator.identities(emulator.demo_email) == []
     for secret_value in (secret, emulator.demo_password):
         assert secret_value not in result.output
+    # No token the check was given either (the emulator's are 24 and 32 letters and digits).
+    assert not re.search(r"\b[a-z0-9]{24,}\b", "\n".join(lines))
     [sign_in] = emulator.calls_to("/oauth/auth_native_traditional")
     assert sign_in.stat == "ok"
     [refresh] = emulator.calls_to("/oauth/token")
@@ -101,3 +105,23 @@ def test_contract_check_names_a_wrong_client_secret(capture_emulator: EmulatorSe
     assert result.exit_code == 1
     assert "it names the client credentials" in result.output
     assert "not-the-secret" not in result.output
+
+
+def test_contract_check_never_prints_a_secret_capture_echoes(
+    capture_emulator: EmulatorServer,
+) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator))
+    token = "echoedaccesstoken0001"
+    emulator.answer_next(
+        "/oauth/auth_native_traditional",
+        {"stat": "ok", "access_token": token, "capture_user": {}},
+    )
+    emulator.answer_next("/entity", {"stat": "error", "code": 413, "error": token})
+    args = ["capture-link", "check", "--contract", "--email", "a@example.com"]
+    result = app.test_cli_runner().invoke(args=[*args, "--password", "pw-in-output"])
+    assert result.exit_code == 1
+    assert "contract: /entity with our attributes: DIFFERS" in result.output
+    assert "[redacted]" in result.output
+    assert token not in result.output
+    assert "pw-in-output" not in result.output
