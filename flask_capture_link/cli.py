@@ -94,6 +94,6 @@ def _contract(email: str | None, password: str | None) -> list[str]:
     for result in results:
         click.echo(result.line())
     differing = [result.call for result in results if not result.ok]
-    return [f"Capture's answers differ from its documents: {', '.join(differing)}"] * bool(
-        differing
-    )
+    if not differing:
+        return []
+    return [f"Capture's answers differ from its documents: {', '.join(differing)}"]
