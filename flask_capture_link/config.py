@@ -134,7 +134,7 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
         found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
     domain = need("DOMAIN", "the Capture domain, e.g. https://example.us.janraincapture.com")
     if domain is not None:
-        problem = _url_problem(domain)
+        problem = _url_problem(domain, domain_only=True)
         if problem:
             found.append(ConfigError(PREFIX + "DOMAIN", problem))
     need("CLIENT_ID", "the id of an API client with the login_client feature")
@@ -206,7 +206,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _url_problem(url: str) -> str | None:
+def _url_problem(url: str, *, domain_only: bool = False) -> str | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
@@ -214,11 +214,28 @@ def _url_problem(url: str) -> str | None:
         return f"must be a URL such as https://host, not {url!r}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"must be a URL such as https://host, not {url!r}"
+    if domain_only and (extra := _beyond_domain(url)):
+        host_and_port = parts.netloc.rpartition("@")[2]
+        return (
+            f"must be the Capture domain alone, such as {parts.scheme}://{host_and_port}; "
+            f"remove {extra} (the extension adds each call's path)"
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
         return "must be a base URL: no user, query or fragment"
     if parts.scheme != "https" and not is_loopback(parts.hostname):
         return "must use https (plain http is allowed only on a loopback host)"
     return None
+
+
+def _beyond_domain(url: str) -> str:
+    """What ``url`` has after its host and port (path, query, fragment), in words."""
+    parts = urlsplit(url)
+    found = [
+        f"the path {parts.path!r}" if parts.path not in ("", "/") else "",
+        f"the query {'?' + parts.query!r}" if parts.query else "",
+        f"the fragment {'#' + parts.fragment!r}" if parts.fragment else "",
+    ]
+    return " and ".join(part for part in found if part)
 
 
 def _is_timeout(value: Any) -> bool:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
 from . import buttons, config, signals, state, token_store
+from .app_clients import AppClients, build_client
 from .client import CaptureClient
 from .errors import (
     AccessTokenExpired,
@@ -44,16 +44,16 @@ class CaptureLink:
         capture_link = CaptureLink()
         capture_link.init_app(app)
 
-    One instance may serve several apps; each app gets its own :class:`CaptureClient`, built
-    from its config at :meth:`init_app`. Everything else reads ``current_app`` per request.
+    One instance may serve several apps; each app gets its own :class:`CaptureClient`. Config
+    is read when it is used: the client follows the app's ``CAPTURE_LINK_*`` settings as they
+    are then (rebuilt only when one of them changed), and everything else reads
+    ``current_app.config`` per request, so config set after :meth:`init_app` works.
     """
 
     def __init__(self, app: Flask | None = None) -> None:
         self._access_token_loader: AccessTokenLoader | None = None
         self._locale_selector: LocaleSelector | None = None
-        self._clients: weakref.WeakKeyDictionary[Flask, CaptureClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = AppClients()
         self._refreshes = token_store.RefreshCoordinator()
         if app is not None:
             self.init_app(app)
@@ -70,7 +70,7 @@ class CaptureLink:
 
         config.apply_defaults(app.config)
         config.validate(app.config)
-        self._clients[app] = build_client(app.config)
+        self._clients.register(app)
         app.extensions["capture_link"] = self
         app.register_blueprint(blueprint, url_prefix=app.config["CAPTURE_LINK_URL_PREFIX"])
         app.add_template_global(self.token_url, "capture_link_token_url")
@@ -106,11 +106,11 @@ class CaptureLink:
 
     @property
     def client(self) -> CaptureClient:
-        """The current app's :class:`CaptureClient`."""
-        try:
-            return self._clients[current_app._get_current_object()]  # type: ignore[attr-defined]
-        except KeyError:
-            raise RuntimeError("CaptureLink.init_app was not called for this app") from None
+        """The current app's :class:`CaptureClient`, for its config as it is now.
+
+        :raises ConfigError: when a setting was changed after ``init_app`` to a wrong value.
+        """
+        return self._clients.client(current_app._get_current_object())  # type: ignore[attr-defined]
 
     def locale(self) -> str:
         """The locale of this request: the selector's choice, else ``CAPTURE_LINK_LOCALE``."""
@@ -289,18 +289,4 @@ class CaptureLink:
         return url_for(endpoint, state=value, _external=True)
 
 
-def build_client(app_config: Any) -> CaptureClient:
-    """A :class:`CaptureClient` from ``CAPTURE_LINK_*`` settings."""
-    use_default = bool(app_config["CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW"])
-    timeout = app_config["CAPTURE_LINK_TIMEOUT"]
-    return CaptureClient(
-        app_config["CAPTURE_LINK_DOMAIN"],
-        app_config["CAPTURE_LINK_CLIENT_ID"],
-        flow=None if use_default else app_config["CAPTURE_LINK_FLOW"],
-        flow_version=None if use_default else app_config["CAPTURE_LINK_FLOW_VERSION"],
-        locale=app_config["CAPTURE_LINK_LOCALE"],
-        redirect_uri=app_config["CAPTURE_LINK_REDIRECT_URI"],
-        link_path=app_config["CAPTURE_LINK_LINK_PATH"],
-        timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
-        verify=app_config["CAPTURE_LINK_CA_BUNDLE"] or True,
-    )
+__all__ = ["CaptureLink", "build_client"]
