@@ -37,3 +37,32 @@ def test_ping_names_a_wrong_flow_version(capture_emulator: EmulatorServer) -> No
     result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
     assert result.exit_code == 1
     assert "could not find a flow named 'standard' with version '1999'" in result.output
+
+
+def test_ping_says_in_plain_words_that_the_host_was_not_found(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator))
+    app.config["CAPTURE_LINK_DOMAIN"] = "https://capture.invalid"  # after init_app: used too
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1
+    assert "problem: could not reach https://capture.invalid:443: name not found" in (
+        result.output
+    )
+    assert "problem: check the host name in CAPTURE_LINK_DOMAIN" in result.output
+    assert "Capture answered" not in result.output
+
+
+def test_ping_says_when_nothing_listens_on_the_port(capture_emulator: EmulatorServer) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{port}"))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1
+    assert f"problem: could not reach http://127.0.0.1:{port}: connection refused" in (
+        result.output
+    )
+    assert "check the port in CAPTURE_LINK_DOMAIN" in result.output
