@@ -73,6 +73,11 @@ SOCIAL_LOGIN_URL: str | None = None
 #: ``{"fr": {"unique_violation": "..."}}`` per language.
 MESSAGES: Mapping[str, Any] = {}
 
+#: Flash categories by the extension's own: ``{"error": "danger"}`` flashes what would be
+#: ``error`` as ``danger`` (Bootstrap's name). The extension's are ``success``, ``error`` and
+#: ``info`` (a cancel).
+FLASH_CATEGORIES: Mapping[str, str] = {}
+
 #: Seconds a link button stays usable. The user signs in at the provider in that time.
 STATE_MAX_AGE = 600
 
@@ -90,13 +95,16 @@ CLIENT_SECRET: str | None = None
 #: Refresh an access token this many seconds before it expires.
 REFRESH_LEEWAY = 60
 
+#: The flash categories the extension uses, which ``FLASH_CATEGORIES`` may rename.
+FLASH_CATEGORY_NAMES = ("success", "error", "info")
+
 #: Keys whose values are secrets: ``flask capture-link check`` masks them.
 SECRET_KEYS = frozenset({"CLIENT_SECRET"})
 
 DEFAULTS: dict[str, Any] = {
     name: value
     for name, value in dict(globals()).items()
-    if name.isupper() and name not in {"PREFIX", "SECRET_KEYS", "DEFAULTS"}
+    if name.isupper() and name not in {"PREFIX", "SECRET_KEYS", "DEFAULTS", "FLASH_CATEGORY_NAMES"}
 }
 
 
@@ -186,6 +194,17 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
         found.append(ConfigError(PREFIX + "STATE_MAX_AGE", "must be a whole number of seconds"))
     if not isinstance(config.get(PREFIX + "MESSAGES"), Mapping):
         found.append(ConfigError(PREFIX + "MESSAGES", "must be a dict of message key to text"))
+    categories = config.get(PREFIX + "FLASH_CATEGORIES")
+    if not isinstance(categories, Mapping) or not all(
+        key in FLASH_CATEGORY_NAMES and isinstance(value, str) and value
+        for key, value in categories.items()
+    ):
+        found.append(
+            ConfigError(
+                PREFIX + "FLASH_CATEGORIES",
+                "must be a dict from success, error or info to the category your templates use",
+            )
+        )
     return found
 
 

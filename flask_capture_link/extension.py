@@ -118,11 +118,13 @@ class CaptureLink:
         # A selector may return a babel Locale ("es_ES"); Capture wants "es-ES".
         return str(chosen or current_app.config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
 
-    def message(self, key: str) -> str:
-        """The text of outcome ``key`` in this request's language (with site overrides)."""
+    def message(self, key: str, *, provider: str | None = None) -> str:
+        """The text of outcome ``key`` in this request's language (with site overrides), with
+        ``{provider}`` replaced by the provider's name when one is given."""
         from .messages import lookup
 
-        return lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
+        text = lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
+        return text if provider is None else text.replace("{provider}", provider)
 
     def user_binding(self) -> str | None:
         """Who the current user is, for binding link states: Flask-Login's user id when a user
@@ -139,10 +141,11 @@ class CaptureLink:
         access_token = self._load_access_token()
         return f"token:{access_token}" if access_token else None
 
-    def token_url(self, next: str | None = None) -> str:
+    def token_url(self, next: str | None = None, *, provider: str | None = None) -> str:
         """The absolute token URL, carrying a fresh link state. ``next`` is where the user
-        returns after the outcome; only a path on this site is kept."""
-        return self._state_url("capture_link.token", state.LINK, next)
+        returns after the outcome; only a path on this site is kept. ``provider`` (the
+        Social Login provider the URL is for) makes the outcome's message more precise."""
+        return self._state_url("capture_link.token", state.LINK, next, provider)
 
     def button(self, provider: str, label: str | None = None, next: str | None = None) -> Markup:
         """A link that starts linking a ``provider`` identity at Social Login (template global
@@ -154,8 +157,8 @@ class CaptureLink:
         :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set.
         """
         name = buttons.provider_name(provider)
-        text = label or self.message("link_button").replace("{provider}", name)
-        return buttons.link_button(provider, self.token_url(next), text)
+        text = label or self.message("link_button", provider=name)
+        return buttons.link_button(provider, self.token_url(next, provider=provider), text)
 
     def unlink_button(
         self, identity: LinkedIdentity, label: str | None = None, next: str | None = None
@@ -284,8 +287,12 @@ class CaptureLink:
             logger.warning("capture-link: refused a next that leads off this site")
         return safe
 
-    def _state_url(self, endpoint: str, purpose: str, next: str | None) -> str:
-        value = state.issue(session, purpose, self.user_binding(), self._next(next))
+    def _state_url(
+        self, endpoint: str, purpose: str, next: str | None, provider: str | None = None
+    ) -> str:
+        value = state.issue(
+            session, purpose, self.user_binding(), self._next(next), provider=provider
+        )
         return url_for(endpoint, state=value, _external=True)
 
 

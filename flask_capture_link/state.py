@@ -12,7 +12,8 @@ A state is a value signed with the app's ``SECRET_KEY`` (itsdangerous, own salt)
   else fails;
 * the purpose (``link`` or ``unlink``), so one kind cannot stand for the other, and for an
   unlink state a keyed hash of the one identity it may remove;
-* the ``next`` path to return to; the issue time (checked against ``STATE_MAX_AGE``).
+* the ``next`` path to return to; the issue time (checked against ``STATE_MAX_AGE``);
+* for a link state, the provider whose button made it (for the messages of the outcome).
 
 Rendering buttons costs the session nothing per state. What a state's use records, its nonce,
 is kept in a short list in the session, pruned by age and bounded in length; when the bound
@@ -69,6 +70,8 @@ class LinkState:
     purpose: str
     next: str | None
     issued_at: float
+    #: The Social Login provider of the button that made a link state, if it said.
+    provider: str | None = None
 
 
 def issue(
@@ -77,9 +80,11 @@ def issue(
     user: str | None,
     next: str | None,
     subject: str | None = None,
+    provider: str | None = None,
 ) -> str:
     """Make a state for this session and user. ``next`` must already be a safe path;
-    ``subject`` is what the state may act on (the identifier an unlink state may remove)."""
+    ``subject`` is what the state may act on (the identifier an unlink state may remove);
+    ``provider`` the Social Login provider of the button."""
     record = _record(session, create=True)
     payload = {
         "n": secrets.token_urlsafe(12),
@@ -90,6 +95,8 @@ def issue(
         "x": next,
         "t": time.time(),
     }
+    if provider is not None:
+        payload["v"] = provider
     return _serializer().dumps(payload)
 
 
@@ -130,7 +137,8 @@ def consume(
     if not _matches(payload["i"], "subject", subject or ""):
         raise InvalidState("issued for another identity")
     next_path = payload["x"] if isinstance(payload["x"], str) else None
-    return LinkState(purpose=purpose, next=next_path, issued_at=issued_at)
+    provider = payload.get("v") if isinstance(payload.get("v"), str) else None
+    return LinkState(purpose=purpose, next=next_path, issued_at=issued_at, provider=provider)
 
 
 def peek_next(value: str | None, max_age: int) -> str | None:
