@@ -36,3 +36,17 @@ def test_install_today_and_the_future_command_is_marked() -> None:
     quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert "pip install Flask-Capture-Link" not in quick_start.split("not published yet")[0]
     assert "python -m build" in quick_start
+
+
+def test_the_outcomes_table_shows_each_flash_category() -> None:
+    from flask_capture_link.outcomes import OUTCOMES
+
+    section = README.split("## Outcomes and messages", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    checked = 0
+    for row in rows[1:]:
+        key, category = row[1].strip("`"), row[2].strip("`")
+        if key in OUTCOMES:
+            assert OUTCOMES[key].category == category, key
+            checked += 1
+    assert checked >= 12
