@@ -10,6 +10,7 @@ the whole config again (so a wrong value is a :class:`ConfigError` naming the ke
 
 from __future__ import annotations
 
+import operator
 import threading
 import weakref
 from collections.abc import Mapping
@@ -43,6 +44,8 @@ URL_PREFIX_KEY = config.PREFIX + "URL_PREFIX"
 
 Settings = tuple[Any, ...]
 
+_read_settings = operator.itemgetter(*CLIENT_KEYS, URL_PREFIX_KEY)
+
 
 class AppClients:
     """The client of each app the extension serves (apps are held weakly)."""
@@ -57,7 +60,7 @@ class AppClients:
     def register(self, app: Flask) -> None:
         """Build ``app``'s client from its (already checked) config, at ``init_app``."""
         self._prefixes[app] = app.config[URL_PREFIX_KEY]
-        self._replace(app, settings_of(app.config))
+        self._replace(app, frozen(settings_of(app.config)))
 
     def client(self, app: Flask) -> CaptureClient:
         """``app``'s client for its config as it is now.
@@ -78,7 +81,7 @@ class AppClients:
             config.apply_defaults(app.config)  # a config.clear() must not make a KeyError
             config.validate(app.config)
             self._check_prefix(app)
-            return self._replace(app, settings)
+            return self._replace(app, frozen(settings_of(app.config)))
 
     def _replace(self, app: Flask, settings: Settings) -> CaptureClient:
         old = self._built.get(app)
@@ -101,11 +104,18 @@ class AppClients:
 
 
 def settings_of(app_config: Mapping[str, Any]) -> Settings:
-    """The values the client and the views' registration depend on, as they are now."""
-    return tuple(
-        tuple(value) if isinstance(value, list) else value
-        for value in (app_config.get(key) for key in (*CLIENT_KEYS, URL_PREFIX_KEY))
-    )
+    """The values the client and the views' registration depend on, as they are now (one
+    C-level lookup of each key: this runs on every use of the client)."""
+    try:
+        found: Settings = _read_settings(app_config)
+    except KeyError:  # a key removed after init_app: None, so the check names it
+        return tuple(app_config.get(key) for key in (*CLIENT_KEYS, URL_PREFIX_KEY))
+    return found
+
+
+def frozen(settings: Settings) -> Settings:
+    """``settings`` with each list copied, so a list changed in place later compares unequal."""
+    return tuple(list(value) if isinstance(value, list) else value for value in settings)
 
 
 def build_client(app_config: Mapping[str, Any]) -> CaptureClient:
