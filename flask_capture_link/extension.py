@@ -144,7 +144,12 @@ class CaptureLink:
     def token_url(self, next: str | None = None, *, provider: str | None = None) -> str:
         """The absolute token URL, carrying a fresh link state. ``next`` is where the user
         returns after the outcome; only a path on this site is kept. ``provider`` (the
-        Social Login provider the URL is for) makes the outcome's message more precise."""
+        Social Login provider the URL is for) makes the outcome's message more precise.
+
+        :raises ValueError: for a provider name Social Login would not have.
+        """
+        if provider is not None:
+            buttons.provider_name(provider)  # checks it
         return self._state_url("capture_link.token", state.LINK, next, provider)
 
     def button(self, provider: str, label: str | None = None, next: str | None = None) -> Markup:

@@ -94,3 +94,8 @@ def test_the_listed_message_in_the_users_language(capture_emulator: EmulatorServ
 )
 def test_is_of_provider(domain: str, provider: str, of: bool) -> None:
     assert is_of_provider(domain, provider) is of
+
+
+def test_token_url_refuses_a_provider_social_login_would_not_have(app: Flask) -> None:
+    with app.test_request_context("/"), pytest.raises(ValueError, match="provider"):
+        render_template_string('{{ capture_link_token_url(provider="../x") }}')
