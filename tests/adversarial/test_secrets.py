@@ -285,7 +285,8 @@ def test_no_secret_in_logs_exceptions_flashes_redirects_or_pages(
     # The victim relinks their own Google identity: told it may be the one listed.
     assert ENGLISH["unique_violation_listed"].replace("{provider}", "Google") in shown
     linked = {
-        p["preferredUsername"] for p in capture_emulator.emulator.identities("victim@example.com")
+        p["profile"]["preferredUsername"]
+        for p in capture_emulator.emulator.identities("victim@example.com")
     }
     assert "victim" in linked and "mallory" not in linked  # the attacks all failed
     assert logging.getLogger("urllib3").isEnabledFor(logging.DEBUG)
