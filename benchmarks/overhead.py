@@ -95,6 +95,9 @@ def report(counts: Counts, runs: dict[str, list[Run]], linked: dict[str, int]) -
         notes=[
             f"site: gunicorn, 1 worker, gthread {counts.server_threads} threads; load: "
             f"{counts.clients} keep-alive clients; Capture: the emulator over TLS, own process",
+            "config: the extension reads CAPTURE_LINK_* from current_app.config on every "
+            "request; its pooled CaptureClient is reused while the settings it is built from "
+            "are unchanged (compared per use; rebuilt only on a change)",
             f"{counts.rounds} rounds per variant, each up to {counts.requests} requests or "
             f"{counts.seconds:g} s, after {counts.warmup} warm-up requests; every request a "
             "real link (fresh state, session and Social Login token)",

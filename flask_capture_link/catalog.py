@@ -44,8 +44,14 @@ ENGLISH: dict[str, str] = {
     "missing_identifier": "Choose which account to unlink, then try again.",
     "not_linked": "That account is not linked to your profile, so there was nothing to unlink.",
     "unique_violation": (
-        "That account is already in use by another profile. Sign in with it instead, "
-        "or link a different account."
+        "That account is already linked to a profile (yours or another one), so nothing was "
+        "changed. If it is not among your connected accounts, sign in with it instead, or link "
+        "a different account."
+    ),
+    "unique_violation_listed": (
+        "That {provider} account is already linked to a profile, so nothing was changed. It may "
+        "be the {provider} account already listed among your connected accounts; if not, it "
+        "belongs to another profile: sign in with it instead."
     ),
     "engage_error": (
         "The sign-in with that account did not complete or took too long. Please try again."
@@ -95,7 +101,14 @@ SPANISH: dict[str, str] = {
         "Esa cuenta no está vinculada a tu perfil, así que no había nada que desvincular."
     ),
     "unique_violation": (
-        "Esa cuenta ya la usa otro perfil. Inicia sesión con ella o vincula una cuenta distinta."
+        "Esa cuenta ya está vinculada a un perfil (el tuyo u otro), así que no se ha cambiado "
+        "nada. Si no aparece entre tus cuentas conectadas, inicia sesión con ella o vincula una "
+        "cuenta distinta."
+    ),
+    "unique_violation_listed": (
+        "Esa cuenta de {provider} ya está vinculada a un perfil, así que no se ha cambiado nada. "
+        "Puede ser la cuenta de {provider} que ya aparece entre tus cuentas conectadas; si no, "
+        "pertenece a otro perfil: inicia sesión con ella."
     ),
     "engage_error": (
         "El inicio de sesión con esa cuenta no se completó o tardó demasiado. Inténtalo de nuevo."
@@ -156,8 +169,14 @@ FRENCH: dict[str, str] = {
     "missing_identifier": "Choisissez le compte à dissocier, puis réessayez.",
     "not_linked": ("Ce compte n'est pas associé à votre profil : il n'y avait rien à dissocier."),
     "unique_violation": (
-        "Ce compte est déjà utilisé par un autre profil. Connectez-vous avec lui, "
-        "ou associez un autre compte."
+        "Ce compte est déjà associé à un profil (le vôtre ou un autre) : rien n'a été modifié. "
+        "S'il ne figure pas parmi vos comptes associés, connectez-vous avec lui ou associez un "
+        "autre compte."
+    ),
+    "unique_violation_listed": (
+        "Ce compte {provider} est déjà associé à un profil : rien n'a été modifié. Il s'agit "
+        "peut-être du compte {provider} déjà affiché parmi vos comptes associés ; sinon, il "
+        "appartient à un autre profil : connectez-vous avec lui."
     ),
     "engage_error": (
         "La connexion avec ce compte n'a pas abouti ou a pris trop de temps. Veuillez réessayer."
@@ -217,8 +236,14 @@ GERMAN: dict[str, str] = {
     ),
     "not_linked": ("Dieses Konto ist nicht mit Ihrem Profil verknüpft; es gab nichts aufzuheben."),
     "unique_violation": (
-        "Dieses Konto wird bereits von einem anderen Profil verwendet. Melden Sie sich damit "
-        "an oder verknüpfen Sie ein anderes Konto."
+        "Dieses Konto ist bereits mit einem Profil verknüpft (Ihrem oder einem anderen), daher "
+        "wurde nichts geändert. Wenn es nicht unter Ihren verknüpften Konten steht, melden Sie "
+        "sich damit an oder verknüpfen Sie ein anderes Konto."
+    ),
+    "unique_violation_listed": (
+        "Dieses {provider}-Konto ist bereits mit einem Profil verknüpft, daher wurde nichts "
+        "geändert. Vielleicht ist es das {provider}-Konto, das bereits unter Ihren verknüpften "
+        "Konten steht; sonst gehört es zu einem anderen Profil: Melden Sie sich damit an."
     ),
     "engage_error": (
         "Die Anmeldung mit diesem Konto wurde nicht abgeschlossen oder hat zu lange gedauert. "

@@ -9,7 +9,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import config, state_store, workers
-from .errors import AccessTokenInvalid, CaptureError
+from .errors import AccessTokenInvalid, CaptureError, ClientPermissionError
+
+#: What to do, by the plain words of a transport failure (see :mod:`.transport`).
+_TRANSPORT_HINTS = {
+    "name not found": "check the host name in CAPTURE_LINK_DOMAIN",
+    "connection refused": "check the port in CAPTURE_LINK_DOMAIN, and that Capture runs there",
+    "its certificate is not trusted": "set CAPTURE_LINK_CA_BUNDLE to the CA that signed it",
+    "its certificate is for another name": "check the host name in CAPTURE_LINK_DOMAIN",
+}
 
 
 @click.group("capture-link")
@@ -116,7 +124,15 @@ def _ping() -> list[str]:
     except AccessTokenInvalid:
         click.echo("ping: Capture accepted the client, flow and locale")
         return []
+    except ClientPermissionError as error:
+        return [
+            f"Capture answered: {error}",
+            "check CAPTURE_LINK_CLIENT_ID: an API client with the login_client feature",
+        ]
     except CaptureError as error:
+        if error.error is None and error.code is None:  # no answer from Capture at all
+            hints = [hint for words, hint in _TRANSPORT_HINTS.items() if words in str(error)]
+            return [error.description, *hints[:1]]
         return [f"Capture answered: {error}"]
     return ["Capture linked with a dummy access token; is CAPTURE_LINK_DOMAIN really Capture?"]
 

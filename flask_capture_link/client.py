@@ -31,6 +31,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import transport
 from .errors import (
     CaptureAnswerLost,
     CaptureError,
@@ -136,6 +137,8 @@ class CaptureClient:
         if not redirect_uri.startswith(("http:", "https:")):
             raise ValueError("redirect_uri must start with http: or https:")
         self.domain = domain.rstrip("/")
+        #: ``scheme://host:port`` of Capture, for messages (never a user or password).
+        self.origin = transport.origin(self.domain)
         self.client_id = client_id
         self.flow = flow if flow_version is not None else None
         self.flow_version = flow_version
@@ -293,20 +296,25 @@ class CaptureClient:
         try:
             response = self._send(self.domain + path, urlencode(params))
         except requests.ConnectTimeout as exc:
-            raise CaptureUnavailable(f"could not reach Capture for {path} in time") from exc
+            raise CaptureUnavailable(
+                f"could not reach {self.origin}: no connection in time (calling {path})"
+            ) from exc
         except requests.Timeout as exc:
-            raise CaptureAnswerLost(f"Capture did not answer {path} in time") from exc
+            raise CaptureAnswerLost(f"{self.origin} did not answer {path} in time") from exc
         except requests.ConnectionError as exc:
             if _nothing_sent(exc):
                 raise CaptureUnavailable(
-                    f"could not reach Capture for {path} ({_kind(exc)})"
+                    f"could not reach {self.origin}: {_reason(exc)} (calling {path}; {_kind(exc)})"
                 ) from exc
             raise CaptureAnswerLost(
-                f"the connection to Capture dropped during {path} ({_kind(exc)})"
+                f"the connection to {self.origin} dropped during {path}: "
+                f"{_reason(exc)} ({_kind(exc)})"
             ) from exc
         except (requests.RequestException, OSError) as exc:
             # OSError: e.g. a CA bundle path that does not exist.
-            raise CaptureUnavailable(f"the call to Capture {path} failed ({_kind(exc)})") from exc
+            raise CaptureUnavailable(
+                f"the call to {self.origin}{path} failed: {_reason(exc)} ({_kind(exc)})"
+            ) from exc
         with response:
             return _read_answer(path, response, secrets)
 
@@ -381,6 +389,11 @@ def _nothing_sent(exc: BaseException) -> bool:
     text = _kind(exc) + " " + str(exc)
     before = ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError", "CERTIFICATE")
     return any(marker in text for marker in before) or "handshake" in text.lower()
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong in plain words (the exception's name when there are none)."""
+    return transport.reason(exc) or type(exc).__name__
 
 
 def _kind(exc: BaseException) -> str:

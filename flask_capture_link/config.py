@@ -74,6 +74,11 @@ SOCIAL_LOGIN_URL: str | None = None
 #: ``{"fr": {"unique_violation": "..."}}`` per language.
 MESSAGES: Mapping[str, Any] = {}
 
+#: Flash categories by the extension's own: ``{"error": "danger"}`` flashes what would be
+#: ``error`` as ``danger`` (Bootstrap's name). The extension's are ``success``, ``error`` and
+#: ``info`` (a cancel).
+FLASH_CATEGORIES: Mapping[str, str] = {}
+
 #: Seconds a link button stays usable. The user signs in at the provider in that time.
 STATE_MAX_AGE = 600
 
@@ -105,13 +110,16 @@ REDIS: Any = None
 #: database with different ``SECRET_KEY``s.
 REDIS_PREFIX = "capture_link:"
 
+#: The flash categories the extension uses, which ``FLASH_CATEGORIES`` may rename.
+FLASH_CATEGORY_NAMES = ("success", "error", "info")
+
 #: Keys whose values are secrets: ``flask capture-link check`` masks them.
 SECRET_KEYS = frozenset({"CLIENT_SECRET"})
 
 DEFAULTS: dict[str, Any] = {
     name: value
     for name, value in dict(globals()).items()
-    if name.isupper() and name not in {"PREFIX", "SECRET_KEYS", "DEFAULTS"}
+    if name.isupper() and name not in {"PREFIX", "SECRET_KEYS", "DEFAULTS", "FLASH_CATEGORY_NAMES"}
 }
 
 
@@ -149,7 +157,7 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
         found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
     domain = need("DOMAIN", "the Capture domain, e.g. https://example.us.janraincapture.com")
     if domain is not None:
-        problem = _url_problem(domain)
+        problem = _url_problem(domain, domain_only=True)
         if problem:
             found.append(ConfigError(PREFIX + "DOMAIN", problem))
     need("CLIENT_ID", "the id of an API client with the login_client feature")
@@ -202,6 +210,17 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
     found.extend(_redis_problems(config))
     if not isinstance(config.get(PREFIX + "MESSAGES"), Mapping):
         found.append(ConfigError(PREFIX + "MESSAGES", "must be a dict of message key to text"))
+    categories = config.get(PREFIX + "FLASH_CATEGORIES")
+    if not isinstance(categories, Mapping) or not all(
+        key in FLASH_CATEGORY_NAMES and isinstance(value, str) and value
+        for key, value in categories.items()
+    ):
+        found.append(
+            ConfigError(
+                PREFIX + "FLASH_CATEGORIES",
+                "must be a dict from success, error or info to the category your templates use",
+            )
+        )
     return found
 
 
@@ -249,7 +268,7 @@ def _redis_problems(config: Mapping[str, Any]) -> list[ConfigError]:
     return found
 
 
-def _url_problem(url: str) -> str | None:
+def _url_problem(url: str, *, domain_only: bool = False) -> str | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
@@ -257,11 +276,28 @@ def _url_problem(url: str) -> str | None:
         return f"must be a URL such as https://host, not {url!r}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"must be a URL such as https://host, not {url!r}"
+    if domain_only and (extra := _beyond_domain(url)):
+        host_and_port = parts.netloc.rpartition("@")[2]
+        return (
+            f"must be the Capture domain alone, such as {parts.scheme}://{host_and_port}; "
+            f"remove {extra} (the extension adds each call's path)"
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
         return "must be a base URL: no user, query or fragment"
     if parts.scheme != "https" and not is_loopback(parts.hostname):
         return "must use https (plain http is allowed only on a loopback host)"
     return None
+
+
+def _beyond_domain(url: str) -> str:
+    """What ``url`` has after its host and port (path, query, fragment), in words."""
+    parts = urlsplit(url)
+    found = [
+        f"the path {parts.path!r}" if parts.path not in ("", "/") else "",
+        f"the query {'?' + parts.query!r}" if parts.query else "",
+        f"the fragment {'#' + parts.fragment!r}" if parts.fragment else "",
+    ]
+    return " and ".join(part for part in found if part)
 
 
 def _is_timeout(value: Any) -> bool:

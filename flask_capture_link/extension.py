@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,6 +10,7 @@ from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
 from . import buttons, config, signals, state, state_store, token_store
+from .app_clients import AppClients, build_client
 from .client import CaptureClient
 from .errors import (
     AccessTokenExpired,
@@ -45,8 +45,10 @@ class CaptureLink:
         capture_link = CaptureLink()
         capture_link.init_app(app)
 
-    One instance may serve several apps; each app gets its own :class:`CaptureClient`, built
-    from its config at :meth:`init_app`. Everything else reads ``current_app`` per request.
+    One instance may serve several apps; each app gets its own :class:`CaptureClient`. Config
+    is read when it is used: the client follows the app's ``CAPTURE_LINK_*`` settings as they
+    are then (rebuilt only when one of them changed), and everything else reads
+    ``current_app.config`` per request, so config set after :meth:`init_app` works.
 
     With several worker processes or machines, give it Redis, where spent link states and
     refreshes are shared (or set ``CAPTURE_LINK_REDIS_URL``; a site whose Flask-Session keeps
@@ -58,9 +60,7 @@ class CaptureLink:
     def __init__(self, app: Flask | None = None, *, redis: Any = None) -> None:
         self._access_token_loader: AccessTokenLoader | None = None
         self._locale_selector: LocaleSelector | None = None
-        self._clients: weakref.WeakKeyDictionary[Flask, CaptureClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = AppClients()
         self._redis = redis
         if app is not None:
             self.init_app(app)
@@ -84,7 +84,7 @@ class CaptureLink:
         config.apply_defaults(app.config)
         config.validate(app.config)
         state_store.warn_at_start(app)
-        self._clients[app] = build_client(app.config)
+        self._clients.register(app)
         app.extensions["capture_link"] = self
         app.register_blueprint(blueprint, url_prefix=app.config["CAPTURE_LINK_URL_PREFIX"])
         app.add_template_global(self.token_url, "capture_link_token_url")
@@ -120,11 +120,11 @@ class CaptureLink:
 
     @property
     def client(self) -> CaptureClient:
-        """The current app's :class:`CaptureClient`."""
-        try:
-            return self._clients[current_app._get_current_object()]  # type: ignore[attr-defined]
-        except KeyError:
-            raise RuntimeError("CaptureLink.init_app was not called for this app") from None
+        """The current app's :class:`CaptureClient`, for its config as it is now.
+
+        :raises ConfigError: when a setting was changed after ``init_app`` to a wrong value.
+        """
+        return self._clients.client(current_app._get_current_object())  # type: ignore[attr-defined]
 
     def locale(self) -> str:
         """The locale of this request: the selector's choice, else ``CAPTURE_LINK_LOCALE``."""
@@ -132,11 +132,13 @@ class CaptureLink:
         # A selector may return a babel Locale ("es_ES"); Capture wants "es-ES".
         return str(chosen or current_app.config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
 
-    def message(self, key: str) -> str:
-        """The text of outcome ``key`` in this request's language (with site overrides)."""
+    def message(self, key: str, *, provider: str | None = None) -> str:
+        """The text of outcome ``key`` in this request's language (with site overrides), with
+        ``{provider}`` replaced by the provider's name when one is given."""
         from .messages import lookup
 
-        return lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
+        text = lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
+        return text if provider is None else text.replace("{provider}", provider)
 
     def user_binding(self) -> str | None:
         """Who the current user is, for binding link states: Flask-Login's user id when a user
@@ -153,10 +155,16 @@ class CaptureLink:
         access_token = self._load_access_token()
         return f"token:{access_token}" if access_token else None
 
-    def token_url(self, next: str | None = None) -> str:
+    def token_url(self, next: str | None = None, *, provider: str | None = None) -> str:
         """The absolute token URL, carrying a fresh link state. ``next`` is where the user
-        returns after the outcome; only a path on this site is kept."""
-        return self._state_url("capture_link.token", state.LINK, next)
+        returns after the outcome; only a path on this site is kept. ``provider`` (the
+        Social Login provider the URL is for) makes the outcome's message more precise.
+
+        :raises ValueError: for a provider name Social Login would not have.
+        """
+        if provider is not None:
+            buttons.provider_name(provider)  # checks it
+        return self._state_url("capture_link.token", state.LINK, next, provider)
 
     def button(self, provider: str, label: str | None = None, next: str | None = None) -> Markup:
         """A link that starts linking a ``provider`` identity at Social Login (template global
@@ -168,8 +176,8 @@ class CaptureLink:
         :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set.
         """
         name = buttons.provider_name(provider)
-        text = label or self.message("link_button").replace("{provider}", name)
-        return buttons.link_button(provider, self.token_url(next), text)
+        text = label or self.message("link_button", provider=name)
+        return buttons.link_button(provider, self.token_url(next, provider=provider), text)
 
     def unlink_button(
         self, identity: LinkedIdentity, label: str | None = None, next: str | None = None
@@ -308,23 +316,13 @@ class CaptureLink:
             logger.warning("capture-link: refused a next that leads off this site")
         return safe
 
-    def _state_url(self, endpoint: str, purpose: str, next: str | None) -> str:
-        value = state.issue(session, purpose, self.user_binding(), self._next(next))
+    def _state_url(
+        self, endpoint: str, purpose: str, next: str | None, provider: str | None = None
+    ) -> str:
+        value = state.issue(
+            session, purpose, self.user_binding(), self._next(next), provider=provider
+        )
         return url_for(endpoint, state=value, _external=True)
 
 
-def build_client(app_config: Any) -> CaptureClient:
-    """A :class:`CaptureClient` from ``CAPTURE_LINK_*`` settings."""
-    use_default = bool(app_config["CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW"])
-    timeout = app_config["CAPTURE_LINK_TIMEOUT"]
-    return CaptureClient(
-        app_config["CAPTURE_LINK_DOMAIN"],
-        app_config["CAPTURE_LINK_CLIENT_ID"],
-        flow=None if use_default else app_config["CAPTURE_LINK_FLOW"],
-        flow_version=None if use_default else app_config["CAPTURE_LINK_FLOW_VERSION"],
-        locale=app_config["CAPTURE_LINK_LOCALE"],
-        redirect_uri=app_config["CAPTURE_LINK_REDIRECT_URI"],
-        link_path=app_config["CAPTURE_LINK_LINK_PATH"],
-        timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
-        verify=app_config["CAPTURE_LINK_CA_BUNDLE"] or True,
-    )
+__all__ = ["CaptureLink", "build_client"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from . import errors
 
@@ -21,11 +22,13 @@ class Outcome:
     category: str = "error"
     log_level: int = logging.WARNING
     sign_in_again: bool = False
+    #: The Social Login provider the outcome is about, for ``{provider}`` in its message.
+    provider: str | None = None
 
 
 # Short names for the table below.
 INFO, WARNING, ERROR = logging.INFO, logging.WARNING, logging.ERROR
-_SIGN_IN = {"sign_in_again": True}
+_SIGN_IN: dict[str, Any] = {"sign_in_again": True}
 
 #: Outcome per Capture ``error`` string, and for the extension's own results.
 OUTCOMES: dict[str, Outcome] = {
@@ -33,7 +36,7 @@ OUTCOMES: dict[str, Outcome] = {
     "success": Outcome("success", "success", INFO),
     "unlinked": Outcome("unlinked", "success", INFO),
     "invalid_state": Outcome("invalid_state", "error", WARNING),
-    "missing_token": Outcome("missing_token", "error", INFO),
+    "missing_token": Outcome("missing_token", "info", INFO),  # a cancel: no error of anyone
     "missing_access_token": Outcome("missing_access_token", "error", INFO, **_SIGN_IN),
     "missing_identifier": Outcome("missing_identifier", "error", INFO),
     "not_linked": Outcome("not_linked", "error", INFO),
@@ -42,6 +45,7 @@ OUTCOMES: dict[str, Outcome] = {
     "unknown": Outcome("unknown", "error", ERROR),
     # Caused by the user or their session.
     "unique_violation": Outcome("unique_violation", "error", INFO),
+    "unique_violation_listed": Outcome("unique_violation_listed", "error", INFO),
     "engage_error": Outcome("engage_error", "error", WARNING),
     "invalid_access_token": Outcome("invalid_access_token", "error", INFO, **_SIGN_IN),
     "no_access_grant": Outcome("no_access_grant", "error", INFO, **_SIGN_IN),

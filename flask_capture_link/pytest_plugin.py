@@ -7,13 +7,16 @@ only the demo user, no tokens, no faults and no recorded calls.
 Example test::
 
     def test_link_button_links_google(capture_emulator, app, client):
-        app.config.update(capture_emulator.settings())
+        app.config.update(capture_emulator.settings())  # read when used: fine after init_app
         emulator = capture_emulator.emulator
-        tokens = emulator.sign_in(emulator.demo_email)
-        token = emulator.issue_social_token("google", "alice")
-        ...  # sign in the test client with tokens["access_token"], POST token to the token URL
+        sign_in(client, emulator, emulator.demo_email, user=User(emulator.demo_email))
+        token_url = find_token_url(client.get("/account"), "google")
+        deliver_token(client, token_url, emulator.issue_social_token("google", "alice"))
         assert emulator.calls_to("/oauth/link_account_native")[0].stat == "ok"
         assert emulator.identities(emulator.demo_email)[0]["domain"] == "google.com"
+
+(``sign_in``, ``find_token_url`` and ``deliver_token`` are in :mod:`flask_capture_link.testing`;
+the README's "Testing your site" is a whole test file.)
 
 The emulator itself is imported only when a test asks for a fixture, so loading the plugin
 costs nothing to test runs that do not use it.

@@ -12,7 +12,8 @@ A state is a value signed with the app's ``SECRET_KEY`` (itsdangerous, own salt)
   else fails;
 * the purpose (``link`` or ``unlink``), so one kind cannot stand for the other, and for an
   unlink state a keyed hash of the one identity it may remove;
-* the ``next`` path to return to; the issue time (checked against ``STATE_MAX_AGE``).
+* the ``next`` path to return to; the issue time (checked against ``STATE_MAX_AGE``);
+* for a link state, the provider whose button made it (for the messages of the outcome).
 
 Rendering buttons costs the session nothing per state, and using one costs it nothing either:
 the session keeps only its random key. Whether a state was used is decided by the state store
@@ -73,6 +74,8 @@ class LinkState:
     purpose: str
     next: str | None
     issued_at: float
+    #: The Social Login provider of the button that made a link state, if it said.
+    provider: str | None = None
 
 
 def issue(
@@ -81,9 +84,11 @@ def issue(
     user: str | None,
     next: str | None,
     subject: str | None = None,
+    provider: str | None = None,
 ) -> str:
     """Make a state for this session and user. ``next`` must already be a safe path;
-    ``subject`` is what the state may act on (the identifier an unlink state may remove)."""
+    ``subject`` is what the state may act on (the identifier an unlink state may remove);
+    ``provider`` the Social Login provider of the button."""
     record = _record(session, create=True)
     payload = {
         "n": secrets.token_urlsafe(12),
@@ -94,6 +99,8 @@ def issue(
         "x": next,
         "t": time.time(),
     }
+    if provider is not None:
+        payload["v"] = provider
     return _serializer().dumps(payload)
 
 
@@ -127,7 +134,10 @@ def consume(
     if not _matches(payload["i"], "subject", subject or ""):
         raise InvalidState("issued for another identity")
     next_path = payload["x"] if isinstance(payload["x"], str) else None
-    return LinkState(purpose=purpose, next=next_path, issued_at=float(payload["t"]))
+    provider = payload.get("v") if isinstance(payload.get("v"), str) else None
+    return LinkState(
+        purpose=purpose, next=next_path, issued_at=float(payload["t"]), provider=provider
+    )
 
 
 def pass_on(value: str | None, max_age: int, *, store: StateStore | None = None) -> str:

@@ -1,13 +1,14 @@
 """Helpers for a site's own tests, with the ``capture_emulator`` fixture.
 
-A site test that links an identity end to end, as a browser would::
+A site test that links an identity end to end, as a browser would (the README's "Testing your
+site" has the whole file, with the app factory and fixtures)::
 
     from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
     def test_link_google(app, client, capture_emulator):
         emulator = capture_emulator.emulator
-        sign_in(client, emulator, emulator.demo_email)
-        token_url = find_token_url(client.get("/account").get_data(as_text=True))
+        sign_in(client, emulator, emulator.demo_email, user=User(emulator.demo_email))
+        token_url = find_token_url(client.get("/account"), "google")
         token = emulator.issue_social_token("google", "alice")
         response = deliver_token(client, token_url, token)
         assert response.status_code == 303
@@ -19,11 +20,15 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from . import token_store
+from .models import Tokens
 
 _BUTTON_HREF = re.compile(r'class="capture-link-button capture-link-([a-z0-9_]+)" href="([^"]+)"')
 
@@ -32,13 +37,41 @@ class _SignsIn(Protocol):
     def sign_in(self, email: str) -> dict[str, Any]: ...
 
 
-def find_token_url(page_html: str, provider: str | None = None) -> str:
-    """The token URL of the first link button in ``page_html`` (of ``provider``, if given)."""
+class _FlaskLoginUser(Protocol):
+    def get_id(self) -> Any: ...
+
+
+def find_token_url(page: str | TestResponse, provider: str | None = None) -> str:
+    """The token URL of the first link button in ``page`` (of ``provider``, if given).
+
+    ``page`` is the response of a page (``client.get("/account")``) or its HTML. Given the
+    response, a missing button is reported with what came back instead: the status, and where
+    a redirect led (often the site's sign-in page: see :func:`sign_in`'s ``user``).
+
+    :raises AssertionError: when the page has no such button.
+    """
+    page_html = page if isinstance(page, str) else page.get_data(as_text=True)
     for found_provider, href in _BUTTON_HREF.findall(page_html):
         if provider is None or found_provider == provider:
             query = parse_qs(urlsplit(html.unescape(href)).query)
             return query["token_url"][0]
-    raise AssertionError(f"no capture_link_button{f' for {provider}' if provider else ''}")
+    wanted = f"no capture_link_button{f' for {provider}' if provider else ''}"
+    raise AssertionError(f"{wanted} in {_what_came_back(page)}")
+
+
+def _what_came_back(page: str | TestResponse) -> str:
+    if isinstance(page, str):
+        return f"the page given ({len(page)} characters; pass the response to see its status)"
+    described = f"the page that came back: {page.status}"
+    location = page.headers.get("Location")
+    if location:
+        described += f", Location: {location}"
+    if 300 <= page.status_code < 400:
+        described += (
+            " (a redirect, to sign-in? if the page needs the site's own user, sign them in "
+            "too: sign_in(client, emulator, email, user=...))"
+        )
+    return described
 
 
 def deliver_token(
@@ -57,23 +90,57 @@ def deliver_token(
 
 
 def sign_in(
-    client: FlaskClient, emulator: _SignsIn, email: str, *, session_key: str | None = None
+    client: FlaskClient,
+    emulator: _SignsIn,
+    email: str,
+    *,
+    user: _FlaskLoginUser | str | None = None,
+    fresh: bool = True,
+    session_key: str | None = None,
 ) -> dict[str, Any]:
-    """Put fresh emulator tokens for ``email`` in the client's session, as
-    ``CaptureLink.store_tokens`` would (a new sign-in). Returns the emulator's answer."""
-    import secrets
-    import time
+    """Sign ``email`` in to the emulator and put the tokens in the client's session, as
+    :meth:`CaptureLink.store_tokens` would after a new sign-in (under the app's configured
+    ``CAPTURE_LINK_SESSION_KEY``, ``..._REFRESH_TOKEN_SESSION_KEY`` and
+    ``..._EXPIRES_AT_SESSION_KEY``). Returns the emulator's answer.
 
-    from .config import EXPIRES_AT_SESSION_KEY, REFRESH_TOKEN_SESSION_KEY, SESSION_KEY
-    from .token_store import SIGN_IN_KEY
+    ``user`` signs in the site's own user too, as Flask-Login's ``login_user`` would: give
+    the user object your ``user_loader`` returns for this account (or its id), and pages behind
+    ``login_required`` open. Without ``user``, only the Capture tokens are stored: a site whose
+    pages need a Flask-Login user redirects the client to its sign-in page.
+    ``fresh=False`` makes that sign-in non-fresh (as after "remember me").
+    ``session_key`` also stores the access token under that key (for a site that reads it
+    from there with its own ``access_token_loader``).
 
+    :raises ValueError: for ``user`` on an app without Flask-Login's ``LoginManager``.
+    """
+    app = client.application
     answer = emulator.sign_in(email)
-    with client.session_transaction() as session:
-        session[session_key or SESSION_KEY] = answer["access_token"]
-        session[REFRESH_TOKEN_SESSION_KEY] = answer["refresh_token"]
-        session[EXPIRES_AT_SESSION_KEY] = time.time() + float(answer["expires_in"])
-        session[SIGN_IN_KEY] = secrets.token_urlsafe(16)
+    tokens = Tokens.from_answer(answer, now=time.time())
+    identifier = _session_identifier(client) if user is not None else None
+    with client.session_transaction() as session, app.app_context():
+        token_store.save(session, tokens, new_sign_in=True)
+        if session_key is not None:
+            session[session_key] = tokens.access_token
+        if user is not None:
+            # What flask_login.login_user writes.
+            session["_user_id"] = user if isinstance(user, str) else str(user.get_id())
+            session["_fresh"] = fresh
+            session["_id"] = identifier
     return answer
+
+
+def _session_identifier(client: FlaskClient) -> str:
+    """Flask-Login's identifier of the client's session (its address and user agent), so its
+    session protection finds the sign-in unchanged."""
+    app = client.application
+    manager = getattr(app, "login_manager", None)
+    if manager is None:
+        raise ValueError(
+            "sign_in(user=...) signs in a Flask-Login user, but this app has no LoginManager"
+        )
+    environ_base = getattr(client, "environ_base", None)
+    with app.test_request_context(environ_base=environ_base):
+        return str(manager._session_identifier_generator())
 
 
 def flashes(client: FlaskClient) -> list[tuple[str, str]]:

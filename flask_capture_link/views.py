@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from . import signals, state, token_store
+from . import already_linked, signals, state, token_store
 from .bounce import NO_STORE, bounce_page
 from .errors import CaptureError
 from .outcomes import OUTCOMES, Outcome, outcome_for
@@ -96,7 +96,7 @@ def token() -> ResponseReturnValue:
     try:
         linked = ext.with_access_token(link)
     except CaptureError as error:
-        return fail(error, next=link_state.next)
+        return fail(error, next=link_state.next, provider=link_state.provider)
     if linked is None:
         return refuse("missing_access_token", next=link_state.next)
 
@@ -218,8 +218,9 @@ def refuse(key: str, *, reason: str | None = None, next: str | None = None) -> R
     return finish(outcome, next=next)
 
 
-def fail(error: CaptureError, *, next: str | None) -> Response:
-    """End after Capture refused: log with Capture's request id, signal, flash, redirect."""
+def fail(error: CaptureError, *, next: str | None, provider: str | None = None) -> Response:
+    """End after Capture refused: log with Capture's request id, signal, flash, redirect.
+    ``provider``: the link button's, for a message that can name it."""
     outcome = outcome_for(error)
     logger.log(
         outcome.log_level,
@@ -228,7 +229,7 @@ def fail(error: CaptureError, *, next: str | None) -> Response:
         error,
     )
     signals.send(signals.link_failed, error=error, outcome=outcome.message_key)
-    return finish(outcome, next=next)
+    return finish(already_linked.refine(extension(), outcome, provider), next=next)
 
 
 def finish(outcome: Outcome, *, next: str | None) -> Response:
@@ -237,7 +238,9 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
     to the session, so a forged cross-site POST cannot replace the user's session."""
     ext = extension()
     if session_cookie_sent():
-        flash(ext.message(outcome.message_key), outcome.category)
+        categories = current_app.config["CAPTURE_LINK_FLASH_CATEGORIES"]
+        text = ext.message(outcome.message_key, provider=outcome.provider)
+        flash(text, categories.get(outcome.category, outcome.category))
     else:
         # A cross-site POST without the cookie: writing a flash would start a new session
         # whose cookie replaces the browser's own, signing the user out.

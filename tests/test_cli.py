@@ -64,6 +64,35 @@ def test_check_says_where_states_are_spent(
     assert "CAPTURE_LINK_REDIS_URL = 'redis://:******@127.0.0.1:" in result.output
 
 
+def test_ping_says_in_plain_words_that_the_host_was_not_found(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator))
+    app.config["CAPTURE_LINK_DOMAIN"] = "https://capture.invalid"  # after init_app: used too
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1
+    assert "problem: could not reach https://capture.invalid:443: name not found" in (
+        result.output
+    )
+    assert "problem: check the host name in CAPTURE_LINK_DOMAIN" in result.output
+    assert "Capture answered" not in result.output
+
+
+def test_ping_says_when_nothing_listens_on_the_port(capture_emulator: EmulatorServer) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{port}"))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1
+    assert f"problem: could not reach http://127.0.0.1:{port}: connection refused" in (
+        result.output
+    )
+    assert "check the port in CAPTURE_LINK_DOMAIN" in result.output
+
+
 def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorServer) -> None:
     emulator = capture_emulator.emulator
     secret = emulator.client_secret

@@ -459,3 +459,44 @@ def test_a_session_of_the_site_is_used_as_given(
     [call] = emulator.calls_to(LINK)
     assert len(call.param_names) == 7 and call.query_param_names == ()
     assert client.session is session
+
+
+@pytest.mark.parametrize(
+    ("domain", "named"),
+    [
+        ("https://capture.invalid", "could not reach https://capture.invalid:443: name not found"),
+        (
+            "https://user:secret-pw@capture.invalid:8443/",
+            "could not reach https://capture.invalid:8443: name not found",
+        ),
+    ],
+)
+def test_transport_errors_name_host_and_port_never_a_secret(domain: str, named: str) -> None:
+    with (
+        CaptureClient(domain, "c", flow_version="1", redirect_uri="http://x/") as client,
+        pytest.raises(errors.CaptureUnavailable) as raised,
+    ):
+        client.link_account("a" * 40, "the-access-token")
+    assert str(raised.value).startswith(named)
+    assert "/oauth/link_account_native" in str(raised.value)
+    for secret in ("secret-pw", "the-access-token", "a" * 40):
+        assert secret not in str(raised.value)
+        assert secret not in repr(raised.value)
+
+
+def test_connection_refused_names_the_port() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (
+        CaptureClient(
+            f"http://127.0.0.1:{port}", "c", flow_version="1", redirect_uri="http://x/"
+        ) as client,
+        pytest.raises(errors.CaptureUnavailable) as raised,
+    ):
+        client.link_account("a" * 40, "access")
+    assert str(raised.value).startswith(
+        f"could not reach http://127.0.0.1:{port}: connection refused"
+    )

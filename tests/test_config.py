@@ -118,3 +118,25 @@ def test_messages_default_is_not_shared_between_apps() -> None:
     first, second = init(), init()
     first.config["CAPTURE_LINK_MESSAGES"]["success"] = "only the first app's"
     assert second.config["CAPTURE_LINK_MESSAGES"] == {}
+
+
+@pytest.mark.parametrize(
+    ("domain", "says"),
+    [
+        ("https://capture.example/oauth/", "remove the path '/oauth/'"),
+        ("https://capture.example:8443/entity", "such as https://capture.example:8443;"),
+        ("https://capture.example/?x=1", "remove the query '?x=1'"),
+        ("https://capture.example/#top", "remove the fragment '#top'"),
+    ],
+)
+def test_domain_with_a_path_query_or_fragment_is_refused(domain: str, says: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        init(CAPTURE_LINK_DOMAIN=domain)
+    assert raised.value.key == "CAPTURE_LINK_DOMAIN"
+    assert "must be the Capture domain alone" in str(raised.value)
+    assert says in str(raised.value)
+
+
+@pytest.mark.parametrize("domain", ["https://capture.example/", "https://capture.example:8443"])
+def test_domain_with_a_slash_or_port_is_fine(domain: str) -> None:
+    init(CAPTURE_LINK_DOMAIN=domain)

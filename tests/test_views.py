@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
-from flask_capture_link import signals
+from flask_capture_link import ConfigError, signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
@@ -81,7 +81,7 @@ def test_cancel_at_provider_calls_nothing(
     url = find_token_url(client.get("/account?next=/account").get_data(as_text=True))
     response = deliver_token(client, url, None, method="GET")
     assert response.headers["Location"] == "/account"
-    assert last_flash(client) == ("error", ENGLISH["missing_token"])
+    assert last_flash(client) == ("info", ENGLISH["missing_token"])
     assert link_calls(emulator) == 0
 
 
@@ -598,3 +598,28 @@ def test_a_chunked_body_over_64_kib_is_refused_unread(
     assert body.tell() <= 2 * MAX_BODY  # stopped at the limit, not read to the end
     # The state in its URL was presented, so it is spent too.
     replay_is_refused(client, emulator, token_url)
+
+
+def test_flash_categories_are_configurable(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    categories = {"error": "danger", "info": "secondary", "success": "ok"}
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_FLASH_CATEGORIES=categories))
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        for token, category in ((None, "secondary"), ("0" * 40, "danger")):
+            url = find_token_url(client.get("/account").get_data(as_text=True))
+            deliver_token(client, url, token)
+            assert flashes(client)[-1][0] == category
+        url = find_token_url(client.get("/account").get_data(as_text=True))
+        deliver_token(client, url, emulator.issue_social_token("google", "ok"))
+        assert flashes(client)[-1] == ("ok", ENGLISH["success"])
+
+
+@pytest.mark.parametrize("categories", [["danger"], {"warning": "x"}, {"error": 1}])
+def test_wrong_flash_categories_name_the_key(
+    capture_emulator: EmulatorServer, categories: Any
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_site(site_config(capture_emulator, CAPTURE_LINK_FLASH_CATEGORIES=categories))
+    assert raised.value.key == "CAPTURE_LINK_FLASH_CATEGORIES"

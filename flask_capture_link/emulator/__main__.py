@@ -1,7 +1,8 @@
 """``python -m flask_capture_link.emulator``: serve the emulator and print its settings.
 
 The settings come out on stdout as ``KEY=value`` lines, ready for an ``.env`` file or
-``export``; the emulator then serves until Ctrl-C (or SIGTERM) and exits 0.
+``export``, the same at every start (``--seed`` gives another set); the emulator then serves
+until Ctrl-C (or SIGTERM) and exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import FrameType
 
 from .emulator import CaptureEmulator
 from .faults import KINDS
+from .seed import DEFAULT_SEED
 from .server import EmulatorServer
 
 
@@ -22,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    emulator = CaptureEmulator()
+    emulator = CaptureEmulator(seed=args.seed)
     for spec in args.fault:
         try:
             endpoint, kind, seconds = parse_fault(spec)
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (8765)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a fresh CA")
+    parser.add_argument(
+        "--seed",
+        default=DEFAULT_SEED,
+        help="what the client id, client secret and demo user are derived from: the same "
+        f"seed prints the same settings at every start ({DEFAULT_SEED!r})",
+    )
     parser.add_argument(
         "--fault",
         action="append",

@@ -31,6 +31,16 @@ REFRESH = "/oauth/token"
 _WRONG_CREDENTIALS = "Incorrect username or password. Please try again."
 
 
+def unknown_client(client_id: str) -> str:
+    """The description for a client id this emulator has not got: it tells a site whose saved
+    settings came from an emulator started with another seed what to do."""
+    shown = client_id if len(client_id) <= 64 else client_id[:64] + "..."
+    return (
+        f"The emulator does not know the client_id {shown!r}. It may have been restarted with "
+        "other settings (another --seed): use the CAPTURE_LINK_CLIENT_ID it printed."
+    )
+
+
 class CaptureError(Exception):
     """An error answer of Capture: code, error, description and any extra fields."""
 
@@ -98,7 +108,9 @@ def login_client(store: Store, form: Form, *after_locale: str) -> Client:
     client = store.clients.get(form.get("client_id", ""))
     flow_names = [] if client is not None and client.default_flow else ["flow", "flow_version"]
     require(form, ["client_id", *flow_names, "locale", *after_locale])
-    if client is None or not client.login_client:
+    if client is None:
+        raise CaptureError(403, "permission_error", unknown_client(form["client_id"]))
+    if not client.login_client:
         raise CaptureError(
             403, "permission_error", "This client does not support log in and registration."
         )
@@ -222,9 +234,11 @@ def refresh(store: Store, form: Form) -> Body:
             "invalid_argument", "grant_type", "the emulator supports grant_type refresh_token"
         )
     client = store.clients.get(form["client_id"])
-    if client is None or not hmac.compare_digest(
-        client.client_secret.encode(), form["client_secret"].encode()
-    ):
+    if client is None:  # the shape of a wrong secret, with a description that says why
+        raise TokenError(
+            "invalid_client_credentials", "client_secret", unknown_client(form["client_id"])
+        )
+    if not hmac.compare_digest(client.client_secret.encode(), form["client_secret"].encode()):
         raise TokenError(
             "invalid_client_credentials",
             "client_secret",

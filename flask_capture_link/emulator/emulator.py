@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from . import capture, faults, social_login
 from .calls import Call
 from .providers import provider as find_provider
+from .seed import DEFAULT_SEED, derived, derived_uuid
 from .state import (
     FLOW,
     FLOW_VERSION,
@@ -24,7 +25,6 @@ from .state import (
     Client,
     Clock,
     Store,
-    random_string,
     social_profile,
 )
 
@@ -50,6 +50,9 @@ class CaptureEmulator:
         assert emulator.identities(emulator.demo_email)[0]["domain"] == "google.com"
 
     Every method is thread-safe: one lock guards all the data.
+
+    The client ids, the secret and the demo user's uuid are derived from ``seed``: the same at
+    every start unless another seed is given.
     """
 
     flow = FLOW
@@ -59,7 +62,11 @@ class CaptureEmulator:
     demo_password = DEMO_PASSWORD
 
     def __init__(
-        self, access_token_lifetime: float = 3600, social_token_lifetime: float = 300
+        self,
+        access_token_lifetime: float = 3600,
+        social_token_lifetime: float = 300,
+        *,
+        seed: str = DEFAULT_SEED,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = Clock()
@@ -68,8 +75,19 @@ class CaptureEmulator:
         self._calls: list[Call] = []
         self._canned: dict[str, deque[tuple[int, object]]] = {}
         self._release = threading.Event()
-        login = Client(random_string(32), random_string(32), login_client=True)
-        other = Client(random_string(32), random_string(32), login_client=False)
+        #: What the ids are derived from (``--seed``).
+        self.seed = seed
+        login = Client(
+            derived(seed, "login client id"),
+            derived(seed, "login client secret"),
+            login_client=True,
+        )
+        other = Client(
+            derived(seed, "other client id"),
+            derived(seed, "other client secret"),
+            login_client=False,
+        )
+        self._demo_uuid = derived_uuid(seed, "demo user")
         self._login_client = login
         self._store.clients.update({login.client_id: login, other.client_id: other})
         #: The API client with the ``login_client`` feature, and its secret.
@@ -83,7 +101,9 @@ class CaptureEmulator:
         """Back to the seeded state: only the demo user, no tokens, faults or calls."""
         with self._lock:
             self._store.clear()
-            self._store.add_user(DEMO_EMAIL, DEMO_PASSWORD, DEMO_DISPLAY_NAME)
+            self._store.add_user(
+                DEMO_EMAIL, DEMO_PASSWORD, DEMO_DISPLAY_NAME, user_uuid=self._demo_uuid
+            )
             self._login_client.default_flow = False
             self._faults.clear()
             self._canned.clear()

@@ -195,13 +195,29 @@ class Store:
         self._uuid_by_email.clear()
         self._owner_by_identity.clear()
 
-    def add_user(self, email: str, password: str, display_name: str | None) -> User:
-        """Create a user; emails are unique regardless of case."""
+    def add_user(
+        self,
+        email: str,
+        password: str,
+        display_name: str | None,
+        *,
+        user_uuid: str | None = None,
+    ) -> User:
+        """Create a user (with a new random uuid unless given one); emails are unique
+        regardless of case."""
         key = email.casefold()
         if key in self._uuid_by_email:
             raise ValueError(f"a user with email {email!r} already exists")
         now = timestamp()
-        user = User(str(uuid.uuid4()), email, password, display_name, self._new_id(), now, now)
+        user = User(
+            user_uuid or str(uuid.uuid4()),
+            email,
+            password,
+            display_name,
+            self._new_id(),
+            now,
+            now,
+        )
         self.users[user.uuid] = user
         self._uuid_by_email[key] = user.uuid
         return user

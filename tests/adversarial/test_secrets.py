@@ -280,8 +280,10 @@ def test_no_secret_in_logs_exceptions_flashes_redirects_or_pages(
     shown = set(seen.flashes)
     for key in ("success", "invalid_state", "unavailable", "unlinked", "not_linked", "unknown"):
         assert ENGLISH[key] in shown, key
-    for key in ("unique_violation", "engage_error", "missing_access_token", "invalid_credentials"):
+    for key in ("engage_error", "missing_access_token", "invalid_credentials"):
         assert ENGLISH[key] in shown, key
+    # The victim relinks their own Google identity: told it may be the one listed.
+    assert ENGLISH["unique_violation_listed"].replace("{provider}", "Google") in shown
     linked = {
         p["profile"]["preferredUsername"]
         for p in capture_emulator.emulator.identities("victim@example.com")

@@ -57,7 +57,7 @@ def test_link_identity_already_linked_to_another_user(visit, site, emulator):
     visitor.sign_in_at_provider("shared")
     visitor.wait_for("/account")
 
-    expect(visitor.flash("alert")).to_contain_text("already in use by another profile")
+    expect(visitor.flash("alert")).to_contain_text("already linked to a profile (yours or another")
     assert visitor.identities() == []
     [call] = emulator.calls_to(LINK)
     assert (call.stat, call.code, call.error) == ("error", 361, "unique_violation")
@@ -73,7 +73,8 @@ def test_cancel_at_the_provider(visit, site, emulator):
     visitor.page.get_by_role("button", name="Cancel").click()
     visitor.wait_for("/account")
 
-    expect(visitor.flash("alert")).to_contain_text("Linking was cancelled")
+    expect(visitor.flash("status")).to_contain_text("Linking was cancelled")  # info, no alert
+    expect(visitor.page.locator(".flash-info")).to_have_count(1)
     assert visitor.identities() == []
     assert emulator.calls_to(LINK) == []
     assert emulator.identities(emulator.demo_email) == []

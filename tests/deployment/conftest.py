@@ -57,6 +57,7 @@ class GunicornSite:
 
 
 def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 within 10 s."""
     try:
         return requests.get(url, timeout=10).status_code == 200
     except requests.RequestException:

@@ -140,6 +140,25 @@ def test_spec_error_invalid_api_client_permissions(api: CaptureAPI) -> None:
 def test_an_unknown_client_is_refused_like_an_unprivileged_one(api: CaptureAPI) -> None:
     body = api.link(api.access_token(), "0" * 40, client_id="1" * 32)
     assert (body["code"], body["error"]) == (403, "permission_error")
+    description = str(body["error_description"])
+    assert f"The emulator does not know the client_id '{'1' * 32}'" in description
+    assert "restarted with other settings" in description
+    assert "CAPTURE_LINK_CLIENT_ID" in description
+
+
+def test_a_refresh_with_an_unknown_client_says_so(api: CaptureAPI) -> None:
+    refresh_token = api.emulator.sign_in(api.emulator.demo_email)["refresh_token"]
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": str(refresh_token),
+        "client_id": "2" * 32,
+        "client_secret": "x",
+    }
+    with api.session.post(api.server.url + "/oauth/token", data=form) as response:
+        assert response.status_code == 400  # the OAuth shape of a wrong client secret
+        body = response.json()
+    assert (body["error"], body["sub_error"]) == ("invalid_request", "invalid_client_credentials")
+    assert "does not know the client_id" in str(body["error_description"])
 
 
 def test_redirect_uri_must_begin_with_http(api: CaptureAPI) -> None:

@@ -171,3 +171,25 @@ def test_a_drop_without_a_socket_raises_a_connection_error(wsgi: Client) -> None
     with pytest.raises(ConnectionError):
         wsgi.post(ENTITY)
     assert len(emu.calls) == 1
+
+
+def test_same_client_secret_and_demo_user_at_every_start() -> None:
+    def demo_uuid(emu: CaptureEmulator) -> str:
+        answer = Client(emu).post(
+            ENTITY, data={"access_token": emu.sign_in(emu.demo_email)["access_token"]}
+        )
+        return str(answer.get_json()["result"]["uuid"])
+
+    first, again, other = CaptureEmulator(), CaptureEmulator(), CaptureEmulator(seed="other")
+    ids = [
+        (e.client_id, e.client_secret, e.unprivileged_client_id, demo_uuid(e))
+        for e in (first, again, other)
+    ]
+    assert ids[0] == ids[1]
+    assert all(a != b for a, b in zip(ids[0], ids[2], strict=True))
+    assert re.fullmatch(r"[a-z0-9]{32}", first.client_secret)
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", ids[0][3]
+    )
+    first.reset()
+    assert demo_uuid(first) == ids[0][3]

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 import flask_capture_link
+from flask_capture_link.emulator import CaptureEmulator
 from flask_capture_link.emulator.__main__ import main, parse_fault
 
 REPO = Path(flask_capture_link.__file__).resolve().parents[1]
@@ -134,3 +135,20 @@ def test_a_taken_port_is_a_clear_message(capture_emulator_server: Any) -> None:
     assert result.returncode == 2
     assert f"cannot serve on 127.0.0.1:{taken}: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_start_prints_the_same_client_and_seed_varies_it(
+    cli: list[subprocess.Popen[str]],
+) -> None:
+    runs = []
+    for args in ((), (), ("--seed", "another")):
+        process, settings = run_cli(*args)
+        cli.append(process)
+        runs.append(settings)
+        stop(process, signal.SIGTERM)
+    keys = ("CAPTURE_LINK_CLIENT_ID", "CAPTURE_LINK_CLIENT_SECRET", "UNPRIVILEGED_CLIENT_ID")
+    first, again, seeded = ([run[key] for key in keys] for run in runs)
+    assert first == again
+    assert all(a != b for a, b in zip(first, seeded, strict=True))
+    assert first[0] == CaptureEmulator().client_id
+    assert seeded[0] == CaptureEmulator(seed="another").client_id

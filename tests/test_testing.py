@@ -1,0 +1,112 @@
+"""``flask_capture_link.testing``: the helpers a site's own tests use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+from flask_login import LoginManager, UserMixin, login_fresh, login_required
+
+from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+
+from .conftest import make_site, site_config
+
+
+class User(UserMixin):  # type: ignore[misc]
+    def __init__(self, user_id: str) -> None:
+        self.id = user_id
+
+
+def login_site(server: EmulatorServer) -> Flask:
+    """A site whose account page needs a Flask-Login user."""
+
+    def add_login(app: Flask) -> None:
+        manager = LoginManager(app)
+        manager.login_view = "sign_in_page"
+        manager.user_loader(User)
+
+    app = make_site(site_config(server), before=add_login)
+
+    @app.route("/private")
+    @login_required  # type: ignore[untyped-decorator]
+    def private() -> str:
+        page = '{{ capture_link_button("google") }} fresh={{ fresh }}'
+        return render_template_string(page, fresh=login_fresh())
+
+    return app
+
+
+def test_sign_in_uses_the_configured_session_keys(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    keys = {
+        "CAPTURE_LINK_SESSION_KEY": "at",
+        "CAPTURE_LINK_REFRESH_TOKEN_SESSION_KEY": "rt",
+        "CAPTURE_LINK_EXPIRES_AT_SESSION_KEY": "exp",
+    }
+    app = make_site(site_config(capture_emulator, **keys))
+    with app.test_client() as client:
+        answer = sign_in(client, emulator, emulator.demo_email)
+        with client.session_transaction() as stored:
+            assert stored["at"] == answer["access_token"]
+            assert stored["rt"] == answer["refresh_token"]
+            assert isinstance(stored["exp"], float)
+            assert "capture_access_token" not in stored
+            assert "capture_refresh_token" not in stored
+        url = find_token_url(client.get("/account"), "google")
+        deliver_token(client, url, emulator.issue_social_token("google", "keys"))
+        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+
+
+def test_sign_in_signs_in_the_sites_own_user(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    app = login_site(capture_emulator)
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email, user=User(emulator.demo_email))
+        page = client.get("/private")
+        assert page.status_code == 200
+        assert "fresh=True" in page.get_data(as_text=True)  # session protection sees no change
+        deliver_token(
+            client, find_token_url(page, "google"), emulator.issue_social_token("google", "u")
+        )
+        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email, user="by-id@example.com", fresh=False)
+        assert "fresh=False" in client.get("/private").get_data(as_text=True)
+        with client.session_transaction() as stored:
+            assert stored["_user_id"] == "by-id@example.com"
+
+
+def test_a_missing_button_says_what_page_came_back(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    app = login_site(capture_emulator)
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)  # Capture tokens only
+        with pytest.raises(AssertionError) as raised:
+            find_token_url(client.get("/private"), "google")
+    message = str(raised.value)
+    assert message.startswith("no capture_link_button for google in the page that came back: 302")
+    assert "Location: /sign-in?next=%2Fprivate" in message
+    assert "user=" in message
+    with pytest.raises(AssertionError, match="in the page given"):
+        find_token_url("<p>nothing</p>")
+
+
+def test_sign_in_with_a_user_needs_flask_login(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    with pytest.raises(ValueError, match="no LoginManager"):
+        sign_in(client, emulator, emulator.demo_email, user="someone")
+
+
+def test_session_key_stores_the_access_token_there_too(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    answer = sign_in(client, emulator, emulator.demo_email, session_key="mine")
+    with client.session_transaction() as stored:
+        assert stored["mine"] == stored["capture_access_token"] == answer["access_token"]
