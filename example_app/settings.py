@@ -67,6 +67,8 @@ _PARSED: dict[str, Callable[[str], Any]] = {
     "CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW": _flag,
     "CAPTURE_LINK_TIMEOUT": float,
     "CAPTURE_LINK_STATE_MAX_AGE": int,
+    "CAPTURE_LINK_REQUIRE_FRESH": _flag,
+    "CAPTURE_LINK_FRESH_FOR": int,
     "SESSION_COOKIE_SECURE": _flag,
     "EXAMPLE_SHOW_DEMO_CREDENTIALS": _flag,
 }

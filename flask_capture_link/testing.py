@@ -60,11 +60,14 @@ def sign_in(
     client: FlaskClient, emulator: _SignsIn, email: str, *, session_key: str | None = None
 ) -> dict[str, Any]:
     """Put fresh emulator tokens for ``email`` in the client's session, as
-    ``CaptureLink.store_tokens`` would (a new sign-in). Returns the emulator's answer."""
+    ``CaptureLink.store_tokens`` would after a sign-in with email and password (so the session
+    is fresh for ``CAPTURE_LINK_FRESH_FOR`` seconds). Returns the emulator's answer."""
     import secrets
     import time
 
+    from . import freshness
     from .config import EXPIRES_AT_SESSION_KEY, REFRESH_TOKEN_SESSION_KEY, SESSION_KEY
+    from .models import PASSWORD, Tokens
     from .token_store import SIGN_IN_KEY
 
     answer = emulator.sign_in(email)
@@ -73,6 +76,7 @@ def sign_in(
         session[REFRESH_TOKEN_SESSION_KEY] = answer["refresh_token"]
         session[EXPIRES_AT_SESSION_KEY] = time.time() + float(answer["expires_in"])
         session[SIGN_IN_KEY] = secrets.token_urlsafe(16)
+        freshness.record(session, Tokens(answer["access_token"], obtained_by=PASSWORD))
     return answer
 
 
