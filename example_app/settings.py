@@ -10,6 +10,7 @@ A deployment against a real Identity Cloud application sets, for example::
     CAPTURE_LINK_SOCIAL_LOGIN_URL=https://example.rpxnow.com
     CAPTURE_LINK_REDIRECT_URI=https://www.example.com/
     SESSION_COOKIE_SECURE=1             # whenever the site is served over https
+    REMEMBER_COOKIE_SECURE=1            # likewise for the remember-me cookie
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     # arrives without it; the extension's bounce page is what makes linking work anyway.
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
     #: Show the demo account on the sign-in page (only when the emulator is the backend).
     "EXAMPLE_SHOW_DEMO_CREDENTIALS": False,
     "EXAMPLE_DEMO_EMAIL": None,
@@ -70,6 +73,7 @@ _PARSED: dict[str, Callable[[str], Any]] = {
     "CAPTURE_LINK_REQUIRE_FRESH": _flag,
     "CAPTURE_LINK_FRESH_FOR": int,
     "SESSION_COOKIE_SECURE": _flag,
+    "REMEMBER_COOKIE_SECURE": _flag,
     "EXAMPLE_SHOW_DEMO_CREDENTIALS": _flag,
 }
 
