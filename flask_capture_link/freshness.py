@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from flask import current_app, session
+from flask import Flask, current_app, session
 
 from .models import PASSWORD, REFRESH, Tokens
 
@@ -113,3 +113,43 @@ def reauthentication_url(next: str) -> str:
     parts = urlsplit(str(configured))
     query = "&".join(filter(None, (parts.query, urlencode({"next": next}))))
     return urlunsplit(parts._replace(query=query))
+
+
+def describe(app: Flask, *, uses_access_token_loader: bool) -> list[str]:
+    """What ``flask capture-link check`` says about freshness for ``app``: whether it is
+    enforced, and how to enforce it where it is not."""
+    fresh_for = app.config["CAPTURE_LINK_FRESH_FOR"]
+    if not app.config["CAPTURE_LINK_REQUIRE_FRESH"]:
+        return [
+            "freshness: NOT enforced (CAPTURE_LINK_REQUIRE_FRESH = False): a stolen or "
+            "remembered session can link and unlink; set it to True to ask for a fresh sign-in"
+        ]
+    manager = getattr(app, "login_manager", None)
+    if manager is not None:
+        lines = [
+            "freshness: Flask-Login's login_fresh() for its users (a session restored from a "
+            "remember-me cookie confirms its password before link and unlink)"
+        ]
+        if not manager.refresh_view and not manager.needs_refresh_callback:
+            lines.append(
+                "freshness: login_manager.refresh_view is not set; users confirm their "
+                "password at the login_view meanwhile"
+            )
+    else:
+        lines = []
+    how = (
+        "to enforce it, sign users in with Flask-Login, or keep their tokens with "
+        "capture_link.store_tokens(capture_link.client.sign_in(email, password))"
+    )
+    if uses_access_token_loader:
+        lines.append(
+            "freshness: NOT enforced where the access token comes from access_token_loader "
+            f"without a Flask-Login user (the extension cannot tell when they signed in); {how}"
+        )
+    else:
+        lines.append(
+            f"freshness: {fresh_for} s after a sign-in stored with store_tokens; NOT enforced "
+            "where the site puts the access token in "
+            f"session[{app.config['CAPTURE_LINK_SESSION_KEY']!r}] itself; {how}"
+        )
+    return lines
