@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from blinker import NamedSignal
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
@@ -89,7 +90,7 @@ def token() -> ResponseReturnValue:
         return refuse("invalid_state", reason=exc.reason)
     if not freshness.is_fresh():
         return refuse("needs_fresh_sign_in", reason="sign-in not fresh", next=link_state.next)
-    before = current_identities() if signals.account_linked.receivers else None
+    before = current_identities() if wants_notice(signals.account_linked) else None
 
     def link(access_token: str) -> bool:
         ext.client.link_account(social_token, access_token, locale=ext.locale())
@@ -183,6 +184,12 @@ def reauthenticate() -> ResponseReturnValue:
         outcome = OUTCOMES["needs_fresh_sign_in"]
         flash(extension().message(outcome.message_key), outcome.category)
     return redirect(freshness.reauthentication_url(next_path), code=303)
+
+
+def wants_notice(signal: NamedSignal) -> bool:
+    """Whether a handler listens to ``signal`` from this app (only then is it worth asking
+    Capture which identity changed)."""
+    return bool(signal.has_receivers_for(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 def current_identities() -> list[LinkedIdentity] | None:
