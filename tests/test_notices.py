@@ -170,6 +170,36 @@ def test_the_example_site_logs_a_notice(
     assert f"from 127.0.0.1 ({BROWSER})" in notice
 
 
+def test_the_example_site_logs_a_notice_of_an_unlink(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="example_app.notices")
+    client = example_site(capture_emulator).test_client()
+    sign_in_and_link(client, emulator)
+    page = client.get("/account").get_data(as_text=True)
+    form = re.search(r'<form class="capture-link-unlink" method="post".*?</form>', page, re.S)
+    assert form is not None
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(0)))
+    client.post("/capture-link/unlink", data=fields)
+    assert emulator.identities(emulator.demo_email) == []
+    notices = [r.getMessage() for r in caplog.records if r.name == "example_app.notices"]
+    assert len(notices) == 2
+    assert "Ann Example (google.com) was removed from your account on " in notices[1]
+
+
+def test_the_demo_prints_notices(capsys: pytest.CaptureFixture[str]) -> None:
+    from example_app.demo import show_notices
+
+    logger = logging.getLogger("example_app.notices")
+    handlers, level = list(logger.handlers), logger.level
+    try:
+        show_notices()
+        logger.info("Notice To someone: something changed")
+    finally:
+        logger.handlers[:], logger.level = handlers, level
+    assert "Notice To someone: something changed" in capsys.readouterr().out
+
+
 class SMTPServer:
     """Just enough SMTP for ``smtplib`` to send one message: the messages are kept."""
 
