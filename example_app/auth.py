@@ -5,8 +5,9 @@ in the session, and their Capture tokens sit beside it (see ``capture_link.store
 
 "Remember me" keeps the user signed in after the browser drops its session: Flask-Login restores
 the user from its remember cookie, and the site gives the session back the user's latest tokens
-(kept in memory here, where a real site would keep them with the user). Such a session is not
-fresh: to link or unlink, the user confirms their password first (``refresh_view``).
+(kept in this process's memory here, where a real site would keep them with the user). Such a
+session is not fresh: to link or unlink, the user confirms their password first
+(``refresh_view``).
 """
 
 from __future__ import annotations
