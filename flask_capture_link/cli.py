@@ -22,8 +22,21 @@ def capture_link_cli() -> None:
     help="Also call Capture with a dummy access token: an 'invalid access token' answer "
     "proves the domain, client, flow, version and locale are right.",
 )
+@click.option(
+    "--contract",
+    is_flag=True,
+    help="Also make harmless calls (a link with a made-up Social Login token, an unlink of an "
+    "identity the account lacks, /entity, a refresh) and check that each answer has the "
+    "shape Capture's documents give (tests/contract/).",
+)
+@click.option("--email", default=None, help="With --contract: a test account to sign in with.")
+@click.option(
+    "--password",
+    default=None,
+    help="With --contract: the test account's password (asked for when --email is given).",
+)
 @with_appcontext
-def check(ping: bool) -> None:
+def check(ping: bool, contract: bool, email: str | None, password: str | None) -> None:
     """Print the effective configuration (secrets masked), the token URL, and what is wrong.
     Exits with status 1 when there is a problem."""
     app = current_app
@@ -48,6 +61,10 @@ def check(ping: bool) -> None:
         )
     if ping and not problems:
         problems.extend(_ping())
+    if contract and not problems:
+        if email and not password:
+            password = click.prompt("password of the test account", hide_input=True)
+        problems.extend(_contract(email, password))
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     if problems:
@@ -71,3 +88,17 @@ def _ping() -> list[str]:
     except CaptureError as error:
         return [f"Capture answered: {error}"]
     return ["Capture linked with a dummy access token; is CAPTURE_LINK_DOMAIN really Capture?"]
+
+
+def _contract(email: str | None, password: str | None) -> list[str]:
+    from .conformance import Check
+
+    client = current_app.extensions["capture_link"].client
+    secret = current_app.config.get(config.PREFIX + "CLIENT_SECRET")
+    results = Check(client, str(secret) if secret else None).run(email, password)
+    for result in results:
+        click.echo(result.line())
+    differing = [result.call for result in results if not result.ok]
+    if not differing:
+        return []
+    return [f"Capture's answers differ from its documents: {', '.join(differing)}"]

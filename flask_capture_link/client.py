@@ -31,7 +31,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .errors import CaptureAnswerLost, CaptureError, CaptureUnavailable, error_from_body
+from .errors import (
+    CaptureAnswerLost,
+    CaptureError,
+    CaptureUnavailable,
+    UnknownAttribute,
+    error_from_body,
+    refresh_refusal,
+)
 from .models import PASSWORD, REFRESH, LinkedIdentity, Tokens
 
 logger = logging.getLogger("flask_capture_link.client")
@@ -42,14 +49,22 @@ DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
 #: Connections kept open to Capture; more threads than this open extra, short-lived ones.
 DEFAULT_POOL_SIZE = 32
 
-#: Attributes of the user record that :meth:`CaptureClient.linked_identities` asks for.
+#: Attributes of the user record that :meth:`CaptureClient.linked_identities` asks for: the
+#: default schema's paths (display fields are under ``profiles.profile``). Never the whole
+#: ``profiles`` plural, nor ``profiles.accessCredentials`` (the provider's tokens).
 ENTITY_ATTRIBUTES = (
     "profiles.domain",
     "profiles.identifier",
-    "profiles.displayName",
-    "profiles.preferredUsername",
-    "profiles.email",
+    "profiles.verifiedEmail",
+    "profiles.profile.displayName",
+    "profiles.profile.preferredUsername",
+    "profiles.profile.name.formatted",
+    "profiles.profile.emails",
 )
+
+#: What the vendor's "Link or unlink accounts" page asks ``/entity`` for: asked instead when
+#: a tenant's schema lacks one of :data:`ENTITY_ATTRIBUTES` (``unknown_attribute``).
+MINIMAL_ENTITY_ATTRIBUTES = ("profiles.domain", "profiles.identifier")
 
 _REDACTED = "[redacted]"
 
@@ -168,18 +183,29 @@ class CaptureClient:
         self._post("/oauth/unlink_account_native", params, secrets=(access_token,))
 
     def linked_identities(self, access_token: str) -> list[LinkedIdentity]:
-        """The social identities linked to the user of ``access_token``."""
-        params = {
-            "access_token": access_token,
-            "type_name": "user",
-            "attributes": json.dumps(list(ENTITY_ATTRIBUTES)),
-        }
-        answer = self._post("/entity", params, secrets=(access_token,))
+        """The social identities linked to the user of ``access_token``.
+
+        Asks ``/entity`` for :data:`ENTITY_ATTRIBUTES`; a tenant whose schema lacks one of
+        them (Capture answers ``unknown_attribute``) is asked again for the domain and
+        identifier only, so the list still shows, without display names."""
+        try:
+            answer = self._entity(access_token, ENTITY_ATTRIBUTES)
+        except UnknownAttribute as error:
+            logger.warning("Capture /entity: %s; asking for domain and identifier only", error)
+            answer = self._entity(access_token, MINIMAL_ENTITY_ATTRIBUTES)
         result = answer.get("result")
         profiles = result.get("profiles") if isinstance(result, dict) else None
         if not isinstance(profiles, list):
             return []
         return [LinkedIdentity.from_profile(p) for p in profiles if isinstance(p, dict)]
+
+    def _entity(self, access_token: str, attributes: Iterable[str]) -> dict[str, Any]:
+        params = {
+            "access_token": access_token,
+            "type_name": "user",
+            "attributes": json.dumps(list(attributes)),
+        }
+        return self._post("/entity", params, secrets=(access_token,))
 
     def sign_in(self, email: str, password: str, *, locale: str | None = None) -> Tokens:
         """Sign in with email and password (``/oauth/auth_native_traditional``)."""
@@ -196,7 +222,15 @@ class CaptureClient:
 
     def refresh(self, refresh_token: str, client_secret: str) -> Tokens:
         """Trade a refresh token for new tokens. Refresh tokens are single-use: the answer
-        carries a new one, and the old one must never be sent again."""
+        carries a new one, and the old one must never be sent again.
+
+        :raises RefreshTokenInvalid: when Capture refused the refresh in any documented shape
+            (its own error envelope, or OAuth's ``error``, HTTP 200 or 4xx): the refresh token
+            is dead. :class:`~flask_capture_link.errors.ClientCredentialsRefused` (a subclass)
+            when the refusal names the client credentials: the site is misconfigured.
+        :raises CaptureUnavailable: on a transport failure, a 5xx or a temporary refusal; the
+            refresh token may still be good.
+        """
         params = {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
@@ -204,7 +238,13 @@ class CaptureClient:
             "client_secret": client_secret,
         }
         started = time.time()
-        answer = self._post("/oauth/token", params, secrets=(refresh_token, client_secret))
+        try:
+            answer = self._post("/oauth/token", params, secrets=(refresh_token, client_secret))
+        except CaptureError as error:
+            refusal = refresh_refusal(error)
+            if refusal is error:
+                raise
+            raise refusal from None
         return self._tokens(answer, started, REFRESH)
 
     def _send(self, url: str, body: str) -> requests.Response:
@@ -306,6 +346,7 @@ def _read_answer(
         # Only an error is scrubbed: a success carries tokens that may contain a short secret
         # (a password "pw" inside a new access token) and must reach the caller intact.
         error = error_from_body(_scrub(body, secrets))
+        error.http_status = status
         logger.debug("Capture %s: %s", path, error)
         raise error
     if stat != "ok":

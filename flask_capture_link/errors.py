@@ -24,7 +24,10 @@ class CaptureError(Exception):
     :ivar description: Capture's ``error_description``, or what went wrong on the way.
     :ivar request_id: Capture's support id (``request_id`` or ``request_token``), if any.
     :ivar fields: every other field of the answer (``argument_name``, ``message``, ...).
+    :ivar http_status: the HTTP status of Capture's answer, when there was one.
     """
+
+    http_status: int | None = None
 
     def __init__(
         self,
@@ -70,8 +73,19 @@ class InvalidArgument(CaptureError):
         return value if isinstance(value, str) else None
 
 
+class UnknownAttribute(CaptureError):
+    """223 ``unknown_attribute``: the schema has no attribute of that name
+    (``fields["attribute_name"]``)."""
+
+
 class InvalidCredentials(CaptureError):
-    """210: the email address and password do not match an account."""
+    """210 ``invalid_credentials``: the email address and password do not match an account;
+    or ``invalid_form_fields``: the sign-in form's fields were refused (``invalid_fields``)."""
+
+
+class RecordNotFound(CaptureError):
+    """310 ``record_not_found``: no such record or plural element; for an unlink, the identity
+    is not linked to this user."""
 
 
 class AccountAlreadyLinked(CaptureError):
@@ -95,7 +109,14 @@ class AccessTokenExpired(AccessTokenInvalid):
 
 
 class RefreshTokenInvalid(InvalidArgument):
-    """The refresh token is unknown, expired or already used (refresh tokens are single-use)."""
+    """Capture refused a refresh: the refresh token is unknown, expired or already used
+    (refresh tokens are single-use), or refused with it. Never send it again."""
+
+
+class ClientCredentialsRefused(RefreshTokenInvalid):
+    """Capture refused a refresh for the site's client credentials (``CAPTURE_LINK_CLIENT_ID``
+    / ``CAPTURE_LINK_CLIENT_SECRET``, e.g. 402 ``invalid_client_credentials`` or OAuth's
+    ``invalid_client``): a site misconfiguration. The user's tokens are dropped all the same."""
 
 
 class IdentityNotLinked(InvalidArgument):
@@ -122,7 +143,10 @@ class CaptureAnswerLost(CaptureUnavailable):
 ERRORS_BY_NAME: dict[str, type[CaptureError]] = {
     "missing_argument": MissingArgument,
     "invalid_argument": InvalidArgument,
+    "unknown_attribute": UnknownAttribute,
     "invalid_credentials": InvalidCredentials,
+    "invalid_form_fields": InvalidCredentials,
+    "record_not_found": RecordNotFound,
     "unique_violation": AccountAlreadyLinked,
     "engage_error": SocialTokenInvalid,
     "permission_error": ClientPermissionError,
@@ -140,6 +164,8 @@ ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
     100: MissingArgument,
     200: InvalidArgument,
     210: InvalidCredentials,
+    223: UnknownAttribute,
+    310: RecordNotFound,
     361: AccountAlreadyLinked,
     400: SocialTokenInvalid,
     403: ClientPermissionError,
@@ -192,3 +218,44 @@ def _class_for(name: str | None, code: int | None) -> type[CaptureError]:
     if code is not None and code in ERRORS_BY_CODE:
         return ERRORS_BY_CODE[code]
     return CaptureError
+
+
+#: Words in a refusal of ``/oauth/token`` (its ``error``, ``sub_error`` or ``argument_name``)
+#: that put the blame on the site's client credentials rather than on the refresh token.
+CLIENT_CREDENTIAL_WORDS = frozenset(
+    {
+        "invalid_client",
+        "invalid_client_credentials",
+        "unauthorized_client",
+        "permission_error",
+        "client_permission_error",
+        "client_id",
+        "client_secret",
+    }
+)
+
+
+def refresh_refusal(error: CaptureError) -> CaptureError:
+    """What a failed ``/oauth/token`` call means for the refresh token.
+
+    A definite refusal (Capture answered an error, in its own shape or OAuth's, with HTTP 200
+    or 4xx) becomes :class:`RefreshTokenInvalid`, or :class:`ClientCredentialsRefused` when
+    it names the client credentials (code 402 or 403 too). ``error`` itself comes back when
+    nothing was refused: a transport failure, a 5xx, or Capture's "try again later".
+    """
+    if isinstance(error, (CaptureUnavailable, RefreshTokenInvalid)):
+        return error
+    if error.http_status is not None and error.http_status >= 500:
+        return error
+    words = {error.error, error.fields.get("sub_error"), error.fields.get("argument_name")}
+    names_client = bool(words & CLIENT_CREDENTIAL_WORDS) or error.code in (402, 403)
+    cls = ClientCredentialsRefused if names_client else RefreshTokenInvalid
+    refusal = cls(
+        error.description,
+        code=error.code,
+        error=error.error,
+        request_id=error.request_id,
+        fields=error.fields,
+    )
+    refusal.http_status = error.http_status
+    return refusal

@@ -18,6 +18,7 @@ from .errors import (
     CaptureAnswerLost,
     CaptureError,
     CaptureUnavailable,
+    ClientCredentialsRefused,
     RefreshTokenInvalid,
 )
 from .models import LinkedIdentity, Tokens
@@ -306,7 +307,9 @@ class CaptureLink:
 
     def refresh_tokens(self) -> Tokens:
         """Trade the stored refresh token for new tokens, store them, and send
-        ``access_token_refreshed``. A refused refresh token drops the stored tokens.
+        ``access_token_refreshed``. Any refusal of the refresh (in any shape Capture documents)
+        drops the stored tokens, so the user signs in again and the dead refresh token is never
+        sent again; one that names the client credentials is logged at ERROR.
 
         :raises CaptureError: e.g. :class:`RefreshTokenInvalid`, or ``CaptureUnavailable``.
         """
@@ -319,8 +322,16 @@ class CaptureLink:
             tokens = self._refreshes.refresh(
                 stored.refresh_token, lambda token: client.refresh(token, str(secret))
             )
-        except RefreshTokenInvalid:
+        except RefreshTokenInvalid as refused:
+            # Any definite refusal kills the refresh token: it must never be sent again.
             token_store.forget(session)
+            if isinstance(refused, ClientCredentialsRefused):
+                logger.error(
+                    "capture-link: Capture refused the refresh for the site's client "
+                    "credentials; check CAPTURE_LINK_CLIENT_ID and CAPTURE_LINK_CLIENT_SECRET "
+                    "(an API client allowed to call /oauth/token): %s",
+                    refused,
+                )
             raise
         except CaptureAnswerLost as exc:
             # Whatever Capture did with the refresh, the call the user asked for was not made.

@@ -53,10 +53,12 @@ class Tokens:
 
 @dataclass(frozen=True)
 class LinkedIdentity:
-    """One social identity linked to a Capture account (an entry of ``profiles``).
+    """One social identity linked to a Capture account (an element of ``profiles``).
 
-    ``identifier`` is what :meth:`CaptureClient.unlink_account` takes; the display fields are
-    set when Capture gives them.
+    ``identifier`` is what :meth:`CaptureClient.unlink_account` takes. The display fields are
+    set when Capture gives them; in the default schema they live in the element's nested
+    ``profile`` (``profiles.profile.displayName``, ...), and the provider's verified address in
+    ``verifiedEmail``.
     """
 
     domain: str
@@ -64,24 +66,52 @@ class LinkedIdentity:
     display_name: str | None = None
     preferred_username: str | None = None
     email: str | None = None
+    #: The person's full name (``profile.name.formatted``).
+    name: str | None = None
 
     @classmethod
-    def from_profile(cls, profile: dict[str, Any]) -> LinkedIdentity:
-        """Read one entry of ``/entity`` ``result.profiles``."""
+    def from_profile(cls, element: dict[str, Any]) -> LinkedIdentity:
+        """Read one element of ``/entity``'s ``result.profiles``::
 
-        def text(key: str) -> str | None:
-            value = profile.get(key)
-            return value if isinstance(value, str) and value else None
-
+        LinkedIdentity.from_profile(
+            {"domain": "google.com", "identifier": "https://www.google.com/profiles/1",
+             "profile": {"displayName": "Alice", "emails": [{"value": "a@example.com"}]}}
+        )
+        """
+        profile = element.get("profile")
+        profile = profile if isinstance(profile, dict) else {}
+        name = profile.get("name")
         return cls(
-            domain=str(profile.get("domain", "")),
-            identifier=str(profile.get("identifier", "")),
-            display_name=text("displayName"),
-            preferred_username=text("preferredUsername"),
-            email=text("email") or text("verifiedEmail"),
+            domain=str(element.get("domain") or ""),
+            identifier=str(element.get("identifier") or ""),
+            display_name=_text(profile.get("displayName")),
+            preferred_username=_text(profile.get("preferredUsername")),
+            email=_text(element.get("verifiedEmail")) or _first_email(profile.get("emails")),
+            name=_text(name.get("formatted")) if isinstance(name, dict) else None,
         )
 
     @property
     def label(self) -> str:
-        """A short text for a person: the display name, user name or email, else the domain."""
-        return self.display_name or self.preferred_username or self.email or self.domain
+        """A short text for a person: their name or address where Capture has one (display
+        name, full name, email), else the user name, else the provider's domain."""
+        return (
+            self.display_name
+            or self.name
+            or self.email
+            or self.preferred_username
+            or self.domain
+            or self.identifier
+        )
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _first_email(emails: object) -> str | None:
+    """The primary address of a ``profile.emails`` plural, else its first."""
+    if not isinstance(emails, list):
+        return None
+    found = [e for e in emails if isinstance(e, dict) and _text(e.get("value"))]
+    found.sort(key=lambda e: e.get("primary") is not True)
+    return _text(found[0].get("value")) if found else None

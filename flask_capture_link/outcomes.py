@@ -68,6 +68,7 @@ OUTCOMES: dict[str, Outcome] = {
 _BY_CLASS: tuple[tuple[type[errors.CaptureError], str], ...] = (
     (errors.RefreshTokenInvalid, "access_token_expired"),
     (errors.IdentityNotLinked, "not_linked"),
+    (errors.RecordNotFound, "not_linked"),
     (errors.AccessTokenExpired, "access_token_expired"),
     (errors.AccessTokenInvalid, "invalid_access_token"),
     (errors.AccountAlreadyLinked, "unique_violation"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 
 from flask_capture_link import CaptureLink
@@ -71,3 +73,89 @@ def test_check_says_require_fresh_is_off(capture_emulator: EmulatorServer) -> No
     result = app.test_cli_runner().invoke(args=["capture-link", "check"])
     assert "freshness: NOT enforced (CAPTURE_LINK_REQUIRE_FRESH = False)" in result.output
     assert result.exit_code == 0  # a choice, not a fault
+
+
+def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorServer) -> None:
+    emulator = capture_emulator.emulator
+    secret = emulator.client_secret
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret))
+    args = ["capture-link", "check", "--contract", "--email", emulator.demo_email]
+    result = app.test_cli_runner().invoke(args=[*args, "--password", emulator.demo_password])
+
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("contract:")]
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "sign in with the test account",
+        "/entity with our attributes",
+        "link a made-up Social Login token",
+        "unlink an identity the account lacks",
+        "refresh the test account",
+    ]
+    assert all(": ok: answered like" in line for line in lines), result.output
+    assert "answered like 'engage_error'" in result.output
+    # Only harmless calls: nothing was linked or unlinked.
+    assert emulator.identities(emulator.demo_email) == []
+    for secret_value in (secret, emulator.demo_password):
+        assert secret_value not in result.output
+    # No token the check was given either (the emulator's are 24 and 32 letters and digits).
+    assert not re.search(r"\b[a-z0-9]{24,}\b", "\n".join(lines))
+    [sign_in] = emulator.calls_to("/oauth/auth_native_traditional")
+    assert sign_in.stat == "ok"
+    [refresh] = emulator.calls_to("/oauth/token")
+    assert refresh.auth_scheme == "Basic" and refresh.stat == "ok"
+
+
+def test_contract_check_without_an_account_checks_the_refusals(
+    capture_emulator: EmulatorServer,
+) -> None:
+    secret = capture_emulator.emulator.client_secret
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--contract"])
+    assert result.exit_code == 0, result.output
+    assert "contract: sign in: ok: skipped" in result.output
+    assert "contract: refresh a made-up refresh token: ok: answered like" in result.output
+    assert capture_emulator.emulator.calls_to("/oauth/token")[0].error == "invalid_request"
+
+
+def test_contract_check_reports_answers_that_differ(capture_emulator: EmulatorServer) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator))
+    # A Capture that answered a made-up Social Login token with success would break the contract.
+    emulator.answer_next("/oauth/link_account_native", {"stat": "ok"})
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--contract"])
+    assert result.exit_code == 1
+    assert "contract: link a made-up Social Login token: DIFFERS: HTTP 200; stat ok" in (
+        result.output
+    )
+    assert "contract: refresh: ok: skipped (CAPTURE_LINK_CLIENT_SECRET is not set)" in (
+        result.output
+    )
+    assert "problem: Capture's answers differ from its documents" in result.output
+
+
+def test_contract_check_names_a_wrong_client_secret(capture_emulator: EmulatorServer) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET="not-the-secret"))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--contract"])
+    assert result.exit_code == 1
+    assert "it names the client credentials" in result.output
+    assert "not-the-secret" not in result.output
+
+
+def test_contract_check_never_prints_a_secret_capture_echoes(
+    capture_emulator: EmulatorServer,
+) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator))
+    token = "echoedaccesstoken0001"
+    emulator.answer_next(
+        "/oauth/auth_native_traditional",
+        {"stat": "ok", "access_token": token, "capture_user": {}},
+    )
+    emulator.answer_next("/entity", {"stat": "error", "code": 413, "error": token})
+    args = ["capture-link", "check", "--contract", "--email", "a@example.com"]
+    result = app.test_cli_runner().invoke(args=[*args, "--password", "pw-in-output"])
+    assert result.exit_code == 1
+    assert "contract: /entity with our attributes: DIFFERS" in result.output
+    assert "[redacted]" in result.output
+    assert token not in result.output
+    assert "pw-in-output" not in result.output

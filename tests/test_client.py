@@ -272,6 +272,102 @@ def test_refresh_tokens_are_single_use(capture: CaptureClient, emulator: Capture
     assert emulator.client_secret not in str(raised.value)
 
 
+def test_linked_identities_asks_for_attributes_the_default_schema_has(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
+    token = emulator.issue_social_token("google", "liz", display_name="Liz L", email="l@x.org")
+    capture.link_account(token, tokens.access_token)
+
+    [identity] = capture.linked_identities(tokens.access_token)
+
+    assert (identity.display_name, identity.email, identity.name) == ("Liz L", "l@x.org", "Liz L")
+    assert (identity.preferred_username, identity.label) == ("liz", "Liz L")
+    # One /entity call, answered ok: no attribute was unknown to the schema.
+    assert [call.stat for call in emulator.calls_to("/entity")] == ["ok"]
+
+
+def test_linked_identities_never_asks_for_provider_secrets_or_the_whole_plural() -> None:
+    from flask_capture_link.client import ENTITY_ATTRIBUTES
+
+    assert "profiles" not in ENTITY_ATTRIBUTES
+    assert not [name for name in ENTITY_ATTRIBUTES if "accessCredentials" in name]
+    assert {"profiles.domain", "profiles.identifier"} <= set(ENTITY_ATTRIBUTES)
+    assert "profiles.profile.displayName" in ENTITY_ATTRIBUTES
+    assert "profiles.displayName" not in ENTITY_ATTRIBUTES
+
+
+def test_linked_identity_reads_the_nested_profile_of_the_default_schema() -> None:
+    element = {
+        "id": 7,
+        "domain": "facebook.com",
+        "identifier": "http://www.facebook.com/profile.php?id=1",
+        "verifiedEmail": None,
+        "profile": {
+            "displayName": None,
+            "preferredUsername": "ann1",
+            "name": {"formatted": "Ann Example"},
+            "emails": [
+                {"primary": False, "type": "other", "value": "old@example.com"},
+                {"primary": True, "type": "home", "value": "ann@example.com"},
+            ],
+        },
+    }
+    identity = LinkedIdentity.from_profile(element)
+    assert (identity.name, identity.preferred_username) == ("Ann Example", "ann1")
+    assert identity.email == "ann@example.com"  # the primary address
+    assert identity.label == "Ann Example"  # a person's name before a user name
+    bare = LinkedIdentity.from_profile({"domain": "google.com", "identifier": "https://g/1"})
+    assert bare.label == "google.com"
+    only_user = LinkedIdentity.from_profile(
+        {"domain": "x.com", "identifier": "i", "profile": {"preferredUsername": "ann"}}
+    )
+    assert only_user.label == "ann"
+
+
+def test_linked_identities_falls_back_to_the_vendor_attributes(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
+    emulator.add_identity(emulator.demo_email, "google", "liz")
+    body = {"stat": "error", "code": 223, "error": "unknown_attribute", "error_description": "x"}
+    emulator.answer_next("/entity", {**body, "attribute_name": "profiles.profile.emails"})
+
+    [identity] = capture.linked_identities(tokens.access_token)
+
+    assert identity.domain == "google.com" and identity.display_name is None
+    assert [call.code for call in emulator.calls_to("/entity")] == [223, None]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        (400, {"error": "invalid_request", "sub_error": "x", "argument_name": "refresh_token"},
+         errors.RefreshTokenInvalid),
+        (400, {"error": "invalid_grant"}, errors.RefreshTokenInvalid),
+        (401, {"error": "invalid_client"}, errors.ClientCredentialsRefused),
+        (200, {"stat": "error", "code": 402, "error": "invalid_client_credentials"},
+         errors.ClientCredentialsRefused),
+        (502, {"stat": "error", "code": 500, "error": "unexpected_error"},
+         errors.UnexpectedError),  # a 5xx refuses nothing: the refresh token may be good
+        (200, {"stat": "error", "code": 510, "error": "api_limit_error"},
+         errors.CaptureUnavailable),
+    ],
+)  # fmt: skip
+def test_refresh_refusals_in_every_documented_shape(
+    capture: CaptureClient,
+    emulator: CaptureEmulator,
+    status: int,
+    body: dict[str, Any],
+    cls: type[errors.CaptureError],
+) -> None:
+    emulator.answer_next("/oauth/token", body, status=status)
+    with pytest.raises(errors.CaptureError) as raised:
+        capture.refresh("r" * 32, "secret")
+    assert type(raised.value) is cls
+    assert "secret" not in str(raised.value)
+
+
 def test_ca_bundle_setting_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch, emulator: CaptureEmulator
 ) -> None:

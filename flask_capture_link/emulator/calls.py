@@ -28,6 +28,8 @@ class Call:
     stat: str | None
     code: int | None
     error: str | None
+    #: The scheme of the ``Authorization`` header (``"OAuth"``, ``"Basic"``...), never its value.
+    auth_scheme: str | None = None
 
     @classmethod
     def of(
@@ -37,6 +39,7 @@ class Call:
         form_names: Iterable[str],
         query_names: Iterable[str],
         body: object,
+        authorization: str | None = None,
     ) -> Call:
         """The record of a call whose answer had the JSON ``body`` (any value)."""
         envelope = body if isinstance(body, dict) else {}
@@ -51,4 +54,5 @@ class Call:
             stat=stat if isinstance(stat, str) else None,
             code=code if isinstance(code, int) else None,
             error=error if isinstance(error, str) else None,
+            auth_scheme=(authorization or "").split(" ", 1)[0] or None,
         )

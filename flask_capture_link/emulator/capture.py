@@ -2,17 +2,21 @@
 
 Capture answers errors with HTTP 200 and ``{"stat": "error", "code": N, "error": ...}``; every
 check below raises :class:`CaptureError` with the values of the vendor's specification, so an
-endpoint reads as its list of checks. The caller holds the emulator's lock.
+endpoint reads as its list of checks. ``/oauth/token`` refuses in the OAuth shape instead
+(:class:`TokenError`: HTTP 400, ``error``, ``sub_error``, ``argument_name``). Every answer here
+is one that ``tests/contract/`` documents. The caller holds the emulator's lock.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 from collections.abc import Callable, Mapping
 
 from werkzeug.wrappers import Response
 
+from . import schema
 from .state import FLOW, FLOW_VERSION, LOCALES, Client, Grant, Store, User, random_string
 
 Form = Mapping[str, str]
@@ -30,6 +34,9 @@ _WRONG_CREDENTIALS = "Incorrect username or password. Please try again."
 class CaptureError(Exception):
     """An error answer of Capture: code, error, description and any extra fields."""
 
+    #: The HTTP status of the answer: Capture answers its errors with 200.
+    status = 200
+
     def __init__(self, code: int, error: str, description: str, **extra: object) -> None:
         super().__init__(description)
         self.code = code
@@ -46,6 +53,28 @@ class CaptureError(Exception):
             "error_description": self.description,
             "request_id": random_string(16),
             **self.extra,
+        }
+
+
+class TokenError(CaptureError):
+    """A refusal of ``/oauth/token`` in the OAuth shape: HTTP 400, ``"error":
+    "invalid_request"``, the Capture error as ``sub_error`` and the parameter at fault as
+    ``argument_name`` (see ``tests/contract/oauth_token.json``)."""
+
+    status = 400
+
+    def __init__(self, sub_error: str, argument_name: str, description: str) -> None:
+        super().__init__(400, "invalid_request", description)
+        self.sub_error = sub_error
+        self.argument_name = argument_name
+
+    def body(self) -> Body:
+        """The OAuth error body: no ``stat`` and no ``code``."""
+        return {
+            "error": self.error,
+            "error_description": self.description,
+            "sub_error": self.sub_error,
+            "argument_name": self.argument_name,
         }
 
 
@@ -133,10 +162,25 @@ def unlink_account(store: Store, form: Form) -> Body:
 
 
 def entity(store: Store, form: Form) -> Body:
-    """``/entity``: the access token's user record, with its linked ``profiles``."""
+    """``/entity``: the access token's user record, or only its ``attributes`` when asked."""
     require(form, ["access_token"])
     user = token_owner(store, form["access_token"])
-    return {"stat": "ok", "result": user.to_json()}
+    type_name = form.get("type_name", "user")
+    if type_name != "user":
+        raise CaptureError(
+            222, "unknown_entity_type", f"no entity type named {type_name}", type_name=type_name
+        )
+    record = user.to_json()
+    if form.get("attributes"):
+        try:
+            record = schema.select(record, schema.parse(form["attributes"]))
+        except schema.BadAttributes as exc:
+            if exc.unknown is None:
+                raise invalid_argument("attributes", str(exc)) from None
+            raise CaptureError(
+                223, "unknown_attribute", str(exc), attribute_name=exc.unknown
+            ) from None
+    return {"stat": "ok", "result": record}
 
 
 def sign_in(store: Store, form: Form) -> Body:
@@ -163,22 +207,36 @@ def sign_in(store: Store, form: Form) -> Body:
 
 
 def refresh(store: Store, form: Form) -> Body:
-    """``/oauth/token`` with ``grant_type=refresh_token``; refresh tokens are single-use."""
-    require(form, ["grant_type", "refresh_token", "client_id", "client_secret"])
+    """``/oauth/token`` with ``grant_type=refresh_token``; refresh tokens are single-use.
+
+    Client credentials come in the form or as HTTP Basic (the caller puts those in the form).
+    """
+    names = ["grant_type", "refresh_token", "client_id", "client_secret"]
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise TokenError(
+            "missing_argument", missing[0], "missing arguments: " + ", ".join(missing)
+        )
     if form["grant_type"] != "refresh_token":
-        raise invalid_argument("grant_type", "the emulator supports grant_type refresh_token")
+        raise TokenError(
+            "invalid_argument", "grant_type", "the emulator supports grant_type refresh_token"
+        )
     client = store.clients.get(form["client_id"])
     if client is None or not hmac.compare_digest(
         client.client_secret.encode(), form["client_secret"].encode()
     ):
-        raise invalid_argument("client_secret", "client_id and client_secret do not match")
+        raise TokenError(
+            "invalid_client_credentials",
+            "client_secret",
+            "client_id and client_secret do not match",
+        )
     grant: Grant | None = store.refresh_tokens.pop(form["refresh_token"], None)
     if (
         grant is None
         or grant.client_id != client.client_id
         or store.clock.now() >= grant.expires_at
     ):
-        raise invalid_argument("refresh_token", "refresh_token is not valid")
+        raise TokenError("invalid_argument", "refresh_token", "refresh_token is not valid")
     tokens = store.issue_tokens(store.users[grant.user_uuid], client.client_id)
     return {"stat": "ok", **tokens, "token_type": "Bearer"}
 
@@ -193,12 +251,36 @@ ENDPOINTS: dict[str, Callable[[Store, Form], Body]] = {
 }
 
 
-def answer(store: Store, endpoint: str, form: Form) -> Body:
-    """The JSON body Capture answers to a POST of ``form`` to ``endpoint``."""
+def answer(store: Store, endpoint: str, form: Form) -> tuple[int, Body]:
+    """The HTTP status and JSON body Capture answers to a POST of ``form`` to ``endpoint``."""
     try:
-        return ENDPOINTS[endpoint](store, form)
+        return 200, ENDPOINTS[endpoint](store, form)
     except CaptureError as error:
-        return error.body()
+        return error.status, error.body()
+
+
+#: Endpoints that take the user's access token, which may come as a form field or in the
+#: ``Authorization`` header (``OAuth <token>`` as janrain-python-api sends it, or ``Bearer``).
+ACCESS_TOKEN_ENDPOINTS = frozenset({LINK_ACCOUNT, UNLINK_ACCOUNT, ENTITY})
+
+
+def with_authorization(endpoint: str, form: Form, authorization: str | None) -> dict[str, str]:
+    """``form`` plus what the ``Authorization`` header carries: the access token
+    (``OAuth``/``Bearer``) on the endpoints that take one, the client credentials (``Basic``)
+    on ``/oauth/token``. A value in the form wins over the header."""
+    merged = dict(form)
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if endpoint in ACCESS_TOKEN_ENDPOINTS and scheme in ("oauth", "bearer") and value:
+        merged.setdefault("access_token", value)
+    elif endpoint == REFRESH and scheme == "basic" and value:
+        try:
+            client_id, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return merged
+        merged.setdefault("client_id", client_id)
+        merged.setdefault("client_secret", secret)
+    return merged
 
 
 def json_response(body: object, status: int = 200) -> Response:

@@ -8,6 +8,7 @@ only, never values) and lets tests move its clock and switch faults on.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,7 @@ class CaptureEmulator:
         self._store = Store(self._clock, access_token_lifetime, social_token_lifetime)
         self._faults = faults.FaultTable()
         self._calls: list[Call] = []
+        self._canned: dict[str, deque[tuple[int, object]]] = {}
         self._release = threading.Event()
         login = Client(random_string(32), random_string(32), login_client=True)
         other = Client(random_string(32), random_string(32), login_client=False)
@@ -84,6 +86,7 @@ class CaptureEmulator:
             self._store.add_user(DEMO_EMAIL, DEMO_PASSWORD, DEMO_DISPLAY_NAME)
             self._login_client.default_flow = False
             self._faults.clear()
+            self._canned.clear()
             self._calls.clear()
             self._clock.reset()
             self._release_and_rearm()
@@ -123,8 +126,9 @@ class CaptureEmulator:
         with self._lock:
             return self._store.issue_social_token(profile)
 
-    def identities(self, email: str) -> list[dict[str, str]]:
-        """The user's linked identities, as ``/entity`` returns them in ``profiles``."""
+    def identities(self, email: str) -> list[dict[str, object]]:
+        """The user's linked identities, as ``/entity`` returns them in ``profiles``: the
+        default schema's elements, display fields under ``profile``."""
         with self._lock:
             return [profile.to_json() for profile in self._store.user(email).profiles]
 
@@ -168,6 +172,18 @@ class CaptureEmulator:
             self._faults.set(endpoint, kind, seconds, times)
             if self._release.is_set():  # released by a server stop: hold requests again
                 self._release = threading.Event()
+
+    def answer_next(self, endpoint: str, body: object, *, status: int = 200) -> None:
+        """Answer the next call to ``endpoint`` with ``body`` (JSON) and ``status`` instead of
+        acting on it: for a test of how a site takes an answer Capture documents but the
+        emulator would not give in that moment, e.g. one of ``/oauth/token``'s refusal shapes::
+
+            emulator.answer_next("/oauth/token", {"error": "invalid_grant"}, status=400)
+
+        Calls queue their answers in order; :meth:`reset` forgets them.
+        """
+        with self._lock:
+            self._canned.setdefault(endpoint, deque()).append((status, body))
 
     def clear_faults(self) -> None:
         """Switch every fault off and release the requests a fault holds."""
@@ -220,13 +236,27 @@ class CaptureEmulator:
             response = capture.json_response(body, 405)
             response.allow.add("POST")
             return response
+        authorization = request.headers.get("Authorization")
+        params = capture.with_authorization(endpoint, form, authorization)
         with self._lock:
-            body = capture.answer(self._store, endpoint, form)
-            self._calls.append(Call.of(endpoint, request.method, form, request.args, body))
-        return capture.json_response(body)
+            canned = self._canned.get(endpoint)
+            status, answer = (
+                canned.popleft() if canned else capture.answer(self._store, endpoint, params)
+            )
+            self._calls.append(
+                Call.of(endpoint, request.method, form, request.args, answer, authorization)
+            )
+        return capture.json_response(answer, status)
 
     def _record(self, request: Request, form: Iterable[str], body: object) -> None:
-        call = Call.of(request.path, request.method, form, request.args, body)
+        call = Call.of(
+            request.path,
+            request.method,
+            form,
+            request.args,
+            body,
+            request.headers.get("Authorization"),
+        )
         with self._lock:
             self._calls.append(call)
 

@@ -10,7 +10,8 @@ import secrets
 import string
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 
 from .providers import Provider
 
@@ -63,24 +64,40 @@ class Client:
 
 @dataclass(frozen=True)
 class Profile:
-    """A linked social identity, as an entry of the user record's ``profiles``."""
+    """A linked social identity: one element of the user record's ``profiles`` plural.
+
+    ``entry_id`` is the element's ``id`` in the plural, given when it is linked.
+    """
 
     domain: str
     identifier: str
     display_name: str | None = None
     preferred_username: str | None = None
     email: str | None = None
+    entry_id: int = 0
 
-    def to_json(self) -> dict[str, str]:
-        """The profile as ``/entity`` returns it: display fields only when known."""
-        fields = {
-            "domain": self.domain,
-            "identifier": self.identifier,
+    def to_json(self) -> dict[str, object]:
+        """The element in the default schema's shape: the provider's profile nested under
+        ``profile`` (jump.ios ``JRProfilesElement``/``JRProfile``); no provider secrets."""
+        profile: dict[str, object] = {
             "displayName": self.display_name,
             "preferredUsername": self.preferred_username,
-            "email": self.email,
+            "name": {"formatted": self.display_name} if self.display_name else None,
+            "emails": [{"primary": True, "type": None, "value": self.email}] if self.email else [],
         }
-        return {key: value for key, value in fields.items() if value is not None}
+        return {
+            "id": self.entry_id,
+            "accessCredentials": None,
+            "domain": self.domain,
+            "followers": [],
+            "following": [],
+            "friends": [],
+            "identifier": self.identifier,
+            "profile": profile,
+            "provider": None,
+            "remote_key": None,
+            "verifiedEmail": self.email,
+        }
 
 
 def social_profile(
@@ -101,12 +118,16 @@ def social_profile(
 
 @dataclass
 class User:
-    """A Capture user record."""
+    """A Capture user record; ``record_id`` is its ``id``, ``created``/``last_updated`` are
+    Capture's timestamps (``2015-11-15 01:58:01.862312 +0000``)."""
 
     uuid: str
     email: str
     password: str
     display_name: str | None
+    record_id: int = 0
+    created: str = ""
+    last_updated: str = ""
     profiles: list[Profile] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
@@ -114,8 +135,22 @@ class User:
         return {"uuid": self.uuid, "email": self.email, "displayName": self.display_name}
 
     def to_json(self) -> dict[str, object]:
-        """The record as ``/entity`` returns it in ``result``."""
-        return {**self.summary(), "profiles": [profile.to_json() for profile in self.profiles]}
+        """The whole record as ``/entity`` returns it in ``result`` (no password hash)."""
+        return {
+            "id": self.record_id,
+            "uuid": self.uuid,
+            "created": self.created,
+            "lastUpdated": self.last_updated,
+            "email": self.email,
+            "displayName": self.display_name,
+            "password": None,
+            "profiles": [profile.to_json() for profile in self.profiles],
+        }
+
+
+def timestamp() -> str:
+    """The wall-clock time as Capture writes ``created`` and ``lastUpdated``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f +0000")
 
 
 @dataclass(frozen=True)
@@ -151,6 +186,7 @@ class Store:
         self.social_tokens: dict[str, SocialGrant] = {}
         self._uuid_by_email: dict[str, str] = {}
         self._owner_by_identity: dict[tuple[str, str], str] = {}
+        self._next_id = 1
 
     def clear(self) -> None:
         """Forget every user and token; API clients stay."""
@@ -164,7 +200,8 @@ class Store:
         key = email.casefold()
         if key in self._uuid_by_email:
             raise ValueError(f"a user with email {email!r} already exists")
-        user = User(str(uuid.uuid4()), email, password, display_name)
+        now = timestamp()
+        user = User(str(uuid.uuid4()), email, password, display_name, self._new_id(), now, now)
         self.users[user.uuid] = user
         self._uuid_by_email[key] = user.uuid
         return user
@@ -188,7 +225,8 @@ class Store:
 
     def link(self, user: User, profile: Profile) -> None:
         """Add the identity to the user's profiles (the caller checked it is free)."""
-        user.profiles.append(profile)
+        user.profiles.append(replace(profile, entry_id=self._new_id()))
+        user.last_updated = timestamp()
         self._owner_by_identity[(profile.domain, profile.identifier)] = user.uuid
 
     def unlink(self, user: User, identifier: str) -> bool:
@@ -196,9 +234,15 @@ class Store:
         for profile in user.profiles:
             if profile.identifier == identifier:
                 user.profiles.remove(profile)
+                user.last_updated = timestamp()
                 del self._owner_by_identity[(profile.domain, profile.identifier)]
                 return True
         return False
+
+    def _new_id(self) -> int:
+        """The next record or plural element ``id`` (Capture's ids are integers)."""
+        self._next_id += 1
+        return self._next_id - 1
 
     def issue_tokens(self, user: User, client_id: str) -> dict[str, object]:
         """A fresh access token and refresh token for the user, as Capture answers them."""

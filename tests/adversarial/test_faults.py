@@ -121,7 +121,9 @@ def test_latency_just_under_the_timeout_links(
     assert response.status_code == 303
     assert last_flash(client) == ("success", ENGLISH["success"])
     assert READ - 0.15 <= elapsed < READ + SLACK
-    assert [p["preferredUsername"] for p in emulator.identities(emulator.demo_email)] == ["slow"]
+    assert [
+        p["profile"]["preferredUsername"] for p in emulator.identities(emulator.demo_email)
+    ] == ["slow"]
     assert failure_records(caplog) == []
 
 
@@ -135,7 +137,9 @@ def test_latency_just_over_the_timeout_is_unconfirmed(
     assert elapsed < READ + SLACK
     time.sleep(0.5)  # the emulator finishes the call it was holding
     assert len(emulator.calls_to(LINK)) == 1
-    assert [p["preferredUsername"] for p in emulator.identities(emulator.demo_email)] == ["late"]
+    assert [
+        p["profile"]["preferredUsername"] for p in emulator.identities(emulator.demo_email)
+    ] == ["late"]
 
 
 def test_timeout_after_capture_acted_does_not_claim_nothing_changed(

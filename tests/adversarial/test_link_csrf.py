@@ -223,7 +223,9 @@ def test_replay_after_success(
     assert response.status_code == 303
     assert last_flash(client) == INVALID
     assert link_calls(emulator) == 1
-    assert [p["preferredUsername"] for p in emulator.identities(emulator.demo_email)] == ["mine"]
+    assert [
+        p["profile"]["preferredUsername"] for p in emulator.identities(emulator.demo_email)
+    ] == ["mine"]
 
 
 @pytest.mark.parametrize("failure", ["unique_violation", "html_502", "engage_error"])

@@ -169,7 +169,7 @@ def test_eight_users_link_at_once_while_capture_fails(
     # Each delivery made one call, and none was retried.
     assert len(emulator.calls_to(LINK)) == USERS * LINKS_PER_USER
     for outcome in outcomes:
-        linked = [p["preferredUsername"] for p in emulator.identities(outcome.email)]
+        linked = [p["profile"]["preferredUsername"] for p in emulator.identities(outcome.email)]
         assert Counter(linked) == Counter(outcome.succeeded), outcome.email  # each once
         assert not {identity for identity, _ in outcome.failed} & set(linked)
         assert len(outcome.succeeded) + len(outcome.failed) == LINKS_PER_USER

@@ -283,7 +283,8 @@ def test_no_secret_in_logs_exceptions_flashes_redirects_or_pages(
     for key in ("unique_violation", "engage_error", "missing_access_token", "invalid_credentials"):
         assert ENGLISH[key] in shown, key
     linked = {
-        p["preferredUsername"] for p in capture_emulator.emulator.identities("victim@example.com")
+        p["profile"]["preferredUsername"]
+        for p in capture_emulator.emulator.identities("victim@example.com")
     }
     assert "victim" in linked and "mallory" not in linked  # the attacks all failed
     assert logging.getLogger("urllib3").isEnabledFor(logging.DEBUG)

@@ -77,7 +77,7 @@ def test_links_and_replays_across_workers_with_redis_sessions(
 
         landing = deliver(browser, token_url, emulator.issue_social_token("google", email))
         assert html.escape(ENGLISH["success"], quote=True) in landing
-        assert [p["preferredUsername"] for p in emulator.identities(email)] == [email]
+        assert [p["profile"]["preferredUsername"] for p in emulator.identities(email)] == [email]
 
         replay = deliver(browser, token_url, emulator.issue_social_token("facebook", email))
         assert "did not start on this page" in replay

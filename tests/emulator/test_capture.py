@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from flask_capture_link.emulator import CaptureEmulator
@@ -27,15 +30,17 @@ def test_link_succeeds_and_entity_lists_the_identity(
     assert body["stat"] == "ok"
     assert body["result"]["email"] == emu.demo_email
     assert body["result"]["displayName"] == "Demo User"
-    assert body["result"]["profiles"] == [
-        {
-            "domain": "google.com",
-            "identifier": GOOGLE_ALICE,
-            "displayName": "Alice",
-            "preferredUsername": "alice",
-            "email": "a@example.com",
-        }
+    [identity] = body["result"]["profiles"]
+    assert isinstance(identity["id"], int)
+    assert (identity["domain"], identity["identifier"]) == ("google.com", GOOGLE_ALICE)
+    assert identity["profile"]["displayName"] == "Alice"
+    assert identity["profile"]["preferredUsername"] == "alice"
+    assert identity["profile"]["emails"] == [
+        {"primary": True, "type": None, "value": "a@example.com"}
     ]
+    assert identity["verifiedEmail"] == "a@example.com"
+    assert identity["accessCredentials"] is None  # the emulator holds no provider secrets
+    assert "displayName" not in identity  # display fields live under profile
     assert emu.identities(emu.demo_email) == body["result"]["profiles"]
 
 
@@ -337,6 +342,14 @@ def refresh_form(emu: CaptureEmulator, refresh_token: str, **fields: str) -> dic
     }
 
 
+def post_token(
+    api: CaptureAPI, form: dict[str, str], auth: tuple[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST to ``/oauth/token``, whose refusals are HTTP 400: the status and the JSON."""
+    with api.session.post(api.server.url + REFRESH, data=form, auth=auth) as response:
+        return response.status_code, response.json()
+
+
 def test_refresh_gives_new_tokens_and_spends_the_old_refresh_token(
     api: CaptureAPI, emu: CaptureEmulator
 ) -> None:
@@ -348,34 +361,63 @@ def test_refresh_gives_new_tokens_and_spends_the_old_refresh_token(
     assert body["refresh_token"] != old["refresh_token"]
     assert api.post(ENTITY, {"access_token": body["access_token"]})["stat"] == "ok"
 
-    again = api.post(REFRESH, refresh_form(emu, str(old["refresh_token"])))
-    assert (again["code"], again["error"], again["argument_name"]) == (
-        200,
-        "invalid_argument",
-        "refresh_token",
-    )
-    assert again["error_description"] == "refresh_token is not valid"
+    status, again = post_token(api, refresh_form(emu, str(old["refresh_token"])))
+    assert status == 400
+    assert again == {
+        "error": "invalid_request",
+        "error_description": "refresh_token is not valid",
+        "sub_error": "invalid_argument",
+        "argument_name": "refresh_token",
+    }
     assert api.post(REFRESH, refresh_form(emu, body["refresh_token"]))["stat"] == "ok"
+
+
+def test_refresh_takes_the_client_credentials_as_http_basic(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    tokens = emu.sign_in(emu.demo_email)
+    form = {"grant_type": "refresh_token", "refresh_token": str(tokens["refresh_token"])}
+    status, body = post_token(api, form, auth=(emu.client_id, emu.client_secret))
+    assert (status, body["stat"]) == (200, "ok")
+    [call] = emu.calls_to(REFRESH)
+    assert call.auth_scheme == "Basic"
+    assert "client_secret" not in call.param_names
 
 
 def test_refresh_tokens_live_thirty_days(api: CaptureAPI, emu: CaptureEmulator) -> None:
     tokens = emu.sign_in(emu.demo_email)
     emu.advance_clock(30 * 24 * 3600)
-    body = api.post(REFRESH, refresh_form(emu, str(tokens["refresh_token"])))
-    assert body["argument_name"] == "refresh_token"
+    status, body = post_token(api, refresh_form(emu, str(tokens["refresh_token"])))
+    assert (status, body["argument_name"]) == (400, "refresh_token")
 
 
 def test_refresh_needs_the_client_secret(api: CaptureAPI, emu: CaptureEmulator) -> None:
     tokens = emu.sign_in(emu.demo_email)
     form = refresh_form(emu, str(tokens["refresh_token"]), client_secret="wrong")
-    body = api.post(REFRESH, form)
-    assert (body["code"], body["argument_name"]) == (200, "client_secret")
+    status, body = post_token(api, form)
+    assert (status, body["sub_error"], body["argument_name"]) == (
+        400,
+        "invalid_client_credentials",
+        "client_secret",
+    )
+    status, body = post_token(
+        api,
+        {"grant_type": "refresh_token", "refresh_token": str(tokens["refresh_token"])},
+        auth=(emu.client_id, "wrong"),
+    )
+    assert (status, body["sub_error"]) == (400, "invalid_client_credentials")
     # A refused call does not spend the refresh token.
     assert api.post(REFRESH, refresh_form(emu, str(tokens["refresh_token"])))["stat"] == "ok"
 
 
 def test_refresh_missing_arguments(api: CaptureAPI) -> None:
-    body = api.post(REFRESH, {"grant_type": "refresh_token"})
+    status, body = post_token(api, {"grant_type": "refresh_token"})
+    assert (status, body["error"], body["sub_error"], body["argument_name"]) == (
+        400,
+        "invalid_request",
+        "missing_argument",
+        "refresh_token",
+    )
     assert body["error_description"] == (
         "missing arguments: refresh_token, client_id, client_secret"
     )
@@ -393,3 +435,86 @@ def test_unknown_paths_answer_a_json_404(api: CaptureAPI, emu: CaptureEmulator) 
         assert response.status_code == 404
         assert response.json()["stat"] == "error"
     assert emu.calls == []
+
+
+def linked_demo(api: CaptureAPI, emu: CaptureEmulator) -> str:
+    """The demo user's access token, with Google account alice linked."""
+    access_token = api.access_token()
+    token = emu.issue_social_token("google", "alice", display_name="Alice", email="a@example.com")
+    assert api.link(access_token, token) == {"stat": "ok"}
+    return access_token
+
+
+def test_entity_answers_only_the_attributes_asked(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    access_token = linked_demo(api, emu)
+    asked = '["profiles.domain", "profiles.identifier", "profiles.profile.displayName"]'
+    body = api.post(ENTITY, {"access_token": access_token, "attributes": asked})
+    assert body == {
+        "stat": "ok",
+        "result": {
+            "profiles": [
+                {
+                    "domain": "google.com",
+                    "identifier": GOOGLE_ALICE,
+                    "profile": {"displayName": "Alice"},
+                }
+            ]
+        },
+    }
+
+
+def test_entity_record_has_capture_s_own_attributes(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    access_token = linked_demo(api, emu)
+    result = api.post(ENTITY, {"access_token": access_token})["result"]
+    assert isinstance(result["id"], int)
+    assert result["uuid"] and result["created"] and result["lastUpdated"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \+0000", result["created"])
+    assert result["lastUpdated"] >= result["created"]  # the link updated the record
+
+
+@pytest.mark.parametrize(
+    "attribute", ["profiles.displayName", "profiles.email", "nickname", "profiles.profile.x"]
+)
+def test_entity_refuses_an_attribute_the_schema_lacks(
+    api: CaptureAPI, emu: CaptureEmulator, attribute: str
+) -> None:
+    body = api.post(
+        ENTITY,
+        {"access_token": api.access_token(), "attributes": f'["profiles.domain", "{attribute}"]'},
+    )
+    assert (body["stat"], body["code"], body["error"]) == ("error", 223, "unknown_attribute")
+    assert body["attribute_name"] == attribute
+
+
+def test_entity_refuses_attributes_that_are_not_a_json_list(api: CaptureAPI) -> None:
+    body = api.post(ENTITY, {"access_token": api.access_token(), "attributes": "profiles"})
+    assert (body["code"], body["argument_name"]) == (200, "attributes")
+
+
+@pytest.mark.parametrize("scheme", ["OAuth", "Bearer"])
+@pytest.mark.parametrize("endpoint", [ENTITY, UNLINK])
+def test_the_access_token_may_come_in_the_authorization_header(
+    api: CaptureAPI, emu: CaptureEmulator, scheme: str, endpoint: str
+) -> None:
+    access_token = linked_demo(api, emu)
+    form = api.flow_form(identifier_to_remove=GOOGLE_ALICE) if endpoint == UNLINK else {}
+    body = api.post(endpoint, form, headers={"Authorization": f"{scheme} {access_token}"})
+    assert body["stat"] == "ok"
+    assert emu.calls_to(endpoint)[-1].auth_scheme == scheme
+    assert "access_token" not in emu.calls_to(endpoint)[-1].param_names
+
+
+def test_a_wrong_token_in_the_header_is_an_invalid_access_token(api: CaptureAPI) -> None:
+    body = api.post(ENTITY, {}, headers={"Authorization": "OAuth z0y98xv76u5t4rs3"})
+    assert (body["code"], body["error"]) == (413, "invalid_access_token")
+
+
+def test_answer_next_replays_a_documented_answer_once(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    emu.answer_next(REFRESH, {"error": "invalid_grant"}, status=400)
+    status, body = post_token(api, {})
+    assert (status, body) == (400, {"error": "invalid_grant"})
+    status, body = post_token(api, {})
+    assert body["sub_error"] == "missing_argument"  # the emulator's own answer again
+    assert [call.error for call in emu.calls_to(REFRESH)] == ["invalid_grant", "invalid_request"]

@@ -52,13 +52,17 @@ def test_works_as_a_plain_wsgi_application(wsgi: Client) -> None:
     answer = wsgi.post(LINK, data=link_form(emu, str(tokens["access_token"]), token))
 
     assert answer.json == {"stat": "ok"}
-    assert emu.identities(emu.demo_email) == [
-        {
-            "domain": "twitter.com",
-            "identifier": "http://twitter.com/account/profile?user_id=12345",
-            "preferredUsername": "12345",
-        }
-    ]
+    [identity] = emu.identities(emu.demo_email)
+    assert (identity["domain"], identity["identifier"]) == (
+        "twitter.com",
+        "http://twitter.com/account/profile?user_id=12345",
+    )
+    assert identity["profile"] == {
+        "displayName": None,
+        "preferredUsername": "12345",
+        "name": None,
+        "emails": [],
+    }
 
 
 def test_calls_hold_names_never_values(wsgi: Client) -> None:

@@ -89,7 +89,7 @@ def test_sign_in_delivers_the_token_like_social_login(
     assert api.link(api.access_token(), token) == {"stat": "ok"}
     [profile] = emu.identities(emu.demo_email)
     assert profile["identifier"] == "https://www.google.com/profiles/alice"
-    assert profile["displayName"] == "Alice A"
+    assert profile["profile"]["displayName"] == "Alice A"
 
 
 def test_sign_in_needs_an_account_name(browser: requests.Session, server: EmulatorServer) -> None:
