@@ -1,4 +1,5 @@
-"""Print ``name==version`` for each ``name>=version`` of setup.cfg's install_requires.
+"""Print ``name==version`` for each ``name>=version`` of setup.cfg's install_requires and of
+the ``redis`` extra (the state store's client, which the core suite uses too).
 
 CI installs these exact versions in a second virtualenv and runs the core suite there, so the
 lower bounds setup.cfg declares stay true.
@@ -18,7 +19,9 @@ def lowest_pins(setup_cfg: Path = SETUP_CFG) -> list[str]:
     parser = configparser.ConfigParser()
     parser.read(setup_cfg, encoding="utf-8")
     pins = []
-    for line in parser["options"]["install_requires"].split("\n"):
+    lines = parser["options"]["install_requires"].split("\n")
+    lines += parser["options.extras_require"]["redis"].split("\n")
+    for line in lines:
         found = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][^,;\s]*)\s*", line)
         if found:
             pins.append(f"{found.group(1)}=={found.group(2)}")

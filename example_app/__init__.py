@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import account, auth, security, settings
+from . import account, auth, notices, security, settings
 from .extensions import capture_link, login_manager
 
 __all__ = ["capture_link", "create_app", "login_manager"]
@@ -38,7 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     capture_link.init_app(app)
     security.init_app(app)
+    notices.init_app(app)
     app.register_blueprint(auth.blueprint)
+    auth.remember_tokens(app)
     app.register_blueprint(account.blueprint)
     return app
 

@@ -10,6 +10,7 @@ tells which.
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import signal
 import sys
@@ -54,6 +55,15 @@ def demo_config(emulator_settings: Mapping[str, str]) -> dict[str, Any]:
     return config
 
 
+def show_notices() -> None:
+    """Print the notices the site sends its users (to its log) here, as a mail would go out."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("example_app.notices")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+
+
 def stop_on_signals() -> None:
     """Make Ctrl-C and SIGTERM stop the servers, even when started with SIGINT ignored (as a
     background job of a non-interactive shell is)."""
@@ -69,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve the emulator and the site until interrupted; 1 when a port is taken."""
     args = parse_args(argv)
     stop_on_signals()
+    show_notices()
     emulator_server = EmulatorServer(CaptureEmulator(), host=HOST, port=args.emulator_port)
     try:
         emulator_server.start()

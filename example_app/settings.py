@@ -12,6 +12,7 @@ A deployment against a real Identity Cloud application sets, for example::
     CAPTURE_LINK_REDIS_URL=redis://...  # with more than one worker process and cookie sessions
     EXAMPLE_REDIS_URL=redis://...       # or: sessions in Redis (link states are spent there too)
     SESSION_COOKIE_SECURE=1             # whenever the site is served over https
+    REMEMBER_COOKIE_SECURE=1            # likewise for the remember-me cookie
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     # arrives without it; the extension's bounce page is what makes linking work anyway.
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
     #: Show the demo account on the sign-in page (only when the emulator is the backend).
     "EXAMPLE_SHOW_DEMO_CREDENTIALS": False,
     "EXAMPLE_DEMO_EMAIL": None,
@@ -70,7 +73,10 @@ _PARSED: dict[str, Callable[[str], Any]] = {
     "CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW": _flag,
     "CAPTURE_LINK_TIMEOUT": float,
     "CAPTURE_LINK_STATE_MAX_AGE": int,
+    "CAPTURE_LINK_REQUIRE_FRESH": _flag,
+    "CAPTURE_LINK_FRESH_FOR": int,
     "SESSION_COOKIE_SECURE": _flag,
+    "REMEMBER_COOKIE_SECURE": _flag,
     "EXAMPLE_SHOW_DEMO_CREDENTIALS": _flag,
 }
 

@@ -7,6 +7,7 @@ markup can import the same macros.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from flask import current_app, get_template_attribute
@@ -68,4 +69,28 @@ def unlink_button(action: str, state: str, identifier: str, label: str) -> Marku
     """A small POST form to ``action`` carrying ``state`` and ``identifier``."""
     macro = get_template_attribute("capture_link/macros.html", "unlink_button")
     rendered: Markup = macro(action=action, state=state, identifier=identifier, label=label)
+    return rendered
+
+
+def reauthenticate_link_button(provider: str, url: str, label: str) -> Markup:
+    """A link button of a session that is not fresh: an ``<a>`` to ``url``, where the user
+    confirms their password first."""
+    macro = get_template_attribute("capture_link/macros.html", "reauthenticate_link_button")
+    rendered: Markup = macro(url=url, provider=provider, label=label)
+    return rendered
+
+
+def reauthenticate_unlink_button(action: str, next: str, label: str) -> Markup:
+    """An unlink button of a session that is not fresh: a GET form to ``action`` (the
+    re-authentication endpoint) that comes back to ``next``."""
+    macro = get_template_attribute("capture_link/macros.html", "reauthenticate_unlink_button")
+    rendered: Markup = macro(action=action, next=next, label=label)
+    return rendered
+
+
+def disabled_unlink_button(identifier: str, label: str, reason: str) -> Markup:
+    """The unlink button of an identity that may not be unlinked: disabled, saying why."""
+    reason_id = "capture-link-why-" + hashlib.sha256(identifier.encode()).hexdigest()[:12]
+    macro = get_template_attribute("capture_link/macros.html", "disabled_unlink_button")
+    rendered: Markup = macro(reason_id=reason_id, label=label, reason=reason)
     return rendered

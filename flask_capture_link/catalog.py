@@ -35,6 +35,12 @@ ENGLISH: dict[str, str] = {
     "unlink_button": "Unlink {identity}",
     "success": "Your account is now linked. You can use it to sign in from now on.",
     "unlinked": "The account was unlinked. You can no longer use it to sign in.",
+    "needs_fresh_sign_in": "Please confirm your password to change your sign-in methods.",
+    "unlink_not_allowed": (
+        "That account cannot be unlinked: it may be your only way to sign in. "
+        "Link another account first; nothing was changed."
+    ),
+    "unlink_disabled": "Your only way to sign in: link another account before unlinking this one.",
     "invalid_state": (
         "That link request has expired or did not start on this page. "
         "Nothing was changed; please try again."
@@ -90,6 +96,16 @@ SPANISH: dict[str, str] = {
     "unlink_button": "Desvincular {identity}",
     "success": "Tu cuenta ya está vinculada. A partir de ahora puedes usarla para iniciar sesión.",
     "unlinked": "La cuenta se ha desvinculado. Ya no puedes usarla para iniciar sesión.",
+    "needs_fresh_sign_in": (
+        "Confirma tu contraseña para cambiar tus métodos de inicio de sesión."
+    ),
+    "unlink_not_allowed": (
+        "Esa cuenta no se puede desvincular: puede que sea tu única forma de iniciar sesión. "
+        "Vincula antes otra cuenta; no se ha cambiado nada."
+    ),
+    "unlink_disabled": (
+        "Es tu única forma de iniciar sesión: vincula otra cuenta antes de desvincular esta."
+    ),
     "invalid_state": (
         "Esa solicitud de vinculación ha caducado o no se inició en esta página. "
         "No se ha cambiado nada; inténtalo de nuevo."
@@ -158,6 +174,16 @@ FRENCH: dict[str, str] = {
         "connecter."
     ),
     "unlinked": ("Le compte a été dissocié. Vous ne pouvez plus l'utiliser pour vous connecter."),
+    "needs_fresh_sign_in": (
+        "Veuillez confirmer votre mot de passe pour modifier vos moyens de connexion."
+    ),
+    "unlink_not_allowed": (
+        "Ce compte ne peut pas être dissocié : c'est peut-être votre seul moyen de vous "
+        "connecter. Associez d'abord un autre compte ; rien n'a été modifié."
+    ),
+    "unlink_disabled": (
+        "Votre seul moyen de connexion : associez un autre compte avant de dissocier celui-ci."
+    ),
     "invalid_state": (
         "Cette demande d'association a expiré ou n'a pas été lancée depuis cette page. "
         "Rien n'a été modifié ; veuillez réessayer."
@@ -221,6 +247,18 @@ GERMAN: dict[str, str] = {
     "unlink_button": "Verknüpfung mit {identity} aufheben",
     "success": ("Ihr Konto ist jetzt verknüpft. Sie können sich ab sofort damit anmelden."),
     "unlinked": ("Die Verknüpfung wurde aufgehoben. Sie können sich damit nicht mehr anmelden."),
+    "needs_fresh_sign_in": (
+        "Bitte bestätigen Sie Ihr Passwort, um Ihre Anmeldemethoden zu ändern."
+    ),
+    "unlink_not_allowed": (
+        "Diese Verknüpfung kann nicht aufgehoben werden: Sie ist möglicherweise Ihre einzige "
+        "Möglichkeit, sich anzumelden. Verknüpfen Sie zuerst ein anderes Konto; es wurde "
+        "nichts geändert."
+    ),
+    "unlink_disabled": (
+        "Ihre einzige Anmeldemöglichkeit: Verknüpfen Sie zuerst ein anderes Konto, bevor Sie "
+        "diese Verknüpfung aufheben."
+    ),
     "invalid_state": (
         "Diese Verknüpfungsanfrage ist abgelaufen oder wurde nicht auf dieser Seite gestartet. "
         "Es wurde nichts geändert; bitte versuchen Sie es erneut."

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import config, state_store, workers
+from . import config, freshness, state_store, workers
 from .errors import AccessTokenInvalid, CaptureError, ClientPermissionError
 
 #: What to do, by the plain words of a transport failure (see :mod:`.transport`).
@@ -58,6 +58,11 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
             click.echo(f"token URL: {token_url}?state=...")
         except Exception as exc:
             click.echo(f"token URL: cannot be built ({type(exc).__name__}: {exc})")
+    ext = app.extensions["capture_link"]
+    for line in freshness.describe(
+        app, uses_access_token_loader=ext._access_token_loader is not None
+    ):
+        click.echo(line)
     problems = [str(problem) for problem in config.problems(app.config)]
     if not app.config.get(config.PREFIX + "SOCIAL_LOGIN_URL"):
         problems.append(

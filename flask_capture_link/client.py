@@ -40,7 +40,7 @@ from .errors import (
     error_from_body,
     refresh_refusal,
 )
-from .models import LinkedIdentity, Tokens
+from .models import PASSWORD, REFRESH, LinkedIdentity, Tokens
 
 logger = logging.getLogger("flask_capture_link.client")
 
@@ -221,7 +221,7 @@ class CaptureClient:
         )
         started = time.time()
         answer = self._post("/oauth/auth_native_traditional", params, secrets=(password,))
-        return self._tokens(answer, started)
+        return self._tokens(answer, started, PASSWORD)
 
     def refresh(self, refresh_token: str, client_secret: str) -> Tokens:
         """Trade a refresh token for new tokens. Refresh tokens are single-use: the answer
@@ -248,7 +248,7 @@ class CaptureClient:
             if refusal is error:
                 raise
             raise refusal from None
-        return self._tokens(answer, started)
+        return self._tokens(answer, started, REFRESH)
 
     def _send(self, url: str, body: str) -> requests.Response:
         """POST a form body. On the client's own session the request is prepared here and
@@ -284,10 +284,10 @@ class CaptureClient:
             params["redirect_uri"] = self.redirect_uri
         return params
 
-    def _tokens(self, answer: dict[str, Any], started: float) -> Tokens:
+    def _tokens(self, answer: dict[str, Any], started: float, obtained_by: str) -> Tokens:
         if not isinstance(answer.get("access_token"), str):
             raise CaptureUnavailable("Capture's answer carried no access_token")
-        return Tokens.from_answer(answer, now=started)
+        return Tokens.from_answer(answer, now=started, obtained_by=obtained_by)
 
     def _post(
         self, path: str, params: Mapping[str, str], *, secrets: Iterable[str]

@@ -113,6 +113,16 @@ REDIS_PREFIX = "capture_link:"
 #: The flash categories the extension uses, which ``FLASH_CATEGORIES`` may rename.
 FLASH_CATEGORY_NAMES = ("success", "error", "info")
 
+#: Ask for a fresh sign-in before linking or unlinking an identity, the way into an account
+#: (see "Sensitive actions" in the README). With Flask-Login, fresh is ``login_fresh()``: a
+#: session restored from a remember-me cookie must confirm its password first. Set ``False``
+#: only when the site asks for a recent sign-in itself before showing the buttons.
+REQUIRE_FRESH = True
+
+#: Without Flask-Login: seconds after a sign-in (tokens stored with ``store_tokens``) during
+#: which the session counts as fresh. A refresh of the access token does not renew it.
+FRESH_FOR = 900
+
 #: Keys whose values are secrets: ``flask capture-link check`` masks them.
 SECRET_KEYS = frozenset({"CLIENT_SECRET"})
 
@@ -197,6 +207,11 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
     leeway = config.get(PREFIX + "REFRESH_LEEWAY")
     if not isinstance(leeway, (int, float)) or isinstance(leeway, bool) or leeway < 0:
         found.append(ConfigError(PREFIX + "REFRESH_LEEWAY", "must be seconds >= 0"))
+    if not isinstance(config.get(PREFIX + "REQUIRE_FRESH"), bool):
+        found.append(ConfigError(PREFIX + "REQUIRE_FRESH", "must be True or False"))
+    fresh_for = config.get(PREFIX + "FRESH_FOR")
+    if not isinstance(fresh_for, (int, float)) or isinstance(fresh_for, bool) or fresh_for <= 0:
+        found.append(ConfigError(PREFIX + "FRESH_FOR", "must be seconds > 0"))
     prefix = config.get(PREFIX + "URL_PREFIX")
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         found.append(ConfigError(PREFIX + "URL_PREFIX", "must be a path starting with /"))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
-from . import buttons, config, signals, state, state_store, token_store
+from . import buttons, config, freshness, signals, state, state_store, token_store
 from .app_clients import AppClients, build_client
 from .client import CaptureClient
 from .errors import (
@@ -23,6 +23,7 @@ from .errors import (
 )
 from .models import LinkedIdentity, Tokens
 from .redirects import safe_next
+from .unlink_policy import UnlinkAllowed, default_unlink_allowed
 
 logger = logging.getLogger("flask_capture_link")
 
@@ -60,6 +61,7 @@ class CaptureLink:
     def __init__(self, app: Flask | None = None, *, redis: Any = None) -> None:
         self._access_token_loader: AccessTokenLoader | None = None
         self._locale_selector: LocaleSelector | None = None
+        self._unlink_allowed: UnlinkAllowed | None = None
         self._clients = AppClients()
         self._redis = redis
         if app is not None:
@@ -117,6 +119,44 @@ class CaptureLink:
         """
         self._locale_selector = selector
         return selector
+
+    def unlink_allowed(self, decide: UnlinkAllowed) -> UnlinkAllowed:
+        """Decorate the function that decides whether the user may unlink an identity. It gets
+        the identity and all the user's linked identities now, and returns ``True`` to allow.
+        Without one, the last identity may be unlinked only by a session that signed in with a
+        password (see :meth:`signed_in_with_password`)::
+
+            @capture_link.unlink_allowed
+            def keep_a_way_in(identity, identities):
+                return len(identities) > 1 or current_user.has_password
+
+        A refusal sends nothing to Capture; the identity's unlink button is disabled and says
+        why (message ``unlink_disabled``; the refusal's message is ``unlink_not_allowed``).
+        """
+        self._unlink_allowed = decide
+        return decide
+
+    def may_unlink(
+        self, identity: LinkedIdentity, identities: Sequence[LinkedIdentity] | None = None
+    ) -> bool:
+        """Whether the user may unlink ``identity`` (of ``identities``, by default the user's
+        linked identities of this request), as the ``unlink_allowed`` function decides."""
+        found = self.linked_identities() if identities is None else identities
+        decide = self._unlink_allowed or default_unlink_allowed
+        return bool(decide(identity, found))
+
+    def is_fresh(self) -> bool:
+        """Whether this session signed in recently enough to change its sign-in methods:
+        Flask-Login's ``login_fresh()`` for a Flask-Login user; else a sign-in stored with
+        :meth:`store_tokens` less than ``CAPTURE_LINK_FRESH_FOR`` seconds ago; ``True`` when
+        ``CAPTURE_LINK_REQUIRE_FRESH`` is off or the site hands over the access token itself.
+        """
+        return freshness.is_fresh()
+
+    def signed_in_with_password(self) -> bool:
+        """Whether the tokens in the session came from :meth:`CaptureClient.sign_in` (email
+        and password) through :meth:`store_tokens`: the account then has a password."""
+        return freshness.signed_in_with_password()
 
     @property
     def client(self) -> CaptureClient:
@@ -177,13 +217,27 @@ class CaptureLink:
         """
         name = buttons.provider_name(provider)
         text = label or self.message("link_button", provider=name)
+        if not self.is_fresh():
+            return buttons.reauthenticate_link_button(
+                provider, self.reauthenticate_url(next), text
+            )
         return buttons.link_button(provider, self.token_url(next, provider=provider), text)
 
     def unlink_button(
         self, identity: LinkedIdentity, label: str | None = None, next: str | None = None
     ) -> Markup:
         """A small POST form that unlinks ``identity``, and only it (template global
-        ``capture_link_unlink_button``)."""
+        ``capture_link_unlink_button``). Disabled, saying why, when the identity may not be
+        unlinked (see :meth:`unlink_allowed`); a session that is not fresh gets a button that
+        leads to confirming the password first."""
+        text = label or self.message("unlink_button").replace("{identity}", identity.label)
+        if not self.may_unlink(identity):
+            reason = self.message("unlink_disabled")
+            return buttons.disabled_unlink_button(identity.identifier, text, reason)
+        if not self.is_fresh():
+            return buttons.reauthenticate_unlink_button(
+                url_for("capture_link.reauthenticate"), self._page(next), text
+            )
         value = state.issue(
             session,
             state.UNLINK,
@@ -191,10 +245,15 @@ class CaptureLink:
             self._next(next),
             subject=identity.identifier,
         )
-        text = label or self.message("unlink_button").replace("{identity}", identity.label)
         return buttons.unlink_button(
             url_for("capture_link.unlink"), value, identity.identifier, text
         )
+
+    def reauthenticate_url(self, next: str | None = None) -> str:
+        """Where a button of a session that is not fresh leads: the extension's
+        ``capture_link.reauthenticate`` endpoint, which sends the user to confirm their password
+        (Flask-Login's ``refresh_view``) and then back to ``next`` (default: this page)."""
+        return url_for("capture_link.reauthenticate", next=self._page(next))
 
     def linked_identities(self, *, raise_errors: bool = False) -> list[LinkedIdentity]:
         """The current user's linked identities, asked of Capture at most once per request.
@@ -224,9 +283,13 @@ class CaptureLink:
         where the extension reads them::
 
             capture_link.store_tokens(capture_link.client.sign_in(email, password))
+
+        Tokens of a sign-in make the session fresh for ``CAPTURE_LINK_FRESH_FOR`` seconds
+        (where Flask-Login does not decide); tokens from a refresh do not.
         """
         token_store.forget(session)
         token_store.save(session, tokens, new_sign_in=True)
+        freshness.record(session, tokens)
         request.environ.pop(_IDENTITIES, None)
 
     def forget_tokens(self) -> None:
@@ -315,6 +378,15 @@ class CaptureLink:
         if safe is None:
             logger.warning("capture-link: refused a next that leads off this site")
         return safe
+
+    def _page(self, next: str | None) -> str:
+        """``next`` when safe, else this page (where a user returns after re-authenticating)."""
+        here = request.full_path.rstrip("?") if request.query_string else request.path
+        return (
+            self._next(next)
+            or safe_next(here)
+            or str(current_app.config["CAPTURE_LINK_DEFAULT_NEXT"])
+        )
 
     def _state_url(
         self, endpoint: str, purpose: str, next: str | None, provider: str | None = None

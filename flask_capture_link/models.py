@@ -6,25 +6,37 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+#: ``Tokens.obtained_by`` of tokens from a sign-in with email and password.
+PASSWORD = "password"  # noqa: S105 - a kind of sign-in, not a password
+
+#: ``Tokens.obtained_by`` of tokens from a refresh.
+REFRESH = "refresh"
+
 
 @dataclass(frozen=True)
 class Tokens:
     """What a sign-in or a refresh gives: the user's Registration tokens.
 
     ``repr`` shows neither token, so a ``Tokens`` can be logged or printed safely.
-    ``expires_at`` is a Unix timestamp.
+    ``expires_at`` is a Unix timestamp. ``obtained_by`` says how: :data:`PASSWORD` for
+    :meth:`CaptureClient.sign_in`, :data:`REFRESH` for ``refresh``, ``None`` when unknown
+    (tokens a site made itself). Only a sign-in makes a session fresh (see ``store_tokens``).
     """
 
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False, default=None)
     expires_at: float | None = None
+    obtained_by: str | None = None
 
     @classmethod
-    def from_answer(cls, answer: dict[str, Any], *, now: float | None = None) -> Tokens:
+    def from_answer(
+        cls, answer: dict[str, Any], *, now: float | None = None, obtained_by: str | None = None
+    ) -> Tokens:
         """Read an ``/oauth/*`` answer; ``expires_in`` is counted from ``now``."""
         expires_in = answer.get("expires_in")
         start = time.time() if now is None else now
         return cls(
+            obtained_by=obtained_by,
             access_token=str(answer["access_token"]),
             refresh_token=str(answer["refresh_token"]) if answer.get("refresh_token") else None,
             expires_at=start + float(expires_in)

@@ -1,8 +1,10 @@
 """One table: what each Capture error means for the user and for the site's logs.
 
-Each outcome names the message the user sees, the flash category, the log level, and whether
-the user's access token is dropped so that they sign in again. Configuration faults (the site's
-settings are wrong, not the user's doing) log at ERROR; what users cause logs at INFO/WARNING.
+Each outcome names the message the user sees, the flash category, the log level, whether the
+user's access token is dropped so that they sign in again, and whether they are sent to confirm
+their password (the session is not fresh enough to change sign-in methods). Configuration
+faults (the site's settings are wrong, not the user's doing) log at ERROR; what users cause logs
+at INFO/WARNING.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ class Outcome:
     sign_in_again: bool = False
     #: The Social Login provider the outcome is about, for ``{provider}`` in its message.
     provider: str | None = None
+    reauthenticate: bool = False
 
 
 # Short names for the table below.
 INFO, WARNING, ERROR = logging.INFO, logging.WARNING, logging.ERROR
 _SIGN_IN: dict[str, Any] = {"sign_in_again": True}
+_REAUTHENTICATE: dict[str, Any] = {"reauthenticate": True}
 
 #: Outcome per Capture ``error`` string, and for the extension's own results.
 OUTCOMES: dict[str, Outcome] = {
@@ -40,6 +44,8 @@ OUTCOMES: dict[str, Outcome] = {
     "missing_access_token": Outcome("missing_access_token", "error", INFO, **_SIGN_IN),
     "missing_identifier": Outcome("missing_identifier", "error", INFO),
     "not_linked": Outcome("not_linked", "error", INFO),
+    "needs_fresh_sign_in": Outcome("needs_fresh_sign_in", "info", INFO, **_REAUTHENTICATE),
+    "unlink_not_allowed": Outcome("unlink_not_allowed", "error", INFO),
     "unavailable": Outcome("unavailable", "error", ERROR),
     "unconfirmed": Outcome("unconfirmed", "error", ERROR),
     "unknown": Outcome("unknown", "error", ERROR),

@@ -23,7 +23,10 @@ from flask import current_app
 _signals = Namespace()
 
 #: Sent after Capture linked a new identity to the current user. Sender: the app.
-#: Keyword: ``next`` (where the user goes now).
+#: Keywords: ``next`` (where the user goes now), and what a notice to the user needs (see
+#: :func:`flask_capture_link.notices.details`): ``identity``, ``provider``, ``label``, ``time``,
+#: ``ip``, ``user_agent``. The identity is found by listing the user's identities before and
+#: after the link, which is done only when some handler is connected.
 account_linked = _signals.signal("account-linked")
 
 #: Sent when a link or unlink did not happen. Sender: the app. Keywords: ``error`` (the
@@ -31,8 +34,9 @@ account_linked = _signals.signal("account-linked")
 #: before calling Capture) and ``outcome`` (the message key, e.g. ``"invalid_state"``).
 link_failed = _signals.signal("link-failed")
 
-#: Sent after Capture removed an identity from the current user. Sender: the app. Keyword:
-#: ``identifier`` (the identity removed).
+#: Sent after Capture removed an identity from the current user. Sender: the app. Keywords:
+#: ``identifier`` (the identity removed), ``next``, and the notice keywords of
+#: ``account_linked``.
 account_unlinked = _signals.signal("account-unlinked")
 
 #: Sent after an expired access token was refreshed and the new tokens stored. Sender: the

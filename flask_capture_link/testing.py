@@ -27,8 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from . import token_store
-from .models import Tokens
+from . import freshness, token_store
+from .models import PASSWORD, Tokens
 
 _BUTTON_HREF = re.compile(r'class="capture-link-button capture-link-([a-z0-9_]+)" href="([^"]+)"')
 
@@ -107,7 +107,8 @@ def sign_in(
     the user object your ``user_loader`` returns for this account (or its id), and pages behind
     ``login_required`` open. Without ``user``, only the Capture tokens are stored: a site whose
     pages need a Flask-Login user redirects the client to its sign-in page.
-    ``fresh=False`` makes that sign-in non-fresh (as after "remember me").
+    ``fresh=False`` makes the sign-in non-fresh (as after "remember me", or long ago), so link
+    and unlink ask to confirm the password first.
     ``session_key`` also stores the access token under that key (for a site that reads it
     from there with its own ``access_token_loader``).
 
@@ -115,10 +116,11 @@ def sign_in(
     """
     app = client.application
     answer = emulator.sign_in(email)
-    tokens = Tokens.from_answer(answer, now=time.time())
+    tokens = Tokens.from_answer(answer, now=time.time(), obtained_by=PASSWORD)
     identifier = _session_identifier(client) if user is not None else None
     with client.session_transaction() as session, app.app_context():
         token_store.save(session, tokens, new_sign_in=True)
+        freshness.record(session, tokens, now=None if fresh else 0.0)
         if session_key is not None:
             session[session_key] = tokens.access_token
         if user is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import current_app
 
+from . import freshness
 from .models import Tokens
 
 #: Seconds a refresh result is kept for a concurrent request with the same old refresh token.
@@ -65,6 +66,7 @@ def forget(session: MutableMapping[str, Any]) -> None:
     for name in ("SESSION_KEY", "REFRESH_TOKEN_SESSION_KEY", "EXPIRES_AT_SESSION_KEY"):
         session.pop(_key(name), None)
     session.pop(SIGN_IN_KEY, None)
+    freshness.forget(session)
 
 
 def sign_in_id(session: MutableMapping[str, Any]) -> str | None:

@@ -14,14 +14,16 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from blinker import NamedSignal
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from . import already_linked, signals, state, token_store
+from . import already_linked, freshness, notices, signals, state, token_store
 from .bounce import NO_STORE, bounce_page
 from .errors import CaptureError
+from .models import LinkedIdentity
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next
 from .state_store import StateStoreUnavailable
@@ -88,6 +90,9 @@ def token() -> ResponseReturnValue:
         return refuse("engage_error", reason="malformed token")
     if not isinstance(link_state, state.LinkState):
         return refuse_state(link_state)
+    if not freshness.is_fresh():
+        return refuse("needs_fresh_sign_in", reason="sign-in not fresh", next=link_state.next)
+    before = current_identities() if wants_notice(signals.account_linked) else None
 
     def link(access_token: str) -> bool:
         ext.client.link_account(social_token, access_token, locale=ext.locale())
@@ -100,7 +105,10 @@ def token() -> ResponseReturnValue:
     if linked is None:
         return refuse("missing_access_token", next=link_state.next)
 
-    signals.send(signals.account_linked, next=link_state.next)
+    linked_identity = notices.newly_linked(
+        before, current_identities() if before is not None else None
+    )
+    signals.send(signals.account_linked, next=link_state.next, **notices.details(linked_identity))
     return finish(OUTCOMES["success"], next=link_state.next)
 
 
@@ -118,6 +126,19 @@ def unlink() -> ResponseReturnValue:
         return refuse("missing_identifier", next=state.peek_next(state_value, max_age()))
     if not isinstance(unlink_state, state.LinkState):
         return refuse_state(unlink_state)
+    if not freshness.is_fresh():
+        return refuse("needs_fresh_sign_in", reason="sign-in not fresh", next=unlink_state.next)
+    try:
+        identities = ext.with_access_token(ext.client.linked_identities)
+    except CaptureError as error:
+        return fail(error, next=unlink_state.next)
+    if identities is None:
+        return refuse("missing_access_token", next=unlink_state.next)
+    identity = next((found for found in identities if found.identifier == identifier), None)
+    if identity is None:
+        return refuse("not_linked", next=unlink_state.next)
+    if not ext.may_unlink(identity, identities):
+        return refuse("unlink_not_allowed", next=unlink_state.next)
 
     def remove(access_token: str) -> bool:
         ext.client.unlink_account(access_token, identifier, locale=ext.locale())
@@ -130,8 +151,55 @@ def unlink() -> ResponseReturnValue:
     if unlinked is None:
         return refuse("missing_access_token", next=unlink_state.next)
 
-    signals.send(signals.account_unlinked, identifier=identifier)
+    signals.send(
+        signals.account_unlinked,
+        identifier=identifier,
+        next=unlink_state.next,
+        **notices.details(identity),
+    )
     return finish(OUTCOMES["unlinked"], next=unlink_state.next)
+
+
+@blueprint.route("/reauthenticate")
+@never_fails
+def reauthenticate() -> ResponseReturnValue:
+    """Where the buttons of a session that is not fresh lead: to confirm the password at the
+    site (Flask-Login's ``refresh_view``, with its ``needs_refresh`` message), then back to
+    ``next``, the page of the button. A fresh session goes straight back."""
+    next_path = safe_next(request.args.get("next", "")) or default_next()
+    if freshness.is_fresh():
+        return redirect(next_path, code=303)
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None and (manager.refresh_view or manager.needs_refresh_callback):
+        # Flask-Login's own way: its message, its callback, ``next`` back here and on to the page.
+        response: ResponseReturnValue = manager.needs_refresh()
+        return response
+    if manager is not None and manager.needs_refresh_message:
+        message = manager.needs_refresh_message
+        if manager.localize_callback is not None:
+            message = manager.localize_callback(message)
+        flash(message, manager.needs_refresh_message_category)
+    else:
+        outcome = OUTCOMES["needs_fresh_sign_in"]
+        flash(extension().message(outcome.message_key), outcome.category)
+    return redirect(freshness.reauthentication_url(next_path), code=303)
+
+
+def wants_notice(signal: NamedSignal) -> bool:
+    """Whether a handler listens to ``signal`` from this app (only then is it worth asking
+    Capture which identity changed)."""
+    return bool(signal.has_receivers_for(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+
+def current_identities() -> list[LinkedIdentity] | None:
+    """The user's linked identities as Capture says now, for a notice; ``None`` when it cannot
+    say (a notice without the identity is better than no change)."""
+    ext = extension()
+    try:
+        return ext.with_access_token(ext.client.linked_identities)
+    except CaptureError as error:
+        logger.info("capture-link: could not list identities for a notice: %s", error)
+        return None
 
 
 def extension() -> CaptureLink:
@@ -248,6 +316,8 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
     if outcome.sign_in_again:
         token_store.forget(session)
         target = login_url(next)
+    elif outcome.reauthenticate:
+        target = freshness.reauthentication_url(safe_next(next) or default_next())
     else:
         target = safe_next(next) or default_next()
     response = make_response(redirect(target, code=303))

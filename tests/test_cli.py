@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import EmulatorServer
 
 from .conftest import make_site, site_config
@@ -91,6 +92,39 @@ def test_ping_says_when_nothing_listens_on_the_port(capture_emulator: EmulatorSe
         result.output
     )
     assert "check the port in CAPTURE_LINK_DOMAIN" in result.output
+
+
+def test_check_says_where_freshness_is_not_enforced(capture_emulator: EmulatorServer) -> None:
+    app = make_site(site_config(capture_emulator))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert "freshness: 900 s after a sign-in stored with store_tokens" in result.output
+    assert "NOT enforced where the site puts the access token in" in result.output
+    assert "capture_link.store_tokens(capture_link.client.sign_in(" in result.output
+
+    ext = CaptureLink()
+    ext.access_token_loader(lambda: None)
+    app = make_site(site_config(capture_emulator), ext)
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert "freshness: NOT enforced where the access token comes from access_token_loader" in (
+        result.output
+    )
+    assert "sign users in with Flask-Login" in result.output
+
+
+def test_check_names_flask_login_freshness(capture_emulator: EmulatorServer) -> None:
+    from flask_login import LoginManager
+
+    app = make_site(site_config(capture_emulator), before=LoginManager)
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert "freshness: Flask-Login's login_fresh()" in result.output
+    assert "login_manager.refresh_view is not set" in result.output
+
+
+def test_check_says_require_fresh_is_off(capture_emulator: EmulatorServer) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_REQUIRE_FRESH=False))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert "freshness: NOT enforced (CAPTURE_LINK_REQUIRE_FRESH = False)" in result.output
+    assert result.exit_code == 0  # a choice, not a fault
 
 
 def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorServer) -> None:

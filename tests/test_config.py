@@ -31,6 +31,8 @@ def test_good_config_gets_the_defaults() -> None:
     assert app.config["CAPTURE_LINK_FLOW"] == "standard"
     assert app.config["CAPTURE_LINK_LOCALE"] == "en-US"
     assert app.config["CAPTURE_LINK_STATE_MAX_AGE"] == 600
+    assert app.config["CAPTURE_LINK_REQUIRE_FRESH"] is True
+    assert app.config["CAPTURE_LINK_FRESH_FOR"] == 900
     assert app.url_map.bind("x").match("/capture-link/token", "POST")[0] == "capture_link.token"
 
 
@@ -59,6 +61,9 @@ def test_good_config_gets_the_defaults() -> None:
         ({"CAPTURE_LINK_DOMAIN": "https://capture.example:x"}, "CAPTURE_LINK_DOMAIN", "URL"),
         ({"CAPTURE_LINK_CA_BUNDLE": "/nowhere/ca.pem"}, "CAPTURE_LINK_CA_BUNDLE", "no CA"),
         ({"CAPTURE_LINK_REFRESH_LEEWAY": "60"}, "CAPTURE_LINK_REFRESH_LEEWAY", "seconds"),
+        ({"CAPTURE_LINK_REQUIRE_FRESH": "yes"}, "CAPTURE_LINK_REQUIRE_FRESH", "True or False"),
+        ({"CAPTURE_LINK_FRESH_FOR": 0}, "CAPTURE_LINK_FRESH_FOR", "seconds"),
+        ({"CAPTURE_LINK_FRESH_FOR": "900"}, "CAPTURE_LINK_FRESH_FOR", "seconds"),
         ({"CAPTURE_LINK_DEFAULT_NEXT": "//evil.example"}, "CAPTURE_LINK_DEFAULT_NEXT", "path"),
         ({"CAPTURE_LINK_CLIENT_SECRET": 42}, "CAPTURE_LINK_CLIENT_SECRET", "string"),
         # A name under .localhost goes to DNS like any other: no plain http for it.

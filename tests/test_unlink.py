@@ -181,7 +181,10 @@ def test_unlink_signal(app: Flask, client: Any, emulator: CaptureEmulator, signe
     seen: list[dict[str, Any]] = []
     with signals.account_unlinked.connected_to(lambda s, **kw: seen.append(kw), app):
         client.post("/capture-link/unlink", data=form)
-    assert seen == [{"identifier": form["identifier"]}]
+    assert len(seen) == 1
+    assert seen[0]["identifier"] == form["identifier"]
+    assert seen[0]["identity"].identifier == form["identifier"]
+    assert (seen[0]["provider"], seen[0]["label"]) == ("google.com", "zed")
 
 
 def test_listing_errors_can_be_raised(

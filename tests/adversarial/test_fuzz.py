@@ -278,9 +278,11 @@ def test_unlink_url_never_fails(
         assert status == 200 and response.get_data() == b""
     else:
         assert status == 405
-    assert calls <= (1 if may_call else 0), (calls, attempt)
+    # A valid request reads the user's identities (to keep a way in), then unlinks once.
+    assert calls <= (2 if may_call else 0), (calls, attempt)
     if calls:
-        assert {c.endpoint for c in emulator.calls[-calls:]} == {"/oauth/unlink_account_native"}
+        endpoints = [c.endpoint for c in emulator.calls[-calls:]]
+        assert endpoints in (["/entity"], ["/entity", "/oauth/unlink_account_native"]), endpoints
 
 
 def test_fuzz_reaches_capture_sometimes(fuzz_app: Flask, emulator: CaptureEmulator) -> None:
