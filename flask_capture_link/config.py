@@ -107,7 +107,7 @@ REDIS_URL: str | None = None
 REDIS: Any = None
 
 #: Prefix of the state store's Redis keys; change it when several sites share one Redis
-#: database with different ``SECRET_KEY``s.
+#: database with different ``SECRET_KEY`` values.
 REDIS_PREFIX = "capture_link:"
 
 #: The flash categories the extension uses, which ``FLASH_CATEGORIES`` may rename.

@@ -73,10 +73,12 @@ class LinkedIdentity:
     def from_profile(cls, element: dict[str, Any]) -> LinkedIdentity:
         """Read one element of ``/entity``'s ``result.profiles``::
 
-        LinkedIdentity.from_profile(
-            {"domain": "google.com", "identifier": "https://www.google.com/profiles/1",
-             "profile": {"displayName": "Alice", "emails": [{"value": "a@example.com"}]}}
-        )
+            LinkedIdentity.from_profile(
+                {"domain": "google.com", "identifier": "https://www.google.com/profiles/1",
+                 "profile": {"displayName": "Alice", "emails": [{"value": "a@example.com"}]}}
+            )
+
+        The display fields sit under the nested ``profile``, as in Capture's default schema.
         """
         profile = element.get("profile")
         profile = profile if isinstance(profile, dict) else {}
