@@ -1,4 +1,5 @@
-"""Shared fixtures: a small site using the extension, against the emulator over loopback.
+"""Shared fixtures: a small site using the extension (``tests/helpers.py``), against the
+emulator over loopback.
 
 ``capture_emulator`` (a real HTTP server in a thread, reset per test) comes from the package's
 own pytest plugin, ``flask_capture_link.pytest_plugin``.
@@ -7,63 +8,17 @@ own pytest plugin, ``flask_capture_link.pytest_plugin``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, render_template_string, request
+from flask import Flask
 
-from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import find_token_url, sign_in
 
+from .helpers import make_site, site_config
 from .processes import redis_server
-
-PAGE = """
-{% for category, message in get_flashed_messages(with_categories=true) %}
-<p class="flash {{ category }}">{{ message }}</p>
-{% endfor %}
-{{ capture_link_button("google", next=request.args.get("next")) }}
-{{ capture_link_button("facebook", label="Facebook") }}
-"""
-
-
-def site_config(server: EmulatorServer, **overrides: Any) -> dict[str, Any]:
-    """Flask config for a site that uses ``server`` as Capture and Social Login."""
-    settings = {
-        key: value for key, value in server.settings().items() if key.startswith("CAPTURE_LINK_")
-    }
-    settings.pop("CAPTURE_LINK_CLIENT_SECRET", None)
-    return {"SECRET_KEY": "test secret key", "TESTING": True, **settings, **overrides}
-
-
-def make_site(
-    config: dict[str, Any],
-    ext: CaptureLink | None = None,
-    *,
-    before: Callable[[Flask], object] | None = None,
-) -> Flask:
-    """A minimal site: ``/`` and ``/account`` render link buttons. ``before(app)`` runs
-    before ``init_app`` (to set up other extensions first)."""
-    app = Flask(__name__)
-    app.config.update(config)
-    if before is not None:
-        before(app)
-    (ext or CaptureLink()).init_app(app)
-
-    @app.route("/")
-    def index() -> str:
-        return render_template_string(PAGE)
-
-    @app.route("/account")
-    def account() -> str:
-        return render_template_string(PAGE + "<p>{{ request.path }}</p>")
-
-    @app.route("/sign-in")
-    def sign_in_page() -> str:
-        return "sign in " + request.args.get("next", "")
-
-    return app
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
+from .helpers import make_site, site_config
 
 #: Valid settings that lead nowhere: what an app factory loads before a test overrides them.
 ELSEWHERE: dict[str, Any] = {

@@ -10,7 +10,7 @@ from flask import Flask
 from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import EmulatorServer
 
-from .conftest import make_site, site_config
+from .helpers import make_site, site_config
 
 
 def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorServer) -> None:

@@ -14,7 +14,7 @@ from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.models import LinkedIdentity, Tokens
 
-LINK = "/oauth/link_account_native"
+from .helpers import LINK
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from flask_capture_link.emulator import EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
+from .helpers import make_site, site_config
 
 
 @pytest.mark.parametrize("csrf_first", [True, False])

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from example_app import account, create_app
 from flask_capture_link.emulator import EmulatorServer
 
-REFRESH = "/oauth/token"
+from .helpers import REFRESH
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
+from .helpers import make_site, site_config
 
 
 def test_one_instance_serves_two_apps(capture_emulator: EmulatorServer) -> None:

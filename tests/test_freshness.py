@@ -18,10 +18,8 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes
 
-from .conftest import make_site, site_config
+from .helpers import LINK, make_site, site_config
 
-LINK = "/oauth/link_account_native"
-UNLINK = "/oauth/unlink_account_native"
 REAUTHENTICATE = "/capture-link/reauthenticate"
 NEEDS_REFRESH = "Confirm your password, please."
 

@@ -20,10 +20,9 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 from flask_capture_link.errors import RefreshTokenInvalid
 from flask_capture_link.shared_refresh import RedisRefresh
-from flask_capture_link.testing import find_token_url, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .conftest import make_site, site_config
-from .test_views import deliver_token, last_flash, link_calls
+from .helpers import last_flash, link_calls, make_site, site_config
 
 THREADS = 12
 

@@ -12,7 +12,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
+from .helpers import make_site, site_config
 
 
 class User(UserMixin):  # type: ignore[misc]

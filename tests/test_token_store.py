@@ -14,10 +14,9 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
+from .helpers import LINK, make_site, site_config
 
 TOKEN = "/oauth/token"
-LINK = "/oauth/link_account_native"
 
 
 @pytest.fixture

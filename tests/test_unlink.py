@@ -13,10 +13,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
-
-UNLINK = "/oauth/unlink_account_native"
-ENTITY = "/entity"
+from .helpers import ENTITY, UNLINK, make_site, site_config
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}

@@ -16,9 +16,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import flashes, sign_in
 
-from .conftest import make_site, site_config
-
-UNLINK = "/oauth/unlink_account_native"
+from .helpers import UNLINK, make_site, site_config
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}

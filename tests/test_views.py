@@ -16,9 +16,8 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import make_site, site_config
+from .helpers import LINK, last_flash, link_calls, make_site, site_config
 
-LINK = "/oauth/link_account_native"
 SEVEN = (
     "access_token",
     "client_id",
@@ -28,16 +27,6 @@ SEVEN = (
     "redirect_uri",
     "token",
 )
-
-
-def link_calls(emulator: CaptureEmulator) -> int:
-    return len(emulator.calls_to(LINK))
-
-
-def last_flash(client: Any) -> tuple[str, str]:
-    found = flashes(client)
-    assert found, "nothing was flashed"
-    return found[-1]
 
 
 def test_link_succeeds_and_redirects_to_next(

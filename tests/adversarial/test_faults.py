@@ -18,7 +18,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import LINK, UNLINK, last_flash, link_calls, site_with
+from ..helpers import LINK, UNLINK, last_flash, link_calls, site_with
 
 CONNECT, READ = 1.0, 0.5
 TIMEOUT = (CONNECT, READ)

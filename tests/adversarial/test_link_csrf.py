@@ -31,7 +31,7 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 from flask_capture_link.token_store import SIGN_IN_KEY
 
-from .conftest import UNLINK, last_flash, link_calls, make_site, site_config, site_with, state_of
+from ..helpers import UNLINK, last_flash, link_calls, make_site, site_config, site_with, state_of
 
 INVALID = ("error", ENGLISH["invalid_state"])
 MALLORY = "mallory@example.com"

@@ -27,7 +27,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 from flask_capture_link.testing import find_token_url
 
-from .conftest import LINK
+from ..helpers import LINK
 
 USERS = 8
 LINKS_PER_USER = 10

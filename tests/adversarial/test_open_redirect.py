@@ -12,7 +12,7 @@ import html
 import re
 from itertools import count
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask import Flask, render_template_string
@@ -27,7 +27,26 @@ from flask_capture_link.redirects import LOOKALIKES, safe_next
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 from flask_capture_link.token_store import SIGN_IN_KEY
 
-from .conftest import browser_target, last_flash, make_site, site_config, stays_on_site
+from ..helpers import last_flash, make_site, site_config
+
+#: What the WHATWG URL parser drops before parsing: ASCII tab and newlines anywhere, and C0
+#: controls and spaces at either end.
+_STRIPPED_INSIDE = re.compile(r"[\t\n\r]")
+
+
+def browser_target(location: str, base: str = "http://localhost/capture-link/token") -> str:
+    """The absolute URL a browser goes to for ``Location: location`` on a response to
+    ``base``: the quirks that make ``/\\evil.example`` or ``\\t//evil.example`` leave the site
+    (backslash read as slash, tab and newlines removed, ends trimmed), then RFC 3986 joining."""
+    cleaned = _STRIPPED_INSIDE.sub("", location).strip("".join(map(chr, range(0x21))))
+    return urljoin(base, cleaned.replace("\\", "/"))
+
+
+def stays_on_site(location: str, host: str = "localhost") -> bool:
+    """Whether a browser following ``location`` stays on ``http://host``."""
+    target = urlsplit(browser_target(location, f"http://{host}/capture-link/token"))
+    return target.scheme == "http" and target.netloc == host and location.startswith("/")
+
 
 # Django, tests/utils_tests/test_http.py, URLHasAllowedHostAndSchemeTests.test_bad_urls
 # (django/django @ 01e85f309fe6fc224a9b0cb36db71a34eb04fe1e), allowed hosts {"testserver"}.

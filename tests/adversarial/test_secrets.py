@@ -30,7 +30,7 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.errors import CaptureError
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .conftest import LINK, UNLINK, make_site, site_config, state_of
+from ..helpers import LINK, UNLINK, make_site, site_config, state_of
 
 PASSWORD = "correct-horse-battery-staple-42"
 FAULT_KINDS = [

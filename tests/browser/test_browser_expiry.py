@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from ..helpers import ENTITY, LINK, REFRESH
+
 pytestmark = pytest.mark.browser
 
-LINK = "/oauth/link_account_native"
-REFRESH = "/oauth/token"
-ENTITY = "/entity"
 ONE_HOUR_AND_A_BIT = 3601
 
 

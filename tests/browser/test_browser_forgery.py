@@ -8,9 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from ..helpers import LINK
+
 pytestmark = pytest.mark.browser
 
-LINK = "/oauth/link_account_native"
 INVALID_STATE = "did not start on this page"
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from ..helpers import LINK, UNLINK
 
-LINK = "/oauth/link_account_native"
-UNLINK = "/oauth/unlink_account_native"
+pytestmark = pytest.mark.browser
 
 
 def test_remembered_session_confirms_the_password_then_links(visit, site, emulator):

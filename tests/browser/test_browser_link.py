@@ -7,10 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Response, expect
 
-pytestmark = pytest.mark.browser
+from ..helpers import LINK, UNLINK
 
-LINK = "/oauth/link_account_native"
-UNLINK = "/oauth/unlink_account_native"
+pytestmark = pytest.mark.browser
 
 
 def test_link_google_through_the_cross_site_post_and_the_bounce(visit, site, emulator):

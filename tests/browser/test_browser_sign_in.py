@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from ..helpers import SIGN_IN
 
-SIGN_IN = "/oauth/auth_native_traditional"
+pytestmark = pytest.mark.browser
 
 
 def test_sign_in_shows_connected_accounts_and_sign_out_ends_it(visit, site, emulator):

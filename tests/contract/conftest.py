@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -11,7 +10,7 @@ from flask import Flask
 from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 
-from ..conftest import make_site, site_config
+from ..helpers import make_site, site_config
 
 
 @pytest.fixture
@@ -44,17 +43,3 @@ def app(capture_emulator: EmulatorServer) -> Flask:
 def emulator(capture_emulator: EmulatorServer) -> CaptureEmulator:
     """The emulator, in its seeded state."""
     return capture_emulator.emulator
-
-
-def session_tokens(client: Any, **values: object) -> None:
-    """Put these session values (access token, refresh token, expiry) in the test client."""
-    from flask_capture_link import config
-
-    keys = {
-        "access_token": config.SESSION_KEY,
-        "refresh_token": config.REFRESH_TOKEN_SESSION_KEY,
-        "expires_at": config.EXPIRES_AT_SESSION_KEY,
-    }
-    with client.session_transaction() as session:
-        for name, value in values.items():
-            session[keys[name]] = value

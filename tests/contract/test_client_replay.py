@@ -23,8 +23,8 @@ from flask_capture_link.models import LinkedIdentity, Tokens
 from flask_capture_link.outcomes import OUTCOMES, outcome_for
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
+from ..helpers import session_tokens
 from . import corpus
-from .conftest import session_tokens
 
 LINK = corpus.load("link_account_native")["path"]
 UNLINK = corpus.load("unlink_account_native")["path"]

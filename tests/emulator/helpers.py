@@ -1,4 +1,5 @@
-"""What the emulator's tests share: endpoint paths, a Capture API caller, envelope checks."""
+"""What the emulator's tests share: a Capture API caller, envelope checks (the endpoint paths
+are in ``tests/helpers.py``)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,9 @@ import requests
 
 from flask_capture_link.emulator import EmulatorServer
 
+from ..helpers import LINK
+
 REQUEST_ID = re.compile(r"[a-z0-9]{16}")
-LINK = "/oauth/link_account_native"
-UNLINK = "/oauth/unlink_account_native"
-ENTITY = "/entity"
-SIGN_IN = "/oauth/auth_native_traditional"
-REFRESH = "/oauth/token"
 
 
 class CaptureAPI:

@@ -9,7 +9,8 @@ import pytest
 
 from flask_capture_link.emulator import CaptureEmulator
 
-from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, UNLINK, CaptureAPI, assert_error
+from ..helpers import ENTITY, LINK, REFRESH, SIGN_IN, UNLINK
+from .helpers import CaptureAPI, assert_error
 
 GOOGLE_ALICE = "https://www.google.com/profiles/alice"
 

@@ -9,7 +9,7 @@ from werkzeug.test import Client
 
 from flask_capture_link.emulator import Call, CaptureEmulator
 
-from .helpers import ENTITY, LINK
+from ..helpers import ENTITY, LINK
 
 
 @pytest.fixture

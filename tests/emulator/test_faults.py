@@ -10,7 +10,8 @@ import requests
 
 from flask_capture_link.emulator import Call, CaptureEmulator, EmulatorServer
 
-from .helpers import ENTITY, LINK, REQUEST_ID, CaptureAPI
+from ..helpers import ENTITY, LINK
+from .helpers import REQUEST_ID, CaptureAPI
 
 
 def post_entity(api: CaptureAPI, timeout: float = 10) -> requests.Response:

@@ -14,7 +14,7 @@ import requests
 
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 
-from .helpers import ENTITY
+from ..helpers import ENTITY
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,126 @@
+"""What the tests share besides fixtures: a small site using the extension, Capture's endpoint
+paths, and the checks many tests make (fixtures live in the ``conftest.py`` files).
+
+The endpoint paths are the emulator's own (``emulator.calls_to(LINK)`` filters by them); the
+contract tests pin them to the vendor's documents (``tests/contract/*.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Flask, render_template_string, request
+
+from flask_capture_link import CaptureLink, config
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.emulator.capture import (
+    ENTITY,
+    LINK_ACCOUNT,
+    REFRESH,
+    SIGN_IN,
+    UNLINK_ACCOUNT,
+)
+from flask_capture_link.testing import flashes
+
+__all__ = [
+    "ENTITY",
+    "LINK",
+    "REFRESH",
+    "SIGN_IN",
+    "UNLINK",
+    "last_flash",
+    "link_calls",
+    "make_site",
+    "session_tokens",
+    "site_config",
+    "site_with",
+    "state_of",
+]
+
+#: Capture's ``link_account_native``, as the emulator records it.
+LINK = LINK_ACCOUNT
+#: Capture's ``unlink_account_native``, as the emulator records it.
+UNLINK = UNLINK_ACCOUNT
+
+PAGE = """
+{% for category, message in get_flashed_messages(with_categories=true) %}
+<p class="flash {{ category }}">{{ message }}</p>
+{% endfor %}
+{{ capture_link_button("google", next=request.args.get("next")) }}
+{{ capture_link_button("facebook", label="Facebook") }}
+"""
+
+
+def site_config(server: EmulatorServer, **overrides: Any) -> dict[str, Any]:
+    """Flask config for a site that uses ``server`` as Capture and Social Login."""
+    settings = {
+        key: value for key, value in server.settings().items() if key.startswith("CAPTURE_LINK_")
+    }
+    settings.pop("CAPTURE_LINK_CLIENT_SECRET", None)
+    return {"SECRET_KEY": "test secret key", "TESTING": True, **settings, **overrides}
+
+
+def make_site(
+    config: dict[str, Any],
+    ext: CaptureLink | None = None,
+    *,
+    before: Callable[[Flask], object] | None = None,
+) -> Flask:
+    """A minimal site: ``/`` and ``/account`` render link buttons. ``before(app)`` runs
+    before ``init_app`` (to set up other extensions first)."""
+    app = Flask(__name__)
+    app.config.update(config)
+    if before is not None:
+        before(app)
+    (ext or CaptureLink()).init_app(app)
+
+    @app.route("/")
+    def index() -> str:
+        return render_template_string(PAGE)
+
+    @app.route("/account")
+    def account() -> str:
+        return render_template_string(PAGE + "<p>{{ request.path }}</p>")
+
+    @app.route("/sign-in")
+    def sign_in_page() -> str:
+        return "sign in " + request.args.get("next", "")
+
+    return app
+
+
+def site_with(server: EmulatorServer, **overrides: Any) -> Flask:
+    """:func:`make_site` on ``server`` with config ``overrides``."""
+    return make_site(site_config(server, **overrides))
+
+
+def link_calls(emulator: CaptureEmulator) -> int:
+    """How many link calls Capture received."""
+    return len(emulator.calls_to(LINK))
+
+
+def last_flash(client: Any) -> tuple[str, str]:
+    """The last ``(category, message)`` flashed to this browser."""
+    found = flashes(client)
+    assert found, "nothing was flashed"
+    return found[-1]
+
+
+def state_of(token_url: str) -> str:
+    """The ``state`` query value of a token URL."""
+    return parse_qs(urlsplit(token_url).query)["state"][0]
+
+
+def session_tokens(client: Any, **values: object) -> None:
+    """Put these session values (``access_token``, ``refresh_token``, ``expires_at``) in the
+    test client's session, under the keys the extension reads by default."""
+    keys = {
+        "access_token": config.SESSION_KEY,
+        "refresh_token": config.REFRESH_TOKEN_SESSION_KEY,
+        "expires_at": config.EXPIRES_AT_SESSION_KEY,
+    }
+    with client.session_transaction() as session:
+        for name, value in values.items():
+            session[keys[name]] = value
