@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -29,13 +29,12 @@ from requests.cookies import RequestsCookieJar
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 
-from .conftest import GunicornSite, serve_example
-from .test_gunicorn_redis import LINK, button_token_url, deliver, sign_in
+from ..helpers import LINK, REFRESH, state_of
+from .helpers import GunicornSite, button_token_url, deliver, serve_example, sign_in
 
 #: Concurrent requests in a race.
 RACERS = 8
 ALREADY_USED = "refused: already used"
-REFRESH = "/oauth/token"
 
 
 @pytest.fixture(params=["redis sessions", "cookie sessions"])
@@ -86,10 +85,6 @@ def post_state(
             data={"token": token, "state": state, "capture_link_bounced": "1"},
             timeout=30,
         )
-
-
-def state_of(token_url: str) -> str:
-    return parse_qs(urlsplit(token_url).query)["state"][0]
 
 
 # 3. One state, many simultaneous requests --------------------------------------------------
