@@ -19,6 +19,8 @@ import pytest
 
 
 def free_port() -> int:
+    """A loopback port that nothing listens on now: for a server to bind, or for a Capture that
+    refuses connections."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -11,6 +11,7 @@ from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import EmulatorServer
 
 from .helpers import make_site, site_config
+from .processes import free_port
 
 
 def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorServer) -> None:
@@ -80,11 +81,7 @@ def test_ping_says_in_plain_words_that_the_host_was_not_found(
 
 
 def test_ping_says_when_nothing_listens_on_the_port(capture_emulator: EmulatorServer) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     app = make_site(site_config(capture_emulator, CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{port}"))
     result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
     assert result.exit_code == 1

@@ -15,6 +15,7 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.models import LinkedIdentity, Tokens
 
 from .helpers import LINK
+from .processes import free_port
 
 
 @pytest.fixture
@@ -189,11 +190,7 @@ def test_timeout_raises_within_the_read_timeout(
 
 
 def test_connection_refused_is_retried_once_then_unavailable() -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with (
         CaptureClient(
             f"http://127.0.0.1:{port}", "c", flow_version="1", redirect_uri="http://x/"
@@ -485,11 +482,7 @@ def test_transport_errors_name_host_and_port_never_a_secret(domain: str, named: 
 
 
 def test_connection_refused_names_the_port() -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with (
         CaptureClient(
             f"http://127.0.0.1:{port}", "c", flow_version="1", redirect_uri="http://x/"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
 from ..helpers import LINK, UNLINK, last_flash, link_calls, site_with
+from ..processes import free_port
 
 CONNECT, READ = 1.0, 0.5
 TIMEOUT = (CONNECT, READ)
@@ -153,19 +153,13 @@ def test_timeout_after_capture_acted_does_not_claim_nothing_changed(
     assert last_flash(client) == ("error", ENGLISH["unconfirmed"])
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_connection_refused(
     capture_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     emulator = capture_emulator.emulator
     app = site_with(
         capture_emulator,
-        CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{closed_port()}",
+        CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{free_port()}",
         CAPTURE_LINK_TIMEOUT=TIMEOUT,
     )
     response, elapsed, client = link_once(app, emulator, "nowhere")

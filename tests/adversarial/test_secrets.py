@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from flask_capture_link.errors import CaptureError
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
 from ..helpers import LINK, UNLINK, make_site, site_config, state_of
+from ..processes import free_port
 
 PASSWORD = "correct-horse-battery-staple-42"
 #: Every fault the emulator can make but ``latency``, which ``hang`` stands for (both hold the
@@ -224,12 +224,6 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     victim.post("/capture-link/unlink", data=stale)  # already unlinked: not_linked
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def everything_logged(records: list[logging.LogRecord]) -> list[str]:
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     texts = []
@@ -295,7 +289,7 @@ def test_no_secret_when_capture_is_unreachable(
 ) -> None:
     emulator = capture_emulator.emulator
     app = secret_site(
-        capture_emulator, seen, CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{closed_port()}"
+        capture_emulator, seen, CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{free_port()}"
     )
     client = app.test_client()
     signed_in(client, emulator, seen, emulator.demo_email)
