@@ -189,17 +189,6 @@ def test_timeout_raises_within_the_read_timeout(
     assert len(emulator.calls_to(LINK)) == 1
 
 
-def test_connection_refused_is_retried_once_then_unavailable() -> None:
-    port = free_port()
-    with (
-        CaptureClient(
-            f"http://127.0.0.1:{port}", "c", flow_version="1", redirect_uri="http://x/"
-        ) as client,
-        pytest.raises(errors.CaptureUnavailable, match="could not reach"),
-    ):
-        client.link_account("a" * 40, "access")
-
-
 def test_latency_under_the_timeout_succeeds(capture: CaptureClient, emulator: Any) -> None:
     emulator.set_fault(LINK, "latency", seconds=0.3)
     access_token = emulator.sign_in(emulator.demo_email)["access_token"]
