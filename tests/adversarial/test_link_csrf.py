@@ -31,7 +31,16 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 from flask_capture_link.token_store import SIGN_IN_KEY
 
-from ..helpers import UNLINK, last_flash, link_calls, make_site, site_config, site_with, state_of
+from ..helpers import (
+    LINK,
+    UNLINK,
+    last_flash,
+    link_calls,
+    make_site,
+    site_config,
+    site_with,
+    state_of,
+)
 
 INVALID = ("error", ENGLISH["invalid_state"])
 MALLORY = "mallory@example.com"
@@ -96,8 +105,9 @@ def test_token_post_without_state(
         pytest.param(lambda real: "eyJuIjoiYSJ9.Zz.abc", id="made-up"),
         pytest.param(lambda real: "." * 40, id="dots"),
         pytest.param(lambda real: real + real, id="doubled"),
-        pytest.param(lambda real: "x" * 4097, id="oversized"),
+        pytest.param(lambda real: "x" * (state.MAX_STATE_LENGTH + 1), id="oversized"),
         pytest.param(lambda real: "%00" + real, id="nul-prefixed"),
+        pytest.param(lambda real: "", id="empty"),
     ],
 )
 def test_forged_state(
@@ -237,7 +247,7 @@ def test_replay_after_failure(
         emulator.add_identity("other@example.com", "google", "taken")
         first_token = emulator.issue_social_token("google", "taken")
     elif failure == "html_502":
-        emulator.set_fault("/oauth/link_account_native", "html_502", times=1)
+        emulator.set_fault(LINK, "html_502", times=1)
         first_token = emulator.issue_social_token("google", "unlucky")
     else:
         first_token = "f" * 40  # well-formed, but no token Social Login issued
