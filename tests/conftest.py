@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import find_token_url, sign_in
 
@@ -25,6 +26,21 @@ from .processes import redis_server
 def emulator(capture_emulator: EmulatorServer) -> CaptureEmulator:
     """The emulator behind ``capture_emulator``, in its seeded state."""
     return capture_emulator.emulator
+
+
+@pytest.fixture
+def capture(capture_emulator: EmulatorServer) -> Iterator[CaptureClient]:
+    """A ``CaptureClient`` of the emulator's login client (no site around it)."""
+    emulator = capture_emulator.emulator
+    with CaptureClient(
+        capture_emulator.url,
+        emulator.client_id,
+        flow=emulator.flow,
+        flow_version=emulator.flow_version,
+        redirect_uri="http://localhost/",
+        timeout=(1.0, 3.0),
+    ) as client:
+        yield client
 
 
 @pytest.fixture

@@ -18,21 +18,6 @@ from .helpers import LINK
 from .processes import free_port
 
 
-@pytest.fixture
-def capture(capture_emulator: EmulatorServer) -> CaptureClient:
-    emulator = capture_emulator.emulator
-    client = CaptureClient(
-        capture_emulator.url,
-        emulator.client_id,
-        flow=emulator.flow,
-        flow_version=emulator.flow_version,
-        redirect_uri="http://localhost/",
-        timeout=(1.0, 2.0),
-    )
-    yield client
-    client.close()
-
-
 def test_link_posts_seven_form_fields_and_nothing_in_the_query(
     capture: CaptureClient, emulator: CaptureEmulator
 ) -> None:

@@ -6,9 +6,10 @@ on ``localhost`` (another site, so the token POST is cross-site and the session 
 
 The folder is skipped when no Chromium is found, except in CI (``CI`` set), where a missing
 Chromium is an error. ``CHROMIUM_PATH`` names a binary to use. The emulator is the one the
-package's pytest plugin serves (``capture_emulator``), reset before each test. Each test leaves
-a full-page screenshot of every browser page it opened in ``artifacts/screenshots/``. The
-servers and the visitor the fixtures make are in ``helpers.py``.
+package's pytest plugin serves (``capture_emulator``; ``emulator`` from ``tests/conftest.py``),
+reset before each test. Each test leaves a full-page screenshot of every browser page it opened
+in ``artifacts/screenshots/``. The servers and the visitor the fixtures make are in
+``helpers.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.emulator import EmulatorServer
 
 from .helpers import (
     CHROMIUM_ARGS,
@@ -48,13 +49,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # The servers ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emulator(capture_emulator: EmulatorServer) -> CaptureEmulator:
-    """The emulator (served by the package's pytest plugin for the whole session), back to
-    only its demo user, with no tokens, faults or recorded calls."""
-    return capture_emulator.emulator
 
 
 @pytest.fixture(scope="session", autouse=True)
