@@ -7,6 +7,7 @@ contract tests pin them to the vendor's documents (``tests/contract/*.json``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +31,7 @@ __all__ = [
     "REFRESH",
     "SIGN_IN",
     "UNLINK",
+    "form_fields",
     "last_flash",
     "link_calls",
     "make_site",
@@ -37,12 +39,16 @@ __all__ = [
     "site_config",
     "site_with",
     "state_of",
+    "unlink_forms",
 ]
 
 #: Capture's ``link_account_native``, as the emulator records it.
 LINK = LINK_ACCOUNT
 #: Capture's ``unlink_account_native``, as the emulator records it.
 UNLINK = UNLINK_ACCOUNT
+
+_FIELD = re.compile(r'name="(\w+)" value="([^"]*)"')
+_UNLINK_FORM = re.compile(r'<form class="capture-link-unlink" method="post".*?</form>', re.S)
 
 PAGE = """
 {% for category, message in get_flashed_messages(with_categories=true) %}
@@ -124,3 +130,15 @@ def session_tokens(client: Any, **values: object) -> None:
     with client.session_transaction() as session:
         for name, value in values.items():
             session[keys[name]] = value
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """The ``name="…" value="…"`` pairs of ``page`` (a form's hidden fields, say), as written:
+    escaped values stay escaped."""
+    return dict(_FIELD.findall(page))
+
+
+def unlink_forms(page: str) -> list[dict[str, str]]:
+    """The fields of each unlink button on ``page`` that can be pressed (a disabled one is no
+    form), in page order."""
+    return [form_fields(form) for form in _UNLINK_FORM.findall(page)]

@@ -18,7 +18,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes
 
-from .helpers import LINK, make_site, site_config
+from .helpers import LINK, make_site, site_config, unlink_forms
 
 REAUTHENTICATE = "/capture-link/reauthenticate"
 NEEDS_REFRESH = "Confirm your password, please."
@@ -38,9 +38,9 @@ RAW_TOKEN_URL = '<a id="raw" href="{{ capture_link_token_url(next="/connected") 
 
 
 def unlink_form(page: str) -> dict[str, str]:
-    form = re.search(r'<form class="capture-link-unlink" method="post".*?</form>', page, re.S)
-    assert form is not None, page
-    return dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(0)))
+    forms = unlink_forms(page)
+    assert forms, page
+    return forms[0]
 
 
 def raw_token_url(client: Any) -> str:

@@ -24,6 +24,8 @@ from flask_capture_link import signals
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes
 
+from .helpers import form_fields, unlink_forms
+
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -77,7 +79,7 @@ def test_account_unlinked_carries_a_notice(
 ) -> None:
     identifier = emulator.add_identity(emulator.demo_email, "google", "ann")
     page = client.get("/accounts").get_data(as_text=True)
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+    form = form_fields(page)
     seen, connected = recorded(signals.account_unlinked, app)
     with connected:
         client.post("/capture-link/unlink", data=form, headers={"User-Agent": BROWSER})
@@ -177,9 +179,9 @@ def test_the_example_site_logs_a_notice_of_an_unlink(
     client = example_site(capture_emulator).test_client()
     sign_in_and_link(client, emulator)
     page = client.get("/account").get_data(as_text=True)
-    form = re.search(r'<form class="capture-link-unlink" method="post".*?</form>', page, re.S)
-    assert form is not None
-    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(0)))
+    forms = unlink_forms(page)
+    assert forms
+    fields = forms[0]
     client.post("/capture-link/unlink", data=fields)
     assert emulator.identities(emulator.demo_email) == []
     notices = [r.getMessage() for r in caplog.records if r.name == "example_app.notices"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .helpers import ENTITY, UNLINK, make_site, site_config
+from .helpers import ENTITY, UNLINK, make_site, site_config, unlink_forms
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}
@@ -33,11 +32,6 @@ def app(capture_emulator: EmulatorServer) -> Flask:
         return render_template_string(ACCOUNTS + ACCOUNTS)
 
     return app
-
-
-def unlink_forms(page: str) -> list[dict[str, str]]:
-    forms = re.findall(r'<form class="capture-link-unlink".*?</form>', page, re.S)
-    return [dict(re.findall(r'name="(\w+)" value="([^"]*)"', form)) for form in forms]
 
 
 def test_list_after_link_and_after_unlink(

@@ -16,7 +16,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import flashes, sign_in
 
-from .helpers import UNLINK, make_site, site_config
+from .helpers import UNLINK, make_site, site_config, unlink_forms
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}
@@ -38,11 +38,6 @@ def site(capture_emulator: EmulatorServer, ext: CaptureLink | None = None) -> Fl
 @pytest.fixture
 def app(capture_emulator: EmulatorServer) -> Flask:
     return site(capture_emulator)
-
-
-def unlink_forms(page: str) -> list[dict[str, str]]:
-    forms = re.findall(r'<form class="capture-link-unlink" method="post".*?</form>', page, re.S)
-    return [dict(re.findall(r'name="(\w+)" value="([^"]*)"', form)) for form in forms]
 
 
 def sign_in_without_password(client: Any, emulator: CaptureEmulator) -> None:

@@ -17,7 +17,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from ..helpers import LINK, UNLINK, last_flash, link_calls, site_with
+from ..helpers import LINK, UNLINK, form_fields, last_flash, link_calls, site_with
 from ..processes import free_port
 
 CONNECT, READ = 1.0, 0.5
@@ -179,7 +179,7 @@ def test_unlink_fault(site: Flask, emulator: CaptureEmulator, kind: str) -> None
     client = site.test_client()
     sign_in(client, emulator, emulator.demo_email)
     page = client.get("/accounts").get_data(as_text=True)
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+    form = form_fields(page)
     emulator.set_fault(UNLINK, kind, seconds=10 if kind == "hang" else None)
 
     response, elapsed = timed(lambda: client.post("/capture-link/unlink", data=form))

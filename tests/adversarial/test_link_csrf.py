@@ -34,6 +34,7 @@ from flask_capture_link.token_store import SIGN_IN_KEY
 from ..helpers import (
     LINK,
     UNLINK,
+    form_fields,
     last_flash,
     link_calls,
     make_site,
@@ -441,7 +442,7 @@ def test_attackers_state_without_the_victims_cookie_is_bounced_then_refused(
             TOKEN_PATH, query_string={"state": mallory_state}, data={"token": mallory_token}
         )
     assert bounce.status_code == 200
-    fields = dict(re.findall(r'name="([\w]+)" value="([^"]*)"', bounce.get_data(as_text=True)))
+    fields = form_fields(bounce.get_data(as_text=True))
     assert link_calls(emulator) == 0
 
     # The page submits itself, now same-site: the victim's cookie comes along, and is refused.

@@ -27,7 +27,7 @@ from flask_capture_link.redirects import LOOKALIKES, safe_next
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 from flask_capture_link.token_store import SIGN_IN_KEY
 
-from ..helpers import last_flash, make_site, site_config
+from ..helpers import form_fields, last_flash, make_site, site_config
 
 #: What the WHATWG URL parser drops before parsing: ASCII tab and newlines anywhere, and C0
 #: controls and spaces at either end.
@@ -350,7 +350,7 @@ def test_every_exit_of_the_views_refuses_a_bad_next(
     identifier = emulator.add_identity(emulator.demo_email, "facebook", "fb")
     page = client.get("/accounts", query_string={"next": value}).get_data(as_text=True)
     assert identifier in page
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+    form = form_fields(page)
     locations.append(
         client.post("/capture-link/unlink", data={k: html.unescape(v) for k, v in form.items()})
     )

@@ -30,7 +30,7 @@ from flask_capture_link.emulator.faults import KINDS
 from flask_capture_link.errors import CaptureError
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from ..helpers import LINK, UNLINK, make_site, site_config, state_of
+from ..helpers import LINK, UNLINK, form_fields, make_site, site_config, state_of
 from ..processes import free_port
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -178,7 +178,7 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     deliver_token(victim, attack_url, mallory_token, method="GET")
     cross_site = app.test_client()
     bounce = deliver_token(cross_site, attack_url, mallory_token)  # without it
-    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', bounce.get_data(as_text=True)))
+    fields = form_fields(bounce.get_data(as_text=True))
     cross_site.post("/capture-link/token", data=fields)
     victim.post("/capture-link/token", data=fields)
 
@@ -212,14 +212,13 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     victim.post("/password", data={"email": "victim@example.com", "password": PASSWORD})
     tokens_of(victim, seen)
     page = victim.get("/accounts").get_data(as_text=True)
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+    form = form_fields(page)
     emulator.set_fault(UNLINK, "html_502", times=1)
     victim.post("/capture-link/unlink", data=form)
     page = victim.get("/accounts").get_data(as_text=True)
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
-    stale = dict(
-        re.findall(r'name="(\w+)" value="([^"]*)"', victim.get("/accounts").get_data(as_text=True))
-    )  # a second tab's button for the same identity
+    form = form_fields(page)
+    # A second tab's button for the same identity.
+    stale = form_fields(victim.get("/accounts").get_data(as_text=True))
     victim.post("/capture-link/unlink", data=form)
     victim.post("/capture-link/unlink", data=stale)  # already unlinked: not_linked
 

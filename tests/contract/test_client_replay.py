@@ -23,7 +23,7 @@ from flask_capture_link.models import LinkedIdentity, Tokens
 from flask_capture_link.outcomes import OUTCOMES, outcome_for
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from ..helpers import session_tokens
+from ..helpers import form_fields, session_tokens
 from . import corpus
 
 LINK = corpus.load("link_account_native")["path"]
@@ -126,7 +126,7 @@ def test_site_flashes_the_outcome_of_each_unlink_answer(
     page = client.get("/accounts").get_data(as_text=True)
     first_form = re.search(r"<form.*?</form>", page, re.S)
     assert first_form is not None
-    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', first_form.group(0)))
+    form = form_fields(first_form.group(0))
     emulator.answer_next(UNLINK, corpus.filled(entry["body"]), status=entry["status"])
 
     response = client.post("/capture-link/unlink", data=form)

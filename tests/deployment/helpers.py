@@ -19,6 +19,7 @@ import requests
 
 from flask_capture_link.emulator import EmulatorServer
 
+from ..helpers import form_fields
 from ..processes import free_port, stop, wait_for_port
 
 
@@ -134,7 +135,7 @@ def deliver(browser: requests.Session, token_url: str, token: str) -> str:
     """Social Login's cross-site POST (no cookie: bounced), then the bounce page's POST."""
     bounce = requests.post(token_url, data={"token": token}, timeout=10, allow_redirects=False)
     assert bounce.status_code == 200, bounce.status_code
-    fields = dict(re.findall(r'name="([\w]+)" value="([^"]*)"', bounce.text))
+    fields = form_fields(bounce.text)
     assert fields["token"] == token
     landing = browser.post(
         site_root(token_url) + "/capture-link/token",

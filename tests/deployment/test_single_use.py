@@ -29,7 +29,7 @@ from requests.cookies import RequestsCookieJar
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 
-from ..helpers import LINK, REFRESH, state_of
+from ..helpers import LINK, REFRESH, form_fields, state_of
 from .helpers import GunicornSite, button_token_url, deliver, serve_example, sign_in
 
 #: Concurrent requests in a race.
@@ -175,7 +175,7 @@ def test_a_state_from_the_access_log_is_spent(
     # URL, with the state, is in the access log.
     cancel = requests.post(token_url, data={}, timeout=10, allow_redirects=False)
     assert cancel.status_code == 200  # the bounce page (no cookie on a cross-site POST)
-    fields = dict(re.findall(r'name="([\w]+)" value="([^"]*)"', cancel.text))
+    fields = form_fields(cancel.text)
     landing = victim.post(
         site.url + "/capture-link/token",
         data={k: html.unescape(v) for k, v in fields.items()},
