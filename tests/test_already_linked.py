@@ -12,7 +12,7 @@ from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .helpers import make_site, site_config
+from .helpers import LINK, make_site, site_config
 
 LISTED = ENGLISH["unique_violation_listed"].replace("{provider}", "Google")
 
@@ -35,7 +35,7 @@ def test_identity_already_on_this_account_may_be_the_listed_one(
     emulator.add_identity(emulator.demo_email, "google", "alice")
     assert link(client, emulator, "google", "alice") == ("error", LISTED)
     assert "may be the Google account already listed" in LISTED
-    assert len(emulator.calls_to("/oauth/link_account_native")) == 1
+    assert len(emulator.calls_to(LINK)) == 1
 
 
 def test_same_provider_on_this_account_identity_elsewhere(

@@ -13,7 +13,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .helpers import make_site, site_config
+from .helpers import LINK, make_site, site_config
 
 #: Valid settings that lead nowhere: what an app factory loads before a test overrides them.
 ELSEWHERE: dict[str, Any] = {
@@ -35,7 +35,7 @@ def test_settings_changed_after_init_app_are_used(capture_emulator: EmulatorServ
         url = find_token_url(client.get("/account").get_data(as_text=True), "google")
         deliver_token(client, url, emulator.issue_social_token("google", "later"))
         assert flashes(client)[-1] == ("success", ENGLISH["success"])
-    assert emulator.calls_to("/oauth/link_account_native")[0].stat == "ok"
+    assert emulator.calls_to(LINK)[0].stat == "ok"
     assert [i["domain"] for i in emulator.identities(emulator.demo_email)] == ["google.com"]
 
 
@@ -76,7 +76,7 @@ def test_a_wrong_value_set_after_init_app_names_the_key(
         assert response.status_code == 303
         assert flashes(client)[-1] == ("error", ENGLISH["unknown"])
     assert "CAPTURE_LINK_DOMAIN" in caplog.text
-    assert emulator.calls_to("/oauth/link_account_native") == []
+    assert emulator.calls_to(LINK) == []
 
 
 def test_url_prefix_changed_after_init_app_says_to_set_it_before(

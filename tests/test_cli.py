@@ -10,7 +10,7 @@ from flask import Flask
 from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import EmulatorServer
 
-from .helpers import make_site, site_config
+from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, make_site, site_config
 from .processes import free_port
 
 
@@ -24,7 +24,7 @@ def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorS
     assert "CAPTURE_LINK_CLIENT_SECRET = ****** (set)" in result.output
     assert "token URL: http://localhost/capture-link/token?state=..." in result.output
     assert "ping: Capture accepted" in result.output
-    assert capture_emulator.emulator.calls_to("/oauth/link_account_native")[0].code == 413
+    assert capture_emulator.emulator.calls_to(LINK)[0].code == 413
 
 
 def test_check_reports_problems_with_status_1(capture_emulator: EmulatorServer) -> None:
@@ -148,9 +148,9 @@ def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorSe
         assert secret_value not in result.output
     # No token the check was given either (the emulator's are 24 and 32 letters and digits).
     assert not re.search(r"\b[a-z0-9]{24,}\b", "\n".join(lines))
-    [sign_in] = emulator.calls_to("/oauth/auth_native_traditional")
+    [sign_in] = emulator.calls_to(SIGN_IN)
     assert sign_in.stat == "ok"
-    [refresh] = emulator.calls_to("/oauth/token")
+    [refresh] = emulator.calls_to(REFRESH)
     assert refresh.auth_scheme == "Basic" and refresh.stat == "ok"
 
 
@@ -163,14 +163,14 @@ def test_contract_check_without_an_account_checks_the_refusals(
     assert result.exit_code == 0, result.output
     assert "contract: sign in: ok: skipped" in result.output
     assert "contract: refresh a made-up refresh token: ok: answered like" in result.output
-    assert capture_emulator.emulator.calls_to("/oauth/token")[0].error == "invalid_request"
+    assert capture_emulator.emulator.calls_to(REFRESH)[0].error == "invalid_request"
 
 
 def test_contract_check_reports_answers_that_differ(capture_emulator: EmulatorServer) -> None:
     emulator = capture_emulator.emulator
     app = make_site(site_config(capture_emulator))
     # A Capture that answered a made-up Social Login token with success would break the contract.
-    emulator.answer_next("/oauth/link_account_native", {"stat": "ok"})
+    emulator.answer_next(LINK, {"stat": "ok"})
     result = app.test_cli_runner().invoke(args=["capture-link", "check", "--contract"])
     assert result.exit_code == 1
     assert "contract: link a made-up Social Login token: DIFFERS: HTTP 200; stat ok" in (
@@ -197,10 +197,10 @@ def test_contract_check_never_prints_a_secret_capture_echoes(
     app = make_site(site_config(capture_emulator))
     token = "echoedaccesstoken0001"
     emulator.answer_next(
-        "/oauth/auth_native_traditional",
+        SIGN_IN,
         {"stat": "ok", "access_token": token, "capture_user": {}},
     )
-    emulator.answer_next("/entity", {"stat": "error", "code": 413, "error": token})
+    emulator.answer_next(ENTITY, {"stat": "error", "code": 413, "error": token})
     args = ["capture-link", "check", "--contract", "--email", "a@example.com"]
     result = app.test_cli_runner().invoke(args=[*args, "--password", "pw-in-output"])
     assert result.exit_code == 1

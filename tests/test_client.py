@@ -14,7 +14,7 @@ from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.models import LinkedIdentity, Tokens
 
-from .helpers import LINK
+from .helpers import ENTITY, LINK, REFRESH
 from .processes import free_port
 
 
@@ -202,7 +202,7 @@ def test_no_cookie_is_kept_between_calls(capture: CaptureClient) -> None:
 
     message = email.message_from_string("Set-Cookie: sessionid=abc; Path=/\n\n")
     answer = SimpleNamespace(_original_response=SimpleNamespace(msg=message))
-    request = requests.Request("POST", capture.domain + "/entity").prepare()
+    request = requests.Request("POST", capture.domain + ENTITY).prepare()
     extract_cookies_to_jar(capture.session.cookies, request, answer)
     assert len(capture.session.cookies) == 0
     plain = requests.Session()
@@ -255,7 +255,7 @@ def test_linked_identities_asks_for_attributes_the_default_schema_has(
     assert (identity.display_name, identity.email, identity.name) == ("Liz L", "l@x.org", "Liz L")
     assert (identity.preferred_username, identity.label) == ("liz", "Liz L")
     # One /entity call, answered ok: no attribute was unknown to the schema.
-    assert [call.stat for call in emulator.calls_to("/entity")] == ["ok"]
+    assert [call.stat for call in emulator.calls_to(ENTITY)] == ["ok"]
 
 
 def test_linked_identities_never_asks_for_provider_secrets_or_the_whole_plural() -> None:
@@ -302,12 +302,12 @@ def test_linked_identities_falls_back_to_the_vendor_attributes(
     tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
     emulator.add_identity(emulator.demo_email, "google", "liz")
     body = {"stat": "error", "code": 223, "error": "unknown_attribute", "error_description": "x"}
-    emulator.answer_next("/entity", {**body, "attribute_name": "profiles.profile.emails"})
+    emulator.answer_next(ENTITY, {**body, "attribute_name": "profiles.profile.emails"})
 
     [identity] = capture.linked_identities(tokens.access_token)
 
     assert identity.domain == "google.com" and identity.display_name is None
-    assert [call.code for call in emulator.calls_to("/entity")] == [223, None]
+    assert [call.code for call in emulator.calls_to(ENTITY)] == [223, None]
 
 
 @pytest.mark.parametrize(
@@ -332,7 +332,7 @@ def test_refresh_refusals_in_every_documented_shape(
     body: dict[str, Any],
     cls: type[errors.CaptureError],
 ) -> None:
-    emulator.answer_next("/oauth/token", body, status=status)
+    emulator.answer_next(REFRESH, body, status=status)
     with pytest.raises(errors.CaptureError) as raised:
         capture.refresh("r" * 32, "secret")
     assert type(raised.value) is cls
@@ -449,7 +449,7 @@ def test_transport_errors_name_host_and_port_never_a_secret(domain: str, named: 
     ):
         client.link_account("a" * 40, "the-access-token")
     assert str(raised.value).startswith(named)
-    assert "/oauth/link_account_native" in str(raised.value)
+    assert LINK in str(raised.value)
     for secret in ("secret-pw", "the-access-token", "a" * 40):
         assert secret not in str(raised.value)
         assert secret not in repr(raised.value)

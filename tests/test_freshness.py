@@ -18,7 +18,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes
 
-from .helpers import LINK, make_site, site_config, unlink_forms
+from .helpers import LINK, REFRESH, make_site, site_config, unlink_forms
 
 REAUTHENTICATE = "/capture-link/reauthenticate"
 NEEDS_REFRESH = "Confirm your password, please."
@@ -145,7 +145,7 @@ def test_a_refresh_does_not_make_a_session_fresh(client: Any, emulator: CaptureE
     client.post("/password-sign-in")
     go_stale()
     assert client.post("/refresh").status_code == 200
-    assert len(emulator.calls_to("/oauth/token")) == 1
+    assert len(emulator.calls_to(REFRESH)) == 1
     response = deliver_token(
         client, raw_token_url(client), emulator.issue_social_token("google", "ann")
     )

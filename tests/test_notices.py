@@ -24,7 +24,7 @@ from flask_capture_link import signals
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes
 
-from .helpers import form_fields, unlink_forms
+from .helpers import ENTITY, form_fields, unlink_forms
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
@@ -114,16 +114,16 @@ def test_no_handler_no_extra_call(client: Any, emulator: CaptureEmulator, token_
     """The identities are listed for a notice only when someone listens."""
     app = client.application
     assert not signals.account_linked.has_receivers_for(app)
-    before = len(emulator.calls_to("/entity"))
+    before = len(emulator.calls_to(ENTITY))
     deliver_token(client, token_url, emulator.issue_social_token("google", "ann"))
     assert flashes(client)[-1][0] == "success"
-    assert len(emulator.calls_to("/entity")) == before
+    assert len(emulator.calls_to(ENTITY)) == before
 
 
 def test_a_notice_without_the_identity_when_capture_cannot_say(
     app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
 ) -> None:
-    emulator.set_fault("/entity", "html_502")
+    emulator.set_fault(ENTITY, "html_502")
     seen, connected = recorded(signals.account_linked, app)
     with connected:
         deliver_token(client, token_url, emulator.issue_social_token("google", "ann"))

@@ -14,9 +14,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .helpers import LINK, make_site, site_config
-
-TOKEN = "/oauth/token"
+from .helpers import LINK, REFRESH, make_site, site_config
 
 
 @pytest.fixture
@@ -52,7 +50,7 @@ def test_refresh_before_expiry(app: Flask, client: Any, emulator: CaptureEmulato
     with signals.access_token_refreshed.connected_to(lambda s, **kw: refreshed.append(kw), app):
         deliver_token(client, url, emulator.issue_social_token("google", "a"))
     assert flashes(client)[-1] == ("success", ENGLISH["success"])
-    assert len(emulator.calls_to(TOKEN)) == 1
+    assert len(emulator.calls_to(REFRESH)) == 1
     assert [c.stat for c in emulator.calls_to(LINK)] == ["ok"]  # refreshed before the call
     assert session_value(client, "capture_access_token") != answer["access_token"]
     assert session_value(client, "capture_refresh_token") != answer["refresh_token"]
@@ -69,7 +67,7 @@ def test_refresh_on_expired_answer_then_retry(
     deliver_token(client, url, emulator.issue_social_token("google", "b"))
     assert flashes(client)[-1] == ("success", ENGLISH["success"])
     assert [c.code for c in emulator.calls_to(LINK)] == [414, None]
-    assert len(emulator.calls_to(TOKEN)) == 1
+    assert len(emulator.calls_to(REFRESH)) == 1
     assert len(emulator.identities(emulator.demo_email)) == 1
 
 
@@ -99,7 +97,7 @@ def test_no_secret_means_sign_in_again(capture_emulator: EmulatorServer) -> None
         emulator.expire_access_tokens()
         deliver_token(client, url, emulator.issue_social_token("google", "d"))
         assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
-    assert emulator.calls_to(TOKEN) == []
+    assert emulator.calls_to(REFRESH) == []
 
 
 def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
@@ -110,7 +108,7 @@ def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
     with client.session_transaction() as session:
         session["capture_access_token_expires_at"] = time.time() - 1
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    emulator.set_fault(TOKEN, "latency", seconds=0.3)  # both requests meet the refresh
+    emulator.set_fault(REFRESH, "latency", seconds=0.3)  # both requests meet the refresh
 
     pages: list[str] = []
     barrier = threading.Barrier(2)
@@ -128,7 +126,7 @@ def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
         thread.join(10)
     emulator.clear_faults()
     assert pages == ["<li>google.com</li>", "<li>google.com</li>"]
-    assert len(emulator.calls_to(TOKEN)) == 1
+    assert len(emulator.calls_to(REFRESH)) == 1
 
 
 def test_new_tokens_replace_all_of_the_previous_users(
@@ -153,7 +151,7 @@ def test_new_tokens_replace_all_of_the_previous_users(
     emulator.expire_access_tokens("b@example.com")
     deliver_token(client, url, emulator.issue_social_token("google", "b-google"))
     assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
-    assert emulator.calls_to(TOKEN) == []
+    assert emulator.calls_to(REFRESH) == []
     assert emulator.identities(emulator.demo_email) == []
 
 
@@ -165,6 +163,6 @@ def test_a_refresh_between_button_and_token_keeps_the_state_valid(
     with client.session_transaction() as session:
         session["capture_access_token_expires_at"] = time.time() - 1
     client.get("/accounts")  # another tab refreshes the access token
-    assert len(emulator.calls_to(TOKEN)) == 1
+    assert len(emulator.calls_to(REFRESH)) == 1
     deliver_token(client, url, emulator.issue_social_token("google", "after-refresh"))
     assert flashes(client)[-1] == ("success", ENGLISH["success"])

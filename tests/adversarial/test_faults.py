@@ -17,7 +17,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from ..helpers import LINK, UNLINK, form_fields, last_flash, link_calls, site_with
+from ..helpers import ENTITY, LINK, REFRESH, UNLINK, form_fields, last_flash, link_calls, site_with
 from ..processes import free_port
 
 CONNECT, READ = 1.0, 0.5
@@ -197,7 +197,7 @@ def test_listing_identities_fault_still_renders_the_page(
     emulator.add_identity(emulator.demo_email, "facebook", "fb")
     client = site.test_client()
     sign_in(client, emulator, emulator.demo_email)
-    emulator.set_fault("/entity", kind, seconds=10 if kind == "hang" else None)
+    emulator.set_fault(ENTITY, kind, seconds=10 if kind == "hang" else None)
 
     response, elapsed = timed(lambda: client.get("/accounts"))
 
@@ -220,7 +220,7 @@ def test_refresh_fault_before_the_link(capture_emulator: EmulatorServer, kind: s
     url = find_token_url(client.get("/").get_data(as_text=True))
     with client.session_transaction() as stored:
         stored["capture_access_token_expires_at"] = time.time() - 1  # due for a refresh
-    emulator.set_fault("/oauth/token", kind, seconds=10 if kind == "hang" else None)
+    emulator.set_fault(REFRESH, kind, seconds=10 if kind == "hang" else None)
     token = emulator.issue_social_token("google", "r")
 
     response, elapsed = timed(lambda: deliver_token(client, url, token))

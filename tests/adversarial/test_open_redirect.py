@@ -27,7 +27,7 @@ from flask_capture_link.redirects import LOOKALIKES, safe_next
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 from flask_capture_link.token_store import SIGN_IN_KEY
 
-from ..helpers import form_fields, last_flash, make_site, site_config
+from ..helpers import LINK, form_fields, last_flash, make_site, site_config
 
 #: What the WHATWG URL parser drops before parsing: ASCII tab and newlines anywhere, and C0
 #: controls and spaces at either end.
@@ -344,7 +344,7 @@ def test_every_exit_of_the_views_refuses_a_bad_next(
     locations.append(deliver_token(client, find_token_url(page), None, method="GET"))  # cancel
 
     page = client.get("/account", query_string={"next": value}).get_data(as_text=True)
-    emulator.set_fault("/oauth/link_account_native", "unknown_code", times=1)
+    emulator.set_fault(LINK, "unknown_code", times=1)
     locations.append(deliver_token(client, find_token_url(page), "c" * 40))  # Capture error
 
     identifier = emulator.add_identity(emulator.demo_email, "facebook", "fb")

@@ -30,7 +30,7 @@ from flask_capture_link.emulator.faults import KINDS
 from flask_capture_link.errors import CaptureError
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from ..helpers import LINK, UNLINK, form_fields, make_site, site_config, state_of
+from ..helpers import LINK, REFRESH, SIGN_IN, UNLINK, form_fields, make_site, site_config, state_of
 from ..processes import free_port
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -155,7 +155,7 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     # Sign in with a password: right, wrong, and while Capture is broken.
     victim.post("/password", data={"email": "victim@example.com", "password": PASSWORD + "x"})
     for kind in ("html_502", "drop", "unknown_code"):
-        emulator.set_fault("/oauth/auth_native_traditional", kind, times=1)
+        emulator.set_fault(SIGN_IN, kind, times=1)
         victim.post("/password", data={"email": "victim@example.com", "password": PASSWORD})
     victim.post("/password", data={"email": "victim@example.com", "password": PASSWORD})
     tokens_of(victim, seen)
@@ -198,7 +198,7 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     assert "after-refresh" in str(emulator.identities("victim@example.com"))
     url = token_url(victim)
     emulator.expire_access_tokens()
-    emulator.set_fault("/oauth/token", "html_502", times=1)
+    emulator.set_fault(REFRESH, "html_502", times=1)
     deliver_token(victim, url, issue(emulator, seen, "linkedin", "refresh-broken"))
     victim.post("/password", data={"email": "victim@example.com", "password": PASSWORD})
     tokens_of(victim, seen)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from ..helpers import LINK
+from ..helpers import LINK, UNLINK
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_forged_unlink_post(visit, site, emulator, attacker_site):
     # Unlinking is never cross-site: the forged POST is refused without a word, and without
     # touching the victim's session (they stay signed in).
     expect(victim.page.locator(".flash")).to_have_count(0)
-    assert emulator.calls_to("/oauth/unlink_account_native") == []
+    assert emulator.calls_to(UNLINK) == []
     assert linked_to_victim(emulator) == [identifier]
 
 

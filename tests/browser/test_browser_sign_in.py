@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from ..helpers import SIGN_IN
+from ..helpers import LINK, SIGN_IN
 
 pytestmark = pytest.mark.browser
 
@@ -41,4 +41,4 @@ def test_sign_in_shows_connected_accounts_and_sign_out_ends_it(visit, site, emul
     expect(visitor.flash("status")).to_have_text("You are signed out.")
     visitor.goto("/account")
     visitor.wait_for("/login?next=%2Faccount")
-    assert emulator.calls_to("/oauth/link_account_native") == []
+    assert emulator.calls_to(LINK) == []

@@ -155,7 +155,7 @@ def test_a_refresh_with_an_unknown_client_says_so(api: CaptureAPI) -> None:
         "client_id": "2" * 32,
         "client_secret": "x",
     }
-    with api.session.post(api.server.url + "/oauth/token", data=form) as response:
+    with api.session.post(api.server.url + REFRESH, data=form) as response:
         assert response.status_code == 400  # the OAuth shape of a wrong client secret
         body = response.json()
     assert (body["error"], body["sub_error"]) == ("invalid_request", "invalid_client_credentials")
