@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +63,12 @@ def storage() -> ServerStorage:
 
 @pytest.fixture
 def app(capture_emulator: EmulatorServer, storage: ServerStorage) -> Flask:
+    return site(capture_emulator, storage)
+
+
+def site(capture_emulator: EmulatorServer, storage: TokenStorage) -> Flask:
+    """A site with Flask-Login users whose tokens ``storage`` keeps."""
+
     def with_login(app: Flask) -> None:
         manager = LoginManager(app)
         manager.user_loader(User)
@@ -230,3 +237,36 @@ def test_with_access_token_is_none_without_a_token(session_app: Flask) -> None:
     with session_app.test_request_context("/"):
         assert ext.with_access_token(called.append) is None
     assert called == []
+
+
+def docs_example_storage() -> type[TokenStorage]:
+    """The ``RedisTokenStorage`` of docs/token-storage.md, as a reader would copy it."""
+    page = Path(__file__).parent.parent / "docs" / "token-storage.md"
+    code = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {"__name__": "token_storage_example"}
+    exec(compile(code.group(1), str(page), "exec"), namespace)  # noqa: S102 - our own docs
+    found: type[TokenStorage] = namespace["RedisTokenStorage"]
+    return found
+
+
+def test_the_docs_example_storage_works(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, redis_url: str
+) -> None:
+    import redis
+
+    redis_client = redis.Redis.from_url(redis_url)
+    app = site(capture_emulator, docs_example_storage()(redis_client))
+    email = emulator.demo_email
+    key = f"capture-tokens:{email}"
+    with app.test_client() as client:
+        answer = sign_in(client, emulator, email, user=User(email))
+        assert answer["access_token"].encode() in redis_client.get(key)
+        url = find_token_url(client.get("/account"), "google")
+        deliver_token(client, url, emulator.issue_social_token("google", "dee"))
+        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        emulator.expire_access_tokens()
+        assert "google.com" in client.get("/accounts").get_data(as_text=True)
+        assert answer["access_token"].encode() not in redis_client.get(key)  # refreshed
+        client.get("/sign-out")
+    assert redis_client.get(key) is None
