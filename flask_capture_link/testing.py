@@ -159,8 +159,7 @@ def _session_identifier(client: FlaskClient) -> str:
         raise ValueError(
             "sign_in(user=...) signs in a Flask-Login user, but this app has no LoginManager"
         )
-    environ_base = getattr(client, "environ_base", None)
-    with app.test_request_context(environ_base=environ_base):
+    with app.request_context(_environ(client)):
         return str(manager._session_identifier_generator())
 
 
