@@ -33,6 +33,26 @@ class Outcome:
     reauthenticate: bool = False
 
 
+#: The extension's own results: no Capture ``error`` string can take one of these (an unknown
+#: error that says ``"success"`` is still an error).
+OWN_RESULTS = frozenset(
+    {
+        "success",
+        "unlinked",
+        "invalid_state",
+        "missing_token",
+        "missing_access_token",
+        "missing_identifier",
+        "not_linked",
+        "needs_fresh_sign_in",
+        "unlink_not_allowed",
+        "unavailable",
+        "unconfirmed",
+        "unknown",
+        "unique_violation_listed",
+    }
+)
+
 # Short names for the table below.
 INFO, WARNING, ERROR = logging.INFO, logging.WARNING, logging.ERROR
 _SIGN_IN: dict[str, Any] = {"sign_in_again": True}
@@ -79,8 +99,9 @@ def outcome_for(error: errors.CaptureError) -> Outcome:
     their message) and the error's class is the string's own (not finer, as
     ``invalid_argument`` about the access token is an ended session) or says nothing
     (``unknown``); else its class's :attr:`~flask_capture_link.errors.CaptureError.outcome`."""
-    named = OUTCOMES.get(error.error or "")
-    own_class = type(error) is errors.ERRORS_BY_NAME.get(error.error or "")
+    name = error.error or ""
+    named = None if name in OWN_RESULTS else OUTCOMES.get(name)
+    own_class = type(error) is errors.ERRORS_BY_NAME.get(name)
     if named is not None and (own_class or error.outcome == "unknown"):
         return named
     return OUTCOMES[error.outcome]

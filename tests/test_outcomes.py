@@ -50,3 +50,19 @@ def test_a_finer_class_wins_over_its_error_string() -> None:
     error = errors.error_from_body({**body, "argument_name": "identifier_to_remove"})
     assert type(error) is errors.IdentityNotLinked
     assert outcome_for(error).message_key == "not_linked"
+
+
+@pytest.mark.parametrize(
+    "name", ["success", "unlinked", "missing_token", "unique_violation_listed"]
+)
+def test_an_unknown_error_named_like_one_of_our_results_is_still_an_error(name: str) -> None:
+    error = errors.error_from_body({"stat": "error", "code": 999, "error": name})
+    outcome = outcome_for(error)
+    assert outcome.message_key == "unknown"
+    assert outcome.category == "error"
+
+
+def test_own_results_are_outcomes() -> None:
+    from flask_capture_link.outcomes import OWN_RESULTS
+
+    assert OWN_RESULTS <= set(OUTCOMES)
