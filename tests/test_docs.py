@@ -100,3 +100,20 @@ def test_every_docs_page_is_in_the_toctree() -> None:
     ]
     assert sorted(listed) == sorted(Path(p).stem for p in PAGES)
     assert len(listed) == len(set(listed))
+
+
+# The configuration table ------------------------------------------------------------------
+
+
+def test_every_config_key_has_the_comment_its_table_row_is_made_from() -> None:
+    from flask_capture_link import config
+
+    source = Path(config.__file__).read_text(encoding="utf-8").splitlines()
+    for name in config.DEFAULTS:
+        [line] = [i for i, text in enumerate(source) if re.match(rf"{name}\b.*=", text)]
+        assert source[line - 1].startswith("#: "), f"{name} has no #: comment in config.py"
+
+
+def test_the_configuration_page_makes_the_table_in_rest() -> None:
+    # MyST would read the directive's table as Markdown: it must run inside eval-rst.
+    assert "```{eval-rst}\n.. capture-link-config::\n```" in page("configuration.md")
