@@ -1,7 +1,7 @@
 """Helpers for a site's own tests, with the ``capture_emulator`` fixture.
 
-A site test that links an identity end to end, as a browser would (the README's "Testing your
-site" has the whole file, with the app factory and fixtures)::
+A site test that links an identity end to end, as a browser would (docs/testing.md, "Testing
+your site", has the whole file, with the app factory and fixtures)::
 
     from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
