@@ -65,4 +65,4 @@ def test_an_unknown_error_named_like_one_of_our_results_is_still_an_error(name: 
 def test_own_results_are_outcomes() -> None:
     from flask_capture_link.outcomes import OWN_RESULTS
 
-    assert OWN_RESULTS <= set(OUTCOMES)
+    assert OWN_RESULTS.issubset(OUTCOMES)
