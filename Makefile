@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test lint typecheck pytest
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python .ci/format_snippets.py
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy --strict flask_capture_link

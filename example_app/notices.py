@@ -1,6 +1,6 @@
 """The notice a user gets when a sign-in method is added to or removed from their account.
 
-A real site mails it (see "Sensitive actions" in the README for the few lines that takes);
+A real site mails it (see "Sensitive actions" in docs/security.md for the few lines that takes);
 the example site writes it to its log, where the demo shows it, as a mail would be sent.
 """
 

@@ -19,7 +19,9 @@ from .redirects import safe_next
 PREFIX = "CAPTURE_LINK_"
 
 #: The Capture (Registration) domain, e.g. ``https://example.us.janraincapture.com``.
-#: Required. Must be https, except on a loopback host (the emulator, tests).
+#: Required. The domain alone: no path, query or fragment (each call adds its path). Must be
+#: https, except on a loopback host (the emulator, tests): ``localhost``, ``127.0.0.0/8`` and
+#: ``::1`` literally, not ``*.localhost``, which may go to DNS.
 DOMAIN: str | None = None
 
 #: The API client id; the client needs the ``login_client`` feature. Required.
@@ -33,10 +35,12 @@ FLOW = "standard"
 FLOW_VERSION: str | None = None
 
 #: Set to ``True`` when the API client has ``default_flow_name`` and ``default_flow_version``
-#: settings: flow and flow version are then left out of every call.
+#: settings: flow and flow version are then left out of every call, and ``FLOW_VERSION`` is
+#: not required.
 USE_CLIENT_DEFAULT_FLOW = False
 
-#: The locale sent to Capture, unless a ``locale_selector`` picks one per request.
+#: The locale sent to Capture and the language of messages, unless a ``locale_selector``
+#: picks one per request.
 LOCALE = "en-US"
 
 #: Sent because Capture requires it (it has no effect). Must start with http: or https:;
@@ -46,12 +50,13 @@ REDIRECT_URI: str | None = None
 #: Path of Capture's link call, appended to ``DOMAIN``.
 LINK_PATH = "/oauth/link_account_native"
 
-#: Seconds to wait for Capture: one number, or ``(connect, read)``. A user's request waits
-#: this long at most on a hung Capture.
+#: Seconds to wait for Capture on every call: one number, or ``(connect, read)``. A user's
+#: request waits this long at most on a hung Capture.
 TIMEOUT: float | tuple[float, float] = (3.05, 10.0)
 
-#: Path of a CA file (or folder) for Capture's certificate; ``None`` uses the system's store
-#: (``REQUESTS_CA_BUNDLE`` when set).
+#: Path of a CA file (or folder) for Capture's certificate; it wins over
+#: ``REQUESTS_CA_BUNDLE``. ``None``: ``REQUESTS_CA_BUNDLE`` when set, else the system's CA
+#: store, else certifi's.
 CA_BUNDLE: str | None = None
 
 #: Session key holding the user's Registration access token.
@@ -63,11 +68,13 @@ REFRESH_TOKEN_SESSION_KEY = "capture_refresh_token"  # noqa: S105 - a key name
 #: Session key holding the access token's expiry (a Unix timestamp).
 EXPIRES_AT_SESSION_KEY = "capture_access_token_expires_at"
 
-#: Where the extension's views live: the token URL is ``{URL_PREFIX}/token``.
+#: Where the extension's views live: the token URL is ``{URL_PREFIX}/token``, unlink is
+#: ``{URL_PREFIX}/unlink``. Fixed at ``init_app``: set it before.
 URL_PREFIX = "/capture-link"
 
 #: The Social Login application's base URL, e.g. ``https://example.rpxnow.com``; the link
-#: button sends the user to ``{SOCIAL_LOGIN_URL}/{provider}/start``.
+#: button sends the user to ``{SOCIAL_LOGIN_URL}/{provider}/start``. Needed by
+#: ``capture_link_button``.
 SOCIAL_LOGIN_URL: str | None = None
 
 #: Messages overriding the defaults: ``{"unique_violation": "..."}`` for every language, or
@@ -82,8 +89,8 @@ FLASH_CATEGORIES: Mapping[str, str] = {}
 #: Seconds a link button stays usable. The user signs in at the provider in that time.
 STATE_MAX_AGE = 600
 
-#: Where a user without an access token is sent; ``None``: Flask-Login's ``login_view``,
-#: else ``/``.
+#: Where a user without an access token is sent; ``None``: Flask-Login's ``login_view``
+#: (with ``next``), else ``/``.
 LOGIN_URL: str | None = None
 
 #: Where the user lands after the outcome when the button named no ``next``.
@@ -98,23 +105,25 @@ REFRESH_LEEWAY = 60
 
 #: A Redis URL (``redis://host:6379/0``, ``rediss://``, ``unix://``) for the state store:
 #: spent link states and refreshes shared by every process and machine using it. Set it when
-#: the site runs more than one worker process. ``None``: ``REDIS``, else Flask-Session's Redis
-#: client when sessions are in Redis, else each process's memory (single use per process).
+#: the site runs more than one worker process. One client (and connection pool) per URL, read
+#: at request time. ``None``: ``REDIS``, else Flask-Session's Redis client when sessions are in
+#: Redis (``SESSION_TYPE="redis"``), else each process's memory (single use per process).
 REDIS_URL: str | None = None
 
 #: A ``redis.Redis`` client for the state store, winning over ``REDIS_URL``;
-#: ``CaptureLink(app, redis=client)`` sets it.
+#: ``CaptureLink(app, redis=client)`` and ``init_app(app, redis=client)`` set it.
 REDIS: Any = None
 
-#: Prefix of the state store's Redis keys; change it when several sites share one Redis
-#: database with different ``SECRET_KEY`` values.
+#: Prefix of the state store's Redis keys (``{prefix}state:{nonce}``,
+#: ``{prefix}refresh:{sha256}``); change it when several sites share one Redis database with
+#: different ``SECRET_KEY`` values.
 REDIS_PREFIX = "capture_link:"
 
 #: The flash categories the extension uses, which ``FLASH_CATEGORIES`` may rename.
 FLASH_CATEGORY_NAMES = ("success", "error", "info")
 
 #: Ask for a fresh sign-in before linking or unlinking an identity, the way into an account
-#: (see "Sensitive actions" in the README). With Flask-Login, fresh is ``login_fresh()``: a
+#: (see "Sensitive actions" in docs/security.md). With Flask-Login, fresh is ``login_fresh()``: a
 #: session restored from a remember-me cookie must confirm its password first. Set ``False``
 #: only when the site asks for a recent sign-in itself before showing the buttons.
 REQUIRE_FRESH = True

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request, session, url_for
 from markupsafe import Markup
 
-from . import buttons, config, freshness, signals, state, state_store, token_store
+from . import buttons, config, freshness, signals, state, state_store
 from .app_clients import AppClients, build_client
 from .client import CaptureClient
 from .errors import (
@@ -23,6 +23,8 @@ from .errors import (
 )
 from .models import LinkedIdentity, Tokens
 from .redirects import safe_next
+from .refusals import NoAccessToken
+from .storage import SessionStorage, TokenStorage
 from .unlink_policy import UnlinkAllowed, default_unlink_allowed
 
 logger = logging.getLogger("flask_capture_link")
@@ -33,6 +35,9 @@ LocaleSelector = Callable[[], "str | None"]
 
 #: Where the identities of this request are kept (per request, not per app context).
 _IDENTITIES = "flask_capture_link.identities"
+
+#: Set in a request whose tokens were dropped (and not stored again): they are dropped once.
+_FORGOTTEN = "flask_capture_link.tokens_forgotten"
 
 
 class CaptureLink:
@@ -56,9 +61,25 @@ class CaptureLink:
     sessions in Redis needs neither)::
 
         capture_link = CaptureLink(app, redis=redis.Redis.from_url(url))
+
+    The user's Registration tokens are kept in the session. A site that keeps them elsewhere
+    (a database row of the user, a server-side cache) gives its own
+    :class:`~flask_capture_link.storage.TokenStorage`, here or later as
+    :attr:`token_storage`::
+
+        capture_link = CaptureLink(app, token_storage=UserTableStorage())
     """
 
-    def __init__(self, app: Flask | None = None, *, redis: Any = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        redis: Any = None,
+        token_storage: TokenStorage | None = None,
+    ) -> None:
+        #: Where the user's tokens are kept: every read and write of them goes through it.
+        #: Default: :class:`~flask_capture_link.storage.SessionStorage`.
+        self.token_storage: TokenStorage = token_storage or SessionStorage()
         self._access_token_loader: AccessTokenLoader | None = None
         self._locale_selector: LocaleSelector | None = None
         self._unlink_allowed: UnlinkAllowed | None = None
@@ -98,12 +119,16 @@ class CaptureLink:
 
     def access_token_loader(self, loader: AccessTokenLoader) -> AccessTokenLoader:
         """Decorate the function that returns the current user's Registration access token
-        (or ``None``). Without one, the token is read from
-        ``session[CAPTURE_LINK_SESSION_KEY]``, where :meth:`store_tokens` puts it::
+        (or ``None``). Without one, the token is read from :attr:`token_storage` (by default
+        ``session[CAPTURE_LINK_SESSION_KEY]``), where :meth:`store_tokens` puts it::
 
             @capture_link.access_token_loader
             def load_access_token():
                 return current_user.capture_access_token
+
+        A loader decides only which access token is sent; refreshes still read and write the
+        tokens in :attr:`token_storage`. To keep all the tokens elsewhere, give a storage
+        instead.
         """
         self._access_token_loader = loader
         return loader
@@ -189,10 +214,11 @@ class CaptureLink:
 
             if current_user.is_authenticated:
                 return f"user:{current_user.get_id()}"
-        sign_in = token_store.sign_in_id(session)
+        sign_in = freshness.sign_in_id(session)
         if sign_in is not None:  # tokens from store_tokens: stable across refreshes
             return f"sign-in:{sign_in}"
-        access_token = self._load_access_token()
+        loader = self._access_token_loader
+        access_token = self._load_access_token(None if loader else self.token_storage.load())
         return f"token:{access_token}" if access_token else None
 
     def token_url(self, next: str | None = None, *, provider: str | None = None) -> str:
@@ -271,7 +297,7 @@ class CaptureLink:
         except CaptureError as error:
             logger.warning("capture-link: could not list identities: %s", error)
             if isinstance(error, AccessTokenInvalid):
-                token_store.forget(session)
+                self.forget_tokens()
             if raise_errors:
                 raise
             return []
@@ -279,23 +305,30 @@ class CaptureLink:
         return identities
 
     def store_tokens(self, tokens: Tokens) -> None:
-        """Keep ``tokens`` (from :meth:`CaptureClient.sign_in` or ``refresh``) in the session,
-        where the extension reads them::
+        """Keep ``tokens`` (from :meth:`CaptureClient.sign_in` or ``refresh``) in
+        :attr:`token_storage` (by default the session), where the extension reads them, as a
+        new sign-in of this session::
 
             capture_link.store_tokens(capture_link.client.sign_in(email, password))
 
         Tokens of a sign-in make the session fresh for ``CAPTURE_LINK_FRESH_FOR`` seconds
         (where Flask-Login does not decide); tokens from a refresh do not.
         """
-        token_store.forget(session)
-        token_store.save(session, tokens, new_sign_in=True)
+        self.token_storage.save(tokens)
         freshness.record(session, tokens)
         request.environ.pop(_IDENTITIES, None)
+        request.environ.pop(_FORGOTTEN, None)
 
     def forget_tokens(self) -> None:
-        """Drop the user's tokens from the session (on sign-out, or when Capture ended them)."""
-        token_store.forget(session)
+        """Drop the user's tokens from :attr:`token_storage`, and the session's record of their
+        sign-in (on sign-out, or when Capture ended them). Once per request: a second call
+        (the refresh and the outcome both ending a session) does nothing."""
+        if request.environ.get(_FORGOTTEN):
+            return
+        self.token_storage.forget()
+        freshness.forget(session)
         request.environ.pop(_IDENTITIES, None)
+        request.environ[_FORGOTTEN] = True
 
     def access_token(self) -> str | None:
         """The current user's access token, refreshed first when it is about to expire and a
@@ -303,11 +336,7 @@ class CaptureLink:
 
         :raises CaptureError: when a needed refresh failed.
         """
-        stored = token_store.stored(session)
-        leeway = float(current_app.config["CAPTURE_LINK_REFRESH_LEEWAY"])
-        if stored is not None and stored.expired(leeway=leeway) and self._can_refresh(stored):
-            return self.refresh_tokens().access_token
-        return self._load_access_token()
+        return self._current_tokens()[0]
 
     def with_access_token(self, call: Callable[[str], T]) -> T | None:
         """``call(access_token)``; on "access token expired", refresh and call once more.
@@ -315,16 +344,33 @@ class CaptureLink:
 
         The retry is safe: Capture refused the first call before acting on it.
         """
-        access_token = self.access_token()
-        if access_token is None:
+        try:
+            return self._call_with_access_token(call)
+        except NoAccessToken:
             return None
+
+    def _call_with_access_token(self, call: Callable[[str], T]) -> T:
+        """:meth:`with_access_token`, raising :class:`NoAccessToken` for "no access token"
+        like every other refusal (the views' way)."""
+        access_token, stored = self._current_tokens()
+        if access_token is None:
+            raise NoAccessToken
         try:
             return call(access_token)
         except AccessTokenExpired:
-            stored = token_store.stored(session)
             if stored is None or not self._can_refresh(stored):
                 raise
-            return call(self.refresh_tokens().access_token)
+            return call(self._refresh(stored).access_token)
+
+    def _current_tokens(self) -> tuple[str | None, Tokens | None]:
+        """The access token to send and the stored tokens, read once; refreshed first when
+        the access token is about to expire and a refresh is possible."""
+        stored = self.token_storage.load()
+        leeway = float(current_app.config["CAPTURE_LINK_REFRESH_LEEWAY"])
+        if stored is not None and stored.expired(leeway=leeway) and self._can_refresh(stored):
+            refreshed = self._refresh(stored)
+            return refreshed.access_token, refreshed
+        return self._load_access_token(stored), stored
 
     def refresh_tokens(self) -> Tokens:
         """Trade the stored refresh token for new tokens, store them, and send
@@ -334,7 +380,9 @@ class CaptureLink:
 
         :raises CaptureError: e.g. :class:`RefreshTokenInvalid`, or ``CaptureUnavailable``.
         """
-        stored = token_store.stored(session)
+        return self._refresh(self.token_storage.load())
+
+    def _refresh(self, stored: Tokens | None) -> Tokens:
         secret = current_app.config["CAPTURE_LINK_CLIENT_SECRET"]
         if stored is None or stored.refresh_token is None or not secret:
             raise RefreshTokenInvalid("no refresh token or client secret to refresh with")
@@ -345,7 +393,7 @@ class CaptureLink:
             )
         except RefreshTokenInvalid as refused:
             # Any definite refusal kills the refresh token: it must never be sent again.
-            token_store.forget(session)
+            self.forget_tokens()
             if isinstance(refused, ClientCredentialsRefused):
                 logger.error(
                     "capture-link: Capture refused the refresh for the site's client "
@@ -357,16 +405,16 @@ class CaptureLink:
         except CaptureAnswerLost as exc:
             # Whatever Capture did with the refresh, the call the user asked for was not made.
             raise CaptureUnavailable(exc.description) from exc
-        token_store.save(session, tokens, new_sign_in=False)
+        self.token_storage.save(tokens)
         logger.info("capture-link: access token refreshed")
         signals.send(signals.access_token_refreshed, tokens=tokens)
         return tokens
 
-    def _load_access_token(self) -> str | None:
+    def _load_access_token(self, stored: Tokens | None) -> str | None:
+        """The loader's access token when the site gave one, else the stored one."""
         if self._access_token_loader is not None:
             return self._access_token_loader()
-        found = session.get(current_app.config["CAPTURE_LINK_SESSION_KEY"])
-        return found if isinstance(found, str) and found else None
+        return stored.access_token if stored is not None else None
 
     def _can_refresh(self, stored: Tokens) -> bool:
         return bool(stored.refresh_token and current_app.config["CAPTURE_LINK_CLIENT_SECRET"])

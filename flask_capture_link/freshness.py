@@ -13,12 +13,18 @@ their own identity and signs in as the victim from then on. So, with
   ``access_token_loader``) and the extension cannot tell: the change is allowed, and
   ``flask capture-link check`` says so.
 
+The sign-in record (when and how, and a random sign-in id that link states are bound to when
+the site has no Flask-Login user) is kept in the browser's session whatever
+:class:`~flask_capture_link.storage.TokenStorage` keeps the tokens: it is this browser's
+sign-in, and a fresh sign-in elsewhere must not make this session fresh.
+
 A session that is not fresh is sent to re-authenticate: Flask-Login's ``refresh_view`` (else
 its ``login_view``, else ``CAPTURE_LINK_LOGIN_URL``) with ``next`` back to the page.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
@@ -32,6 +38,9 @@ from .models import PASSWORD, REFRESH, Tokens
 #: Session key of the sign-in record that :func:`record` writes.
 SIGNED_IN_KEY = "_capture_link_signed_in"
 
+#: Session key of the sign-in id that :func:`record` writes (see :func:`sign_in_id`).
+SIGN_IN_KEY = "_capture_link_sign_in"
+
 
 @dataclass(frozen=True)
 class SignIn:
@@ -44,15 +53,24 @@ class SignIn:
 
 
 def record(session: MutableMapping[str, Any], tokens: Tokens, *, now: float | None = None) -> None:
-    """Note a new sign-in that stored ``tokens``: tokens from a refresh note no sign-in time,
-    so they never make a session fresh."""
+    """Note a new sign-in that stored ``tokens``, with a new random sign-in id: tokens from a
+    refresh note no sign-in time, so they never make a session fresh."""
     at = None if tokens.obtained_by == REFRESH else (time.time() if now is None else now)
+    session[SIGN_IN_KEY] = secrets.token_urlsafe(16)
     session[SIGNED_IN_KEY] = {"at": at, "password": tokens.obtained_by == PASSWORD}
 
 
 def forget(session: MutableMapping[str, Any]) -> None:
     """Drop the sign-in record (the tokens are gone)."""
+    session.pop(SIGN_IN_KEY, None)
     session.pop(SIGNED_IN_KEY, None)
+
+
+def sign_in_id(session: MutableMapping[str, Any]) -> str | None:
+    """The random id of the sign-in that :func:`record` noted: unlike the access token, it
+    survives a refresh, so link states bound to it do too."""
+    found = session.get(SIGN_IN_KEY)
+    return found if isinstance(found, str) and found else None
 
 
 def signed_in(session: MutableMapping[str, Any]) -> SignIn | None:

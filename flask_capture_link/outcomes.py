@@ -1,10 +1,14 @@
-"""One table: what each Capture error means for the user and for the site's logs.
+"""The outcomes: what the user is told and what the site's logs say, for every result.
 
 Each outcome names the message the user sees, the flash category, the log level, whether the
 user's access token is dropped so that they sign in again, and whether they are sent to confirm
 their password (the session is not fresh enough to change sign-in methods). Configuration
 faults (the site's settings are wrong, not the user's doing) log at ERROR; what users cause logs
 at INFO/WARNING.
+
+Which outcome a Capture error has is said by its class (:attr:`CaptureError.outcome
+<flask_capture_link.errors.CaptureError.outcome>`), or by its Capture ``error`` string where
+that string has an outcome of its own here (see :func:`outcome_for`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,26 @@ class Outcome:
     provider: str | None = None
     reauthenticate: bool = False
 
+
+#: The extension's own results: no Capture ``error`` string can take one of these (an unknown
+#: error that says ``"success"`` is still an error).
+OWN_RESULTS = frozenset(
+    {
+        "success",
+        "unlinked",
+        "invalid_state",
+        "missing_token",
+        "missing_access_token",
+        "missing_identifier",
+        "not_linked",
+        "needs_fresh_sign_in",
+        "unlink_not_allowed",
+        "unavailable",
+        "unconfirmed",
+        "unknown",
+        "unique_violation_listed",
+    }
+)
 
 # Short names for the table below.
 INFO, WARNING, ERROR = logging.INFO, logging.WARNING, logging.ERROR
@@ -68,39 +92,16 @@ OUTCOMES: dict[str, Outcome] = {
     "unexpected_error": Outcome("unexpected_error", "error", ERROR),
 }
 
-#: Outcome key for errors whose ``error`` string the table lacks, by exception class.
-_BY_CLASS: tuple[tuple[type[errors.CaptureError], str], ...] = (
-    (errors.RefreshTokenInvalid, "access_token_expired"),
-    (errors.IdentityNotLinked, "not_linked"),
-    (errors.RecordNotFound, "not_linked"),
-    (errors.AccessTokenExpired, "access_token_expired"),
-    (errors.AccessTokenInvalid, "invalid_access_token"),
-    (errors.AccountAlreadyLinked, "unique_violation"),
-    (errors.SocialTokenInvalid, "engage_error"),
-    (errors.MissingArgument, "missing_argument"),
-    (errors.InvalidArgument, "invalid_argument"),
-    (errors.ClientPermissionError, "permission_error"),
-    (errors.UnexpectedError, "unexpected_error"),
-    (errors.InvalidCredentials, "invalid_credentials"),
-    (errors.CaptureAnswerLost, "unconfirmed"),
-    (errors.CaptureUnavailable, "unavailable"),
-)
-
 
 def outcome_for(error: errors.CaptureError) -> Outcome:
-    """The outcome of a Capture error: by its ``error`` string, unless its class is finer than
-    that string says (``invalid_argument`` about the access token is an ended session); else
-    by its class; else ``unknown``."""
-    class_key = _class_key(error)
-    by_name = OUTCOMES.get(error.error or "")
-    finer = type(error) is not errors.ERRORS_BY_NAME.get(error.error or "")
-    if by_name is None or (finer and class_key != "unknown"):
-        return OUTCOMES[class_key]
-    return by_name
-
-
-def _class_key(error: errors.CaptureError) -> str:
-    for cls, key in _BY_CLASS:
-        if isinstance(error, cls):
-            return key
-    return "unknown"
+    """The outcome of a Capture error: the one its Capture ``error`` string names, when the
+    string has an outcome of its own (``no_access_grant``, ``api_limit_error``, ... each have
+    their message) and the error's class is the string's own (not finer, as
+    ``invalid_argument`` about the access token is an ended session) or says nothing
+    (``unknown``); else its class's :attr:`~flask_capture_link.errors.CaptureError.outcome`."""
+    name = error.error or ""
+    named = None if name in OWN_RESULTS else OUTCOMES.get(name)
+    own_class = type(error) is errors.ERRORS_BY_NAME.get(name)
+    if named is not None and (own_class or error.outcome == "unknown"):
+        return named
+    return OUTCOMES[error.outcome]

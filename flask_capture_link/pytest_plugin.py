@@ -16,7 +16,7 @@ Example test::
         assert emulator.identities(emulator.demo_email)[0]["domain"] == "google.com"
 
 (``sign_in``, ``find_token_url`` and ``deliver_token`` are in :mod:`flask_capture_link.testing`;
-the README's "Testing your site" is a whole test file.)
+"Testing your site" in docs/testing.md is a whole test file.)
 
 The emulator itself is imported only when a test asks for a fixture, so loading the plugin
 costs nothing to test runs that do not use it.

@@ -1,13 +1,15 @@
-"""Single-flight refresh across processes and machines, through Redis.
+"""Single-flight refresh: one refresh per refresh token at a time.
 
-Refresh tokens are single-use: when two requests of one session, on two workers, both find the
-access token expired, only one may send the refresh token to Capture. The first takes a short
-lock; the others wait, then take the new tokens it leaves in Redis for a few seconds, instead of
-sending the spent refresh token (which Capture refuses, signing the user out).
+Refresh tokens are single-use: when two requests of one session (two tabs) both find the access
+token expired, only one may send the refresh token to Capture. The others, instead of spending
+the used refresh token (which Capture refuses, signing the user out), wait for and take the
+first one's new tokens, kept for :data:`SHARE_FOR` seconds. :class:`RefreshCoordinator` does
+this between the threads of one process; :class:`RedisRefresh` among every process and machine
+that shares a Redis: the first takes a short lock, the others wait on it.
 
-Keys are ``{prefix}refresh:{sha256 of the refresh token}``: the refresh token itself is never
-written to Redis. The new tokens are, for :data:`SHARE_FOR` seconds, as they are in the session
-when sessions are in Redis.
+Redis keys are ``{prefix}refresh:{sha256 of the refresh token}``: the refresh token itself is
+never written to Redis. The new tokens are, for :data:`SHARE_FOR` seconds, as they are in the
+session when sessions are in Redis.
 """
 
 from __future__ import annotations
@@ -16,18 +18,23 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from .errors import CaptureUnavailable
 from .models import Tokens
-from .token_store import RefreshCoordinator
 
 logger = logging.getLogger("flask_capture_link")
 
-#: Seconds the new tokens stay in Redis for a request that waited on the same refresh.
+#: Seconds the new tokens are kept for a concurrent request with the same old refresh token.
+#: Short: for that long, whoever holds the spent refresh token gets the new tokens.
 SHARE_FOR = 10.0
+
+#: Refresh results kept at most in one process (each a few hundred bytes).
+MAX_SHARED = 1024
 
 #: Seconds between two looks at the lock by a waiting request.
 POLL = 0.02
@@ -39,6 +46,48 @@ if redis.call("get", KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+class RefreshCoordinator:
+    """Makes concurrent refreshes of one refresh token into one call to Capture."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, threading.Lock] = {}
+        self._results: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
+
+    def refresh(self, refresh_token: str, call: Callable[[str], Tokens]) -> Tokens:
+        """``call(refresh_token)``, unless another thread did it in the last
+        :data:`SHARE_FOR` seconds: then its result. Errors are not shared."""
+        key = hashlib.sha256(refresh_token.encode()).hexdigest()
+        with self._lock:
+            lock = self._in_flight.setdefault(key, threading.Lock())
+        with lock:
+            shared = self._shared(key)
+            if shared is not None:
+                return shared
+            try:
+                tokens = call(refresh_token)
+            except BaseException:
+                with self._lock:
+                    self._in_flight.pop(key, None)
+                raise
+            with self._lock:  # the result is shared before the lock is let go
+                self._results[key] = (time.monotonic(), tokens)
+                while len(self._results) > MAX_SHARED:
+                    self._results.popitem(last=False)
+                self._in_flight.pop(key, None)
+            return tokens
+
+    def _shared(self, key: str) -> Tokens | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > SHARE_FOR:
+                del self._results[key]
+                return None
+            return found[1]
 
 
 class RedisRefresh:

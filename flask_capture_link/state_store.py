@@ -28,7 +28,6 @@ from flask import Flask, current_app, has_request_context, request
 
 from . import shared_refresh, workers
 from .models import Tokens
-from .token_store import RefreshCoordinator
 
 logger = logging.getLogger("flask_capture_link")
 
@@ -80,7 +79,7 @@ class MemoryStateStore(StateStore):
         self._lock = threading.Lock()
         self._spent: dict[str, float] = {}
         self._prune_at = 0.0
-        self._refreshes = RefreshCoordinator()
+        self._refreshes = shared_refresh.RefreshCoordinator()
         #: Whether the "single use holds per process only" warning was given at a request.
         self.warned = False
 

@@ -1,7 +1,7 @@
 """Helpers for a site's own tests, with the ``capture_emulator`` fixture.
 
-A site test that links an identity end to end, as a browser would (the README's "Testing your
-site" has the whole file, with the app factory and fixtures)::
+A site test that links an identity end to end, as a browser would (docs/testing.md, "Testing
+your site", has the whole file, with the app factory and fixtures)::
 
     from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
@@ -24,10 +24,11 @@ import time
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from flask.testing import FlaskClient
+from flask.ctx import RequestContext
+from flask.testing import EnvironBuilder, FlaskClient
 from werkzeug.test import TestResponse
 
-from . import freshness, token_store
+from . import freshness
 from .models import PASSWORD, Tokens
 
 _BUTTON_HREF = re.compile(r'class="capture-link-button capture-link-([a-z0-9_]+)" href="([^"]+)"')
@@ -98,10 +99,11 @@ def sign_in(
     fresh: bool = True,
     session_key: str | None = None,
 ) -> dict[str, Any]:
-    """Sign ``email`` in to the emulator and put the tokens in the client's session, as
-    :meth:`CaptureLink.store_tokens` would after a new sign-in (under the app's configured
-    ``CAPTURE_LINK_SESSION_KEY``, ``..._REFRESH_TOKEN_SESSION_KEY`` and
-    ``..._EXPIRES_AT_SESSION_KEY``). Returns the emulator's answer.
+    """Sign ``email`` in to the emulator and keep the tokens with
+    :meth:`CaptureLink.store_tokens`, in a request of the client's session: they land where
+    the app's :attr:`~CaptureLink.token_storage` keeps them (by default the client's session,
+    under the app's configured ``CAPTURE_LINK_*_SESSION_KEY`` keys), and the sign-in is
+    recorded in the session. Returns the emulator's answer.
 
     ``user`` signs in the site's own user too, as Flask-Login's ``login_user`` would: give
     the user object your ``user_loader`` returns for this account (or its id), and pages behind
@@ -112,23 +114,40 @@ def sign_in(
     ``session_key`` also stores the access token under that key (for a site that reads it
     from there with its own ``access_token_loader``).
 
+    A storage that keys tokens by the Flask-Login user finds ``user`` signed in already.
+
     :raises ValueError: for ``user`` on an app without Flask-Login's ``LoginManager``.
     """
     app = client.application
     answer = emulator.sign_in(email)
     tokens = Tokens.from_answer(answer, now=time.time(), obtained_by=PASSWORD)
     identifier = _session_identifier(client) if user is not None else None
-    with client.session_transaction() as session, app.app_context():
-        token_store.save(session, tokens, new_sign_in=True)
-        freshness.record(session, tokens, now=None if fresh else 0.0)
-        if session_key is not None:
-            session[session_key] = tokens.access_token
+    with client.session_transaction() as session:
         if user is not None:
             # What flask_login.login_user writes.
             session["_user_id"] = user if isinstance(user, str) else str(user.get_id())
             session["_fresh"] = fresh
             session["_id"] = identifier
+        # A request of the client's own session (and a new app context: no user cached in
+        # ``g``), so that the tokens go where the app's storage keeps them.
+        with app.app_context(), RequestContext(app, _environ(client), session=session):
+            app.extensions["capture_link"].store_tokens(tokens)
+            if not fresh:
+                freshness.record(session, tokens, now=0.0)
+        if session_key is not None:
+            session[session_key] = tokens.access_token
     return answer
+
+
+def _environ(client: FlaskClient) -> dict[str, Any]:
+    """The WSGI environment of a request of ``client`` (its address and user agent)."""
+    builder = EnvironBuilder(
+        client.application, environ_base=getattr(client, "environ_base", None)
+    )
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
 
 
 def _session_identifier(client: FlaskClient) -> str:
@@ -140,8 +159,7 @@ def _session_identifier(client: FlaskClient) -> str:
         raise ValueError(
             "sign_in(user=...) signs in a Flask-Login user, but this app has no LoginManager"
         )
-    environ_base = getattr(client, "environ_base", None)
-    with app.test_request_context(environ_base=environ_base):
+    with app.request_context(_environ(client)):
         return str(manager._session_identifier_generator())
 
 

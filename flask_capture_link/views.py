@@ -1,9 +1,14 @@
 """The token URL and the unlink endpoint: the ``capture_link`` blueprint.
 
-``token`` reads as the flow in the design: bounce a cookieless cross-site POST, spend the state
-(every request that presents one spends it, whatever the outcome), check the token and the
-state, find the access token, link, and show the outcome. Every response is a redirect
-(or the bounce page); nothing a user sends can make it a 500.
+Both read as the flow in the design. ``token`` first bounces a cookieless cross-site POST;
+then each view reads its request once (:class:`Arrival`) and :func:`carries it out
+<carry_out>`: spend the state (every request that presents one spends it, whatever the
+outcome), check the request, the state and the sign-in's freshness, call Capture with the
+user's access token (:func:`link`, :func:`remove`), and show the outcome. Every refusal, the
+extension's (:class:`~flask_capture_link.refusals.Refusal`) or Capture's
+(:class:`~flask_capture_link.errors.CaptureError`), is raised, and reported in one place
+(:func:`report`). Every response is a redirect (or the bounce page); nothing a user sends can
+make it a 500.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from blinker import NamedSignal
@@ -20,12 +26,13 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from . import already_linked, freshness, notices, signals, state, token_store
+from . import already_linked, freshness, notices, signals, state
 from .bounce import NO_STORE, bounce_page
 from .errors import CaptureError
 from .models import LinkedIdentity
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next
+from .refusals import Refusal
 from .state_store import StateStoreUnavailable
 
 if TYPE_CHECKING:
@@ -71,93 +78,102 @@ def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], Respons
 @never_fails
 def token() -> ResponseReturnValue:
     """Social Login delivers the token here, by cross-site POST (or GET)."""
-    ext = extension()
     if request.method == "HEAD":  # a prefetch or a probe: answer, but spend and link nothing
         return make_response(redirect(default_next(), code=303), {**NO_STORE})
-    form = read_form()
-    if form is None:
-        spend_state(request.args.get("state"), state.LINK)
-        return refuse("invalid_state", reason="unreadable request body")
-    if needs_bounce(form):
-        return bounce(form)
-
-    social_token = form.get("token") or request.args.get("token")
-    state_value = form.get("state") or request.args.get("state")
-    link_state = spend_state(state_value, state.LINK)
-    if not social_token:
-        return refuse("missing_token", next=state.peek_next(state_value, max_age()))
-    if not _TOKEN.match(social_token):
-        return refuse("engage_error", reason="malformed token")
-    if not isinstance(link_state, state.LinkState):
-        return refuse_state(link_state)
-    if not freshness.is_fresh():
-        return refuse("needs_fresh_sign_in", reason="sign-in not fresh", next=link_state.next)
-    before = current_identities() if wants_notice(signals.account_linked) else None
-
-    def link(access_token: str) -> bool:
-        ext.client.link_account(social_token, access_token, locale=ext.locale())
-        return True
-
-    try:
-        linked = ext.with_access_token(link)
-    except CaptureError as error:
-        return fail(error, next=link_state.next, provider=link_state.provider)
-    if linked is None:
-        return refuse("missing_access_token", next=link_state.next)
-
-    linked_identity = notices.newly_linked(
-        before, current_identities() if before is not None else None
-    )
-    signals.send(signals.account_linked, next=link_state.next, **notices.details(linked_identity))
-    return finish(OUTCOMES["success"], next=link_state.next)
+    arrival = Arrival.read(query=True)
+    if arrival.needs_bounce():
+        return bounce(arrival)
+    return carry_out(arrival, state.LINK, check=check_token, act=link)
 
 
 @blueprint.route("/unlink", methods=["POST"])
 @never_fails
 def unlink() -> ResponseReturnValue:
     """Remove one linked identity; a POST from :meth:`CaptureLink.unlink_button`'s form."""
-    ext = extension()
-    form = read_form()
-    if form is None:
-        return refuse("invalid_state", reason="unreadable request body")
-    identifier, state_value = form.get("identifier"), form.get("state")
-    unlink_state = spend_state(state_value, state.UNLINK, identifier or "")
-    if not identifier or len(identifier) > 2048:
-        return refuse("missing_identifier", next=state.peek_next(state_value, max_age()))
-    if not isinstance(unlink_state, state.LinkState):
-        return refuse_state(unlink_state)
-    if not freshness.is_fresh():
-        return refuse("needs_fresh_sign_in", reason="sign-in not fresh", next=unlink_state.next)
+    arrival = Arrival.read(query=False)
+    return carry_out(arrival, state.UNLINK, arrival.identifier, check=check_identifier, act=remove)
+
+
+def carry_out(
+    arrival: Arrival,
+    purpose: str,
+    subject: str | None = None,
+    *,
+    check: Callable[[Arrival], None],
+    act: Callable[[Arrival, state.LinkState], str],
+) -> Response:
+    """The flow of both views: spend the state (every request that presents one does,
+    whatever its outcome), ``check`` what else the request brought, check the state and the
+    sign-in's freshness, ``act`` (calling Capture with the user's access token), and report.
+    Every refusal and every Capture error is raised, and reported here."""
+    link_state: state.LinkState | None = None
     try:
-        identities = ext.with_access_token(ext.client.linked_identities)
-    except CaptureError as error:
-        return fail(error, next=unlink_state.next)
-    if identities is None:
-        return refuse("missing_access_token", next=unlink_state.next)
+        spent = spend_state(arrival.state, purpose, subject)
+        if not arrival.readable:
+            raise Refusal("invalid_state", reason="unreadable request body")
+        check(arrival)
+        link_state = usable(spent)
+        if not freshness.is_fresh():
+            raise Refusal("needs_fresh_sign_in", reason="sign-in not fresh")
+        outcome = act(arrival, link_state)
+    except (Refusal, CaptureError) as problem:
+        return report(problem, link_state)
+    return finish(OUTCOMES[outcome], next=link_state.next)
+
+
+def check_token(arrival: Arrival) -> None:
+    """A token URL request carries a Social Login token (none: the user cancelled)."""
+    if not arrival.token:
+        raise Refusal("missing_token", next=state.peek_next(arrival.state, max_age()))
+    if not _TOKEN.match(arrival.token):
+        raise Refusal("engage_error", reason="malformed token")
+
+
+def check_identifier(arrival: Arrival) -> None:
+    """An unlink request names the identity to remove."""
+    if not arrival.identifier or len(arrival.identifier) > 2048:
+        raise Refusal("missing_identifier", next=state.peek_next(arrival.state, max_age()))
+
+
+def link(arrival: Arrival, link_state: state.LinkState) -> str:
+    """Link the identity of the Social Login token, and send ``account_linked``."""
+    ext = extension()
+    before = current_identities() if wants_notice(signals.account_linked) else None
+    ext._call_with_access_token(
+        lambda access_token: ext.client.link_account(
+            arrival.token, access_token, locale=ext.locale()
+        )
+    )
+    linked_identity = notices.newly_linked(
+        before, current_identities() if before is not None else None
+    )
+    signals.send(signals.account_linked, next=link_state.next, **notices.details(linked_identity))
+    return "success"
+
+
+def remove(arrival: Arrival, unlink_state: state.LinkState) -> str:
+    """Unlink the identity the request names, if it is linked and may go, and send
+    ``account_unlinked``."""
+    ext = extension()
+    identifier = arrival.identifier
+    identities = ext._call_with_access_token(ext.client.linked_identities)
     identity = next((found for found in identities if found.identifier == identifier), None)
     if identity is None:
-        return refuse("not_linked", next=unlink_state.next)
+        raise Refusal("not_linked")
     if not ext.may_unlink(identity, identities):
-        return refuse("unlink_not_allowed", next=unlink_state.next)
-
-    def remove(access_token: str) -> bool:
-        ext.client.unlink_account(access_token, identifier, locale=ext.locale())
-        return True
-
-    try:
-        unlinked = ext.with_access_token(remove)
-    except CaptureError as error:
-        return fail(error, next=unlink_state.next)
-    if unlinked is None:
-        return refuse("missing_access_token", next=unlink_state.next)
-
+        raise Refusal("unlink_not_allowed")
+    ext._call_with_access_token(
+        lambda access_token: ext.client.unlink_account(
+            access_token, identifier, locale=ext.locale()
+        )
+    )
     signals.send(
         signals.account_unlinked,
         identifier=identifier,
         next=unlink_state.next,
         **notices.details(identity),
     )
-    return finish(OUTCOMES["unlinked"], next=unlink_state.next)
+    return "unlinked"
 
 
 @blueprint.route("/reauthenticate")
@@ -215,22 +231,65 @@ def max_age() -> int:
 
 def spend_state(
     value: str | None, purpose: str, subject: str | None = None
-) -> state.LinkState | Exception:
+) -> state.LinkState | Refusal:
     """Spend the state ``value`` (every request that presents one does, whatever its outcome)
-    and check it: the state, or why it cannot be used."""
+    and check it: the state, or the refusal of a state that cannot be used (raised by
+    :func:`usable` once the request's other fields are checked)."""
     try:
         return state.consume(
             session, value, purpose, extension().user_binding(), max_age(), subject
         )
-    except (state.InvalidState, StateStoreUnavailable) as exc:
-        return exc
+    except StateStoreUnavailable as exc:
+        return Refusal("unavailable", reason=f"state store: {exc}")
+    except state.InvalidState as exc:
+        return Refusal("invalid_state", reason=exc.reason)
 
 
-def refuse_state(problem: Exception) -> Response:
-    """Refuse a request whose state did not pass (or could not be checked)."""
-    if isinstance(problem, StateStoreUnavailable):
-        return refuse("unavailable", reason=f"state store: {problem}")
-    return refuse("invalid_state", reason=getattr(problem, "reason", str(problem)))
+def usable(spent: state.LinkState | Refusal) -> state.LinkState:
+    """The spent state, or its refusal raised."""
+    if isinstance(spent, Refusal):
+        raise spent
+    return spent
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What a request to the views brought, read once (``""``: not sent). ``readable`` is
+    false for a body that could not be read; its fields are then only the query's."""
+
+    readable: bool
+    token: str
+    state: str
+    identifier: str
+    bounced: bool
+
+    @classmethod
+    def read(cls, *, query: bool) -> Arrival:
+        """Read the form (and, with ``query``, the query string where the form lacks a
+        field: Social Login may deliver the token by GET)."""
+        form = read_form()
+        args = request.args if query else {}
+        fields = form or {}
+        return cls(
+            readable=form is not None,
+            token=fields.get("token") or args.get("token") or "",
+            state=fields.get("state") or args.get("state") or "",
+            identifier=fields.get("identifier") or "",
+            bounced=BOUNCED_FIELD in fields,
+        )
+
+    def needs_bounce(self) -> bool:
+        """A POST that came without this site's session cookie (a ``SameSite=Lax`` cookie is
+        not sent on a cross-site POST), and was not bounced already. Whatever it carries is
+        checked after the bounce, with the session, so the user sees the real outcome."""
+        return (
+            self.readable
+            and request.method == "POST"
+            and not session_cookie_sent()
+            and not self.bounced
+            and len(self.token) <= MAX_TOKEN_LENGTH
+            and len(self.state) <= state.MAX_STATE_LENGTH
+        )
 
 
 def read_form() -> dict[str, str] | None:
@@ -252,52 +311,37 @@ def read_form() -> dict[str, str] | None:
         return None
 
 
-def needs_bounce(form: dict[str, str]) -> bool:
-    """A POST that came without this site's session cookie (a ``SameSite=Lax`` cookie is not
-    sent on a cross-site POST), and was not bounced already. Whatever it carries is checked
-    after the bounce, with the session, so the user sees the real outcome."""
-    social_token = form.get("token") or request.args.get("token") or ""
-    state_value = form.get("state") or request.args.get("state") or ""
-    return (
-        request.method == "POST"
-        and not session_cookie_sent()
-        and BOUNCED_FIELD not in form
-        and len(social_token) <= MAX_TOKEN_LENGTH
-        and len(state_value) <= state.MAX_STATE_LENGTH
-    )
-
-
-def bounce(form: dict[str, str]) -> ResponseReturnValue:
+def bounce(arrival: Arrival) -> ResponseReturnValue:
     """A same-origin page that posts token and state again, now with the session cookie."""
-    social_token = form.get("token") or request.args.get("token") or ""
-    state_value = form.get("state") or request.args.get("state") or ""
     logger.debug("capture-link: token POST arrived without a session; bouncing")
     # This request's URL (in the access log) may hold the state: spend it here, and bounce its
     # successor, which travels only in bodies (one that is not usable is refused after the
     # bounce, with the session, so the user sees why).
-    return bounce_page(social_token, state.pass_on(state_value, max_age()), BOUNCED_FIELD)
+    successor = state.pass_on(arrival.state, max_age())
+    return bounce_page(arrival.token, successor, BOUNCED_FIELD)
 
 
-def refuse(key: str, *, reason: str | None = None, next: str | None = None) -> Response:
-    """End without calling Capture: log why, signal ``link_failed``, flash, redirect."""
-    outcome = OUTCOMES[key]
-    logger.log(outcome.log_level, "capture-link: %s refused: %s", request.endpoint, reason or key)
-    signals.send(signals.link_failed, error=None, outcome=key)
-    return finish(outcome, next=next)
-
-
-def fail(error: CaptureError, *, next: str | None, provider: str | None = None) -> Response:
-    """End after Capture refused: log with Capture's request id, signal, flash, redirect.
-    ``provider``: the link button's, for a message that can name it."""
-    outcome = outcome_for(error)
-    logger.log(
-        outcome.log_level,
-        "capture-link: %s failed: %s",
-        request.endpoint,
-        error,
-    )
-    signals.send(signals.link_failed, error=error, outcome=outcome.message_key)
-    return finish(already_linked.refine(extension(), outcome, provider), next=next)
+def report(problem: Refusal | CaptureError, link_state: state.LinkState | None) -> Response:
+    """End a request that was refused, by the extension or by Capture: log why (with
+    Capture's request id), signal ``link_failed``, flash the outcome's message and redirect,
+    to the state's ``next`` unless the refusal says where."""
+    if isinstance(problem, Refusal):
+        outcome = OUTCOMES[problem.outcome]
+        logger.log(
+            outcome.log_level, "capture-link: %s refused: %s", request.endpoint, problem.reason
+        )
+        signals.send(signals.link_failed, error=None, outcome=problem.outcome)
+        next_path = problem.next
+    else:
+        outcome = outcome_for(problem)
+        logger.log(outcome.log_level, "capture-link: %s failed: %s", request.endpoint, problem)
+        signals.send(signals.link_failed, error=problem, outcome=outcome.message_key)
+        provider = link_state.provider if link_state is not None else None
+        outcome = already_linked.refine(extension(), outcome, provider)
+        next_path = None
+    if next_path is None and link_state is not None:
+        next_path = link_state.next
+    return finish(outcome, next=next_path)
 
 
 def finish(outcome: Outcome, *, next: str | None) -> Response:
@@ -314,7 +358,7 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
         # whose cookie replaces the browser's own, signing the user out.
         logger.info("capture-link: no session cookie; %s not flashed", outcome.message_key)
     if outcome.sign_in_again:
-        token_store.forget(session)
+        ext.forget_tokens()
         target = login_url(next)
     elif outcome.reauthenticate:
         target = freshness.reauthentication_url(safe_next(next) or default_next())

@@ -1,5 +1,5 @@
 """A notice on every change (notices.py): what ``account_linked`` and ``account_unlinked``
-carry, the example site's notice in its log, and the README's mail handler, run for real
+carry, the example site's notice in its log, and the docs' mail handler, run for real
 against a small SMTP server."""
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def test_a_notice_without_the_identity_when_capture_cannot_say(
     assert (seen[0]["identity"], seen[0]["label"], seen[0]["provider"]) == (None, None, None)
 
 
-# The example site and the README ----------------------------------------------------------
+# The example site and the docs ------------------------------------------------------------
 
 
 def example_site(capture_emulator: EmulatorServer, **config: Any) -> Flask:
@@ -251,22 +251,23 @@ def smtp_server() -> Iterator[SMTPServer]:
     server.stop()
 
 
-def readme_mail_handler() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"<!-- notice-mail:[^>]*-->\s*```python\n(.*?)```", readme, re.S)
-    assert found is not None, "the README's mail handler is missing"
+def docs_mail_handler() -> str:
+    """The mail handler of "Sensitive actions" in docs/security.md, as printed there."""
+    docs = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- notice-mail:[^>]*-->\s*```python\n(.*?)```", docs, re.S)
+    assert found is not None, "docs/security.md's mail handler is missing"
     lines = found.group(1).splitlines()
     indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
     return "\n".join(line[indent:] for line in lines)
 
 
-def test_the_readme_mail_handler_sends_the_notice(
+def test_the_docs_mail_handler_sends_the_notice(
     capture_emulator: EmulatorServer, emulator: CaptureEmulator, smtp_server: SMTPServer
 ) -> None:
-    snippet = readme_mail_handler()
+    snippet = docs_mail_handler()
     assert len([line for line in snippet.splitlines() if line.strip()]) <= 20
     namespace: dict[str, Any] = {}
-    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    exec(compile(snippet, "docs/security.md", "exec"), namespace)  # noqa: S102 - the docs' code
     handler = namespace["mail_notice"]
     try:
         app = example_site(

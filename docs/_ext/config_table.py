@@ -51,6 +51,10 @@ class ConfigTable(Directive):
         node = nodes.section()
         node.document = self.state.document
         nested_parse_with_titles(self.state, StringList(lines, "config_table"), node)
+        if not any(isinstance(child, nodes.table) for child in node.children):
+            # MyST parses nested content as Markdown: the directive must be used from reST
+            # (a .rst page, or an eval-rst block in a Markdown page).
+            raise self.error("the config table did not parse: use this directive from reST")
         return node.children
 
 

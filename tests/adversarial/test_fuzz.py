@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator
+from flask_capture_link.freshness import SIGN_IN_KEY
 from flask_capture_link.testing import flashes, sign_in
-from flask_capture_link.token_store import SIGN_IN_KEY
 
 from ..helpers import ENTITY, LINK, UNLINK
 

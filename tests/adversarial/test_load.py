@@ -177,7 +177,7 @@ def test_eight_users_link_at_once_while_capture_fails(
     assert failures == Counter({message: times for _, times, message in PHASES})
     assert sum(len(o.succeeded) for o in outcomes) == USERS * LINKS_PER_USER - 16
     assert sum(o.bounced for o in outcomes) == USERS * LINKS_PER_USER // 2
-    print(  # for the README table
+    print(  # for the table in docs/security.md
         f"\nload: {USERS} users x {LINKS_PER_USER} links in {elapsed:.1f} s; "
         f"statuses {dict(statuses)}; failures {dict(failures)}"
     )

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.freshness import SIGN_IN_KEY
 from flask_capture_link.redirects import LOOKALIKES, safe_next
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
-from flask_capture_link.token_store import SIGN_IN_KEY
 
 from ..helpers import LINK, form_fields, last_flash, make_site, site_config
 

@@ -1,0 +1,262 @@
+"""Token storage: the session default, and a site's own storage used end to end."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string, session
+from flask_login import LoginManager, UserMixin, current_user
+
+from flask_capture_link import CaptureLink
+from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.freshness import SIGN_IN_KEY, SIGNED_IN_KEY
+from flask_capture_link.models import Tokens
+from flask_capture_link.storage import SessionStorage, TokenStorage
+from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+
+from .helpers import LINK, REFRESH, UNLINK, make_site, site_config, unlink_forms
+
+ACCOUNTS = """
+{% for identity in capture_link_identities() %}
+<li>{{ identity.domain }} {{ capture_link_unlink_button(identity, next="/accounts") }}</li>
+{% endfor %}
+"""
+
+
+class User(UserMixin):
+    def __init__(self, user_id: str) -> None:
+        self.id = user_id
+
+
+class ServerStorage(TokenStorage):
+    """Tokens on the server, keyed by the Flask-Login user: as a site's database would."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, str | None, float | None]] = {}
+        self.forgotten = 0
+
+    def load(self) -> Tokens | None:
+        row = self.rows.get(current_user.get_id())
+        return Tokens(*row) if row else None
+
+    def save(self, tokens: Tokens) -> None:
+        row = (tokens.access_token, tokens.refresh_token, tokens.expires_at)
+        self.rows[current_user.get_id()] = row
+
+    def forget(self) -> None:
+        self.forgotten += 1
+        self.rows.pop(current_user.get_id(), None)
+
+
+@pytest.fixture
+def storage() -> ServerStorage:
+    return ServerStorage()
+
+
+@pytest.fixture
+def app(capture_emulator: EmulatorServer, storage: ServerStorage) -> Flask:
+    return site(capture_emulator, storage)
+
+
+def site(capture_emulator: EmulatorServer, storage: TokenStorage) -> Flask:
+    """A site with Flask-Login users whose tokens ``storage`` keeps."""
+
+    def with_login(app: Flask) -> None:
+        manager = LoginManager(app)
+        manager.user_loader(User)
+
+    secret = capture_emulator.emulator.client_secret
+    app = make_site(
+        site_config(
+            capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret, CAPTURE_LINK_LOGIN_URL="/sign-in"
+        ),
+        CaptureLink(token_storage=storage),
+        before=with_login,
+    )
+
+    @app.route("/accounts")
+    def accounts() -> str:
+        return render_template_string(ACCOUNTS)
+
+    @app.route("/sign-out")
+    def sign_out() -> str:
+        app.extensions["capture_link"].forget_tokens()
+        return "signed out"
+
+    return app
+
+
+def session_keys(client: Any) -> set[str]:
+    with client.session_transaction() as stored:
+        return set(stored)
+
+
+def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
+    client: Any, emulator: CaptureEmulator, storage: ServerStorage
+) -> None:
+    email = emulator.demo_email
+    answer = sign_in(client, emulator, email, user=User(email))
+    assert storage.rows[email][0] == answer["access_token"]
+    assert "capture_access_token" not in session_keys(client)  # not in the session
+
+    url = find_token_url(client.get("/account"), "google")
+    deliver_token(client, url, emulator.issue_social_token("google", "ann"))
+    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert len(emulator.identities(email)) == 1
+
+    emulator.expire_access_tokens()  # Capture says 414: refreshed from the site's storage
+    page = client.get("/accounts").get_data(as_text=True)
+    assert "google.com" in page
+    assert len(emulator.calls_to(REFRESH)) == 1
+    assert storage.rows[email][0] != answer["access_token"]
+    assert storage.rows[email][1] != answer["refresh_token"]
+
+    response = client.post("/capture-link/unlink", data=unlink_forms(page)[0])
+    assert response.headers["Location"] == "/accounts"
+    assert flashes(client)[-1] == ("success", ENGLISH["unlinked"])
+    assert emulator.identities(email) == []
+    assert [call.stat for call in emulator.calls_to(UNLINK)] == ["ok"]
+
+    client.get("/sign-out")
+    assert storage.rows == {}
+    assert SIGN_IN_KEY not in session_keys(client)
+
+
+def test_a_refused_refresh_forgets_the_tokens_once(
+    app: Flask, client: Any, emulator: CaptureEmulator, storage: ServerStorage
+) -> None:
+    email = emulator.demo_email
+    answer = sign_in(client, emulator, email, user=User(email))
+    with app.test_request_context("/"):
+        app.extensions["capture_link"].client.refresh(
+            answer["refresh_token"], emulator.client_secret
+        )  # someone else spent it
+    url = find_token_url(client.get("/account"), "google")
+    emulator.expire_access_tokens()
+    response = deliver_token(client, url, emulator.issue_social_token("google", "bob"))
+    assert response.headers["Location"] == "/sign-in"
+    assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert storage.rows == {}
+    assert storage.forgotten == 1  # by the refresh; the outcome finds them gone
+    assert emulator.identities(email) == []
+
+
+def test_no_tokens_in_the_storage_is_no_access_token(
+    client: Any, emulator: CaptureEmulator, storage: ServerStorage
+) -> None:
+    email = emulator.demo_email
+    sign_in(client, emulator, email, user=User(email))
+    url = find_token_url(client.get("/account"), "google")
+    storage.rows.clear()
+    response = deliver_token(client, url, emulator.issue_social_token("google", "cy"))
+    assert response.headers["Location"] == "/sign-in"
+    assert flashes(client)[-1] == ("error", ENGLISH["missing_access_token"])
+    assert emulator.calls_to(LINK) == []
+
+
+@pytest.fixture
+def session_app(capture_emulator: EmulatorServer) -> Flask:
+    return make_site(
+        site_config(
+            capture_emulator,
+            CAPTURE_LINK_SESSION_KEY="my_access",
+            CAPTURE_LINK_REFRESH_TOKEN_SESSION_KEY="my_refresh",
+            CAPTURE_LINK_EXPIRES_AT_SESSION_KEY="my_expiry",
+        )
+    )
+
+
+def test_the_default_keeps_the_tokens_under_the_configured_session_keys(
+    session_app: Flask, emulator: CaptureEmulator
+) -> None:
+    with session_app.test_client() as client:
+        answer = sign_in(client, emulator, emulator.demo_email)
+        with client.session_transaction() as stored:
+            assert set(stored) == {
+                "my_access",
+                "my_refresh",
+                "my_expiry",
+                SIGN_IN_KEY,
+                SIGNED_IN_KEY,
+            }
+            assert stored["my_access"] == answer["access_token"]
+            assert stored["my_refresh"] == answer["refresh_token"]
+
+
+def test_session_storage_replaces_and_forgets(session_app: Flask) -> None:
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        assert storage.load() is None
+        storage.save(Tokens("first", refresh_token="refresh", expires_at=123.0))
+        assert storage.load() == Tokens("first", refresh_token="refresh", expires_at=123.0)
+        storage.save(Tokens("second"))  # nothing of the first survives
+        assert storage.load() == Tokens("second")
+        assert dict(session) == {"my_access": "second"}
+        storage.forget()
+        assert storage.load() is None
+        assert dict(session) == {}
+        storage.forget()  # nothing kept is no error
+
+
+def test_a_site_that_sets_the_session_key_itself_still_works(session_app: Flask) -> None:
+    ext = session_app.extensions["capture_link"]
+    assert isinstance(ext.token_storage, SessionStorage)
+    with session_app.test_request_context("/"):
+        session["my_access"] = "set by the site"
+        session["my_expiry"] = "not a number"
+        assert ext.access_token() == "set by the site"
+        assert ext.token_storage.load() == Tokens("set by the site")
+
+
+def test_a_loader_wins_for_the_access_token(session_app: Flask) -> None:
+    ext = session_app.extensions["capture_link"]
+    ext.access_token_loader(lambda: "from the loader")
+    with session_app.test_request_context("/"):
+        ext.store_tokens(Tokens("stored"))
+        assert ext.access_token() == "from the loader"
+        assert ext.with_access_token(lambda access_token: access_token) == "from the loader"
+
+
+def test_with_access_token_is_none_without_a_token(session_app: Flask) -> None:
+    ext = session_app.extensions["capture_link"]
+    called: list[str] = []
+    with session_app.test_request_context("/"):
+        assert ext.with_access_token(called.append) is None
+    assert called == []
+
+
+def docs_example_storage() -> type[TokenStorage]:
+    """The ``RedisTokenStorage`` of docs/token-storage.md, as a reader would copy it."""
+    page = Path(__file__).parent.parent / "docs" / "token-storage.md"
+    code = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {"__name__": "token_storage_example"}
+    exec(compile(code.group(1), str(page), "exec"), namespace)  # noqa: S102 - our own docs
+    found: type[TokenStorage] = namespace["RedisTokenStorage"]
+    return found
+
+
+def test_the_docs_example_storage_works(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, redis_url: str
+) -> None:
+    import redis
+
+    redis_client = redis.Redis.from_url(redis_url)
+    app = site(capture_emulator, docs_example_storage()(redis_client))
+    email = emulator.demo_email
+    key = f"capture-tokens:{email}"
+    with app.test_client() as client:
+        answer = sign_in(client, emulator, email, user=User(email))
+        assert answer["access_token"].encode() in redis_client.get(key)
+        url = find_token_url(client.get("/account"), "google")
+        deliver_token(client, url, emulator.issue_social_token("google", "dee"))
+        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        emulator.expire_access_tokens()
+        assert "google.com" in client.get("/accounts").get_data(as_text=True)
+        assert answer["access_token"].encode() not in redis_client.get(key)  # refreshed
+        client.get("/sign-out")
+    assert redis_client.get(key) is None
