@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck pytest demo bench docs clean
+.PHONY: test lint typecheck pytest coverage demo bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The package's line coverage by the whole suite (a refactor must not lower it).
+coverage: $(VENV)/.installed-test
+	$(BIN)/python -m coverage run --source=flask_capture_link -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m coverage report --skip-covered
+
 demo: $(VENV)/.installed-example
 	$(BIN)/python -m example_app.demo
 
@@ -45,4 +50,4 @@ docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) build dist docs/_build .coverage *.egg-info .pytest_cache .mypy_cache .ruff_cache artifacts

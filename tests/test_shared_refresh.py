@@ -1,4 +1,5 @@
-"""Tokens in the session and their refresh: before expiry, on 414, reused, concurrent."""
+"""Refreshing the stored tokens: before expiry, on 414, a refresh token spent once (concurrent
+refreshes share one call), and what a refused refresh leaves behind."""
 
 from __future__ import annotations
 
