@@ -115,9 +115,39 @@ class RedisStateStore(StateStore):
         key = f"{self.prefix}state:{nonce}"
         milliseconds = max(1000, int((ttl + CLOCK_SKEW) * 1000))
         try:
-            return bool(self.client.set(key, b"1", nx=True, px=milliseconds))
+            return self._set_nx(key, milliseconds)
         except RedisError as exc:
             raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
+
+    def _set_nx(self, key: str, milliseconds: int) -> bool:
+        """``SET key 1 NX PX milliseconds``: whether this call set it.
+
+        A plain ``redis.Redis`` gets the command on one of its pool's connections directly:
+        ``client.set`` costs about twice the CPU (its retry and observability layers), and this
+        runs on every token URL request. A connection that fails is dropped and the command sent
+        once more on another; a ``SET NX`` sent twice can only make the state refused, never
+        spent twice. Any other client (a cluster, a wrapper) gets ``client.set``.
+        """
+        pool = getattr(self.client, "connection_pool", None)
+        if type(self.client).__name__ != "Redis" or pool is None:
+            return bool(self.client.set(key, b"1", nx=True, px=milliseconds))
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        for attempt in (1, 2):
+            connection = pool.get_connection()
+            try:
+                connection.send_command("SET", key, b"1", "NX", "PX", milliseconds)
+                return connection.read_response() is not None
+            except (ConnectionError, TimeoutError):
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+            except BaseException:
+                connection.disconnect()  # its answer may still be unread: never reuse it
+                raise
+            finally:
+                pool.release(connection)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def refresh(self, refresh_token: str, call: Callable[[str], Tokens]) -> Tokens:
         return self._refreshes.refresh(refresh_token, call, wait=refresh_wait())

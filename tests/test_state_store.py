@@ -106,6 +106,41 @@ def test_redis_store_keeps_a_nonce_as_long_as_its_state_lives(
     assert 120 + state_store.CLOCK_SKEW - 5 < ttl <= 120 + state_store.CLOCK_SKEW
 
 
+def test_redis_store_survives_its_connections_being_closed_by_the_server(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    client = client_of()
+    store = state_store.RedisStateStore(client, prefix)
+    assert store.spend("before", 600) is True
+    # Redis restarted, or its idle timeout: every connection of the store's pool is closed.
+    killed = client_of().client_kill_filter(_type="normal", skipme=True)
+    assert killed >= 1
+    assert store.spend("after", 600) is True
+    assert store.spend("after", 600) is False
+    assert store.spend("before", 600) is False
+
+
+def test_a_client_of_another_kind_is_asked_through_its_own_set(
+    redis_url: str, prefix: str
+) -> None:
+    class Instrumented(redis.Redis):  # a site's subclass may add to set: it is honoured
+        calls = 0
+
+        def set(self, *args: Any, **kwargs: Any) -> Any:
+            Instrumented.calls += 1
+            return super().set(*args, **kwargs)
+
+    client = Instrumented.from_url(redis_url)
+    try:
+        store = state_store.RedisStateStore(client, prefix)
+        assert store.spend("nonce", 600) is True
+        assert store.spend("nonce", 600) is False
+        assert Instrumented.calls == 2
+        assert client.exists(f"{prefix}state:nonce") == 1
+    finally:
+        client.close()
+
+
 def test_redis_down_is_unavailable_not_a_pass() -> None:
     client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
     with pytest.raises(state_store.StateStoreUnavailable):
