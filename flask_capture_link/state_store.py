@@ -28,6 +28,7 @@ from flask import Flask, current_app, has_request_context, request
 
 from . import shared_refresh, workers
 from .models import Tokens
+from .redis_set_nx import fast_set_nx
 
 logger = logging.getLogger("flask_capture_link")
 
@@ -108,6 +109,7 @@ class RedisStateStore(StateStore):
         self.client = client
         self.prefix = prefix
         self._refreshes = shared_refresh.RedisRefresh(client, prefix)
+        self._fast_set_nx = fast_set_nx(client)
 
     def spend(self, nonce: str, ttl: float) -> bool:
         from redis.exceptions import RedisError
@@ -120,34 +122,9 @@ class RedisStateStore(StateStore):
             raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
 
     def _set_nx(self, key: str, milliseconds: int) -> bool:
-        """``SET key 1 NX PX milliseconds``: whether this call set it.
-
-        A plain ``redis.Redis`` gets the command on one of its pool's connections directly:
-        ``client.set`` costs about twice the CPU (its retry and observability layers), and this
-        runs on every token URL request. A connection that fails is dropped and the command sent
-        once more on another; a ``SET NX`` sent twice can only make the state refused, never
-        spent twice. Any other client (a cluster, a wrapper) gets ``client.set``.
-        """
-        pool = getattr(self.client, "connection_pool", None)
-        if type(self.client).__name__ != "Redis" or pool is None:
-            return bool(self.client.set(key, b"1", nx=True, px=milliseconds))
-        from redis.exceptions import ConnectionError, TimeoutError
-
-        for attempt in (1, 2):
-            connection = pool.get_connection()
-            try:
-                connection.send_command("SET", key, b"1", "NX", "PX", milliseconds)
-                return connection.read_response() is not None
-            except (ConnectionError, TimeoutError):
-                connection.disconnect()
-                if attempt == 2:
-                    raise
-            except BaseException:
-                connection.disconnect()  # its answer may still be unread: never reuse it
-                raise
-            finally:
-                pool.release(connection)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if self._fast_set_nx is not None:
+            return self._fast_set_nx(key, milliseconds)
+        return bool(self.client.set(key, b"1", nx=True, px=milliseconds))
 
     def refresh(self, refresh_token: str, call: Callable[[str], Tokens]) -> Tokens:
         return self._refreshes.refresh(refresh_token, call, wait=refresh_wait())

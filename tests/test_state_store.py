@@ -4,9 +4,11 @@ app's config at request time; refreshes single-flight across "processes" through
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,6 +120,23 @@ def test_redis_store_survives_its_connections_being_closed_by_the_server(
     assert store.spend("after", 600) is True
     assert store.spend("after", 600) is False
     assert store.spend("before", 600) is False
+
+
+def test_redis_store_in_a_forked_process_uses_connections_of_its_own(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    store = state_store.RedisStateStore(client_of(), prefix)
+    assert store.spend("parent", 600) is True  # leaves an idle connection behind
+    with warnings.catch_warnings():  # Python 3.12+ warns of fork() beside threads: known here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: as a worker forked from a preloading master
+        code = 0 if store.spend("child", 600) is True and not store.spend("parent", 600) else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.spend("child", 600) is False
+    assert store.spend("parent again", 600) is True  # the parent's connection still works
 
 
 def test_a_client_of_another_kind_is_asked_through_its_own_set(
