@@ -205,6 +205,9 @@ def refresh_wait() -> float:
 
 
 def _client_for(url: str) -> Any:
+    client = _CLIENTS.get(url)  # every request: no lock once the client exists
+    if client is not None:
+        return client
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(url)
         if client is None:
