@@ -7,8 +7,9 @@ a connection kept in a lock-free deque, it costs less than half of that. The con
 from the client's own pool settings (``pool.make_connection()``: host, TLS, password, database,
 protocol), so nothing is configured twice.
 
-A connection that fails is dropped and the command sent once more on a new one: a ``SET NX``
-that reached Redis twice can only make a state refused as used, never spent twice.
+A connection that fails is dropped, with every idle one (a restarted Redis closed them all),
+and the command sent once more on a new connection: a ``SET NX`` that reached Redis twice can
+only make a state refused as used, never spent twice.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class SetNX:
             self._idle = collections.deque(maxlen=MAX_IDLE)
             self._pid = os.getpid()
         for attempt in (1, 2):
-            connection = self._take()
+            connection = self._take() if attempt == 1 else self._pool.make_connection()
             try:
                 connection.send_command("SET", key, b"1", "NX", "PX", milliseconds)
                 answer = connection.read_response()
@@ -44,6 +45,7 @@ class SetNX:
                 connection.disconnect()
                 if attempt == 2:
                     raise
+                self._drop_idle()  # Redis restarted or timed them out: likely all as dead
                 continue
             except BaseException:
                 connection.disconnect()  # its answer may still be unread: never reuse it
@@ -51,6 +53,13 @@ class SetNX:
             self._idle.append(connection)
             return answer is not None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _drop_idle(self) -> None:
+        while True:
+            try:
+                self._idle.pop().disconnect()
+            except IndexError:
+                return
 
     def _take(self) -> Any:
         try:

@@ -114,6 +114,8 @@ def test_redis_store_survives_its_connections_being_closed_by_the_server(
     client = client_of()
     store = state_store.RedisStateStore(client, prefix)
     assert store.spend("before", 600) is True
+    # Several idle connections, as after concurrent requests.
+    assert race(4, lambda i: store.spend(f"concurrent {i}", 600)) == [True] * 4
     # Redis restarted, or its idle timeout: every connection of the store's pool is closed.
     killed = client_of().client_kill_filter(_type="normal", skipme=True)
     assert killed >= 1
