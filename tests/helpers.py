@@ -8,6 +8,7 @@ contract tests pin them to the vendor's documents (``tests/contract/*.json``).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -142,3 +143,25 @@ def unlink_forms(page: str) -> list[dict[str, str]]:
     """The fields of each unlink button on ``page`` that can be pressed (a disabled one is no
     form), in page order."""
     return [form_fields(form) for form in _UNLINK_FORM.findall(page)]
+
+
+def race(count: int, work: Callable[[int], Any], *, timeout: float = 60) -> list[Any]:
+    """``work(i)`` on ``count`` threads released together; each result (or the exception it
+    raised, for the caller's assertions), all within ``timeout`` seconds."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait(10)
+        try:
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads)
+    return results

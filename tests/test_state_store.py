@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from flask_capture_link.errors import RefreshTokenInvalid
 from flask_capture_link.shared_refresh import RedisRefresh
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import last_flash, link_calls, make_site, site_config
+from .helpers import last_flash, link_calls, make_site, race, site_config
 
 THREADS = 12
 
@@ -47,24 +46,6 @@ def client_of(redis_url: str) -> Iterator[Callable[[], redis.Redis]]:
     yield make
     for client in made:
         client.close()
-
-
-def race(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """``work(i)`` on ``count`` threads released at once; every result, bounded in time."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait(10)
-        results[i] = work(i)
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 # Spending ----------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +28,7 @@ from requests.cookies import RequestsCookieJar
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 
-from ..helpers import LINK, REFRESH, form_fields, state_of
+from ..helpers import LINK, REFRESH, form_fields, race, state_of
 from .helpers import GunicornSite, button_token_url, deliver, serve_example, sign_in
 
 #: Concurrent requests in a race.
@@ -50,27 +49,6 @@ def new_user(emulator: Any, tag: str) -> str:
     email = f"{tag}-{time.monotonic_ns()}@example.com"
     emulator.add_user(email, "pw")
     return email
-
-
-def race(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """``work(i)`` on ``count`` threads released together; results (or exceptions), in time."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait(10)
-        try:
-            results[i] = work(i)
-        except Exception as exc:  # reported by the caller's assertions
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def post_state(
