@@ -90,11 +90,12 @@ def issue(
     ``subject`` is what the state may act on (the identifier an unlink state may remove);
     ``provider`` the Social Login provider of the button."""
     record = _record(session, create=True)
+    key = current_app.secret_key
     payload = {
         "n": secrets.token_urlsafe(12),
-        "s": _digest("session", record["k"]),
-        "u": _digest("user", user or ""),
-        "i": _digest("subject", subject or ""),
+        "s": _digest(key, "session", record["k"]),
+        "u": _digest(key, "user", user or ""),
+        "i": _digest(key, "subject", subject or ""),
         "p": purpose,
         "x": next,
         "t": time.time(),
@@ -124,14 +125,15 @@ def consume(
     """
     payload = _load(value, max_age)
     _spend(payload, max_age, store)
+    keys = _signing_keys()
     record = _record(session, create=False)
-    if record is None or not _matches(payload["s"], "session", record["k"]):
+    if record is None or not _matches(keys, payload["s"], "session", record["k"]):
         raise InvalidState("issued to another session")
     if payload["p"] != purpose:
         raise InvalidState(f"issued for {payload['p']!r}, used for {purpose!r}")
-    if not _matches(payload["u"], "user", user or ""):
+    if not _matches(keys, payload["u"], "user", user or ""):
         raise InvalidState("issued to another user")
-    if not _matches(payload["i"], "subject", subject or ""):
+    if not _matches(keys, payload["i"], "subject", subject or ""):
         raise InvalidState("issued for another identity")
     next_path = payload["x"] if isinstance(payload["x"], str) else None
     provider = payload.get("v") if isinstance(payload.get("v"), str) else None
@@ -153,7 +155,7 @@ def pass_on(value: str | None, max_age: int, *, store: StateStore | None = None)
         _spend(payload, max_age, store)
     except (InvalidState, state_store.StateStoreUnavailable) as exc:
         logger.info("capture-link: bounced state not usable: %s", getattr(exc, "reason", exc))
-        void = _digest("void", secrets.token_urlsafe(12))
+        void = _digest(current_app.secret_key, "void", secrets.token_urlsafe(12))
         payload = {"s": void, "u": void, "i": void, "p": "void", "x": None, "t": time.time()}
     return _serializer().dumps({**payload, "n": secrets.token_urlsafe(12)})
 
@@ -193,9 +195,15 @@ def _spend(payload: dict[str, Any], max_age: int, store: StateStore | None) -> N
         raise InvalidState("already used")
 
 
-def _serializer() -> URLSafeTimedSerializer:
+def _signing_keys() -> tuple[Any, ...]:
+    """The secret key first, then its fallbacks (states issued before a rotation pass)."""
     app = current_app
-    return _serializer_for((*(app.config.get("SECRET_KEY_FALLBACKS") or ()), app.secret_key))
+    return (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    # itsdangerous signs with the last key and tries them all, newest first.
+    return _serializer_for(_signing_keys()[::-1])
 
 
 @functools.lru_cache(maxsize=16)
@@ -204,17 +212,15 @@ def _serializer_for(keys: tuple[Any, ...]) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(keys), salt=_SALT)
 
 
-def _digest(kind: str, value: str, key: Any = None) -> str:
-    secret = current_app.secret_key if key is None else key
-    mac = hmac.new(str(secret).encode(), f"{_SALT}.{kind}:{value}".encode(), hashlib.sha256)
+def _digest(key: Any, kind: str, value: str) -> str:
+    mac = hmac.new(str(key).encode(), f"{_SALT}.{kind}:{value}".encode(), hashlib.sha256)
     return mac.hexdigest()[:24]
 
 
-def _matches(found: object, kind: str, value: str) -> bool:
-    """Whether ``found`` is the digest of ``value`` under the secret key or one of its
-    fallbacks (so states issued before a key rotation still pass). Constant time."""
-    keys = [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or ())]
-    return any(hmac.compare_digest(str(found), _digest(kind, value, key)) for key in keys)
+def _matches(keys: tuple[Any, ...], found: object, kind: str, value: str) -> bool:
+    """Whether ``found`` is the digest of ``value`` under one of ``keys``. Constant time."""
+    found = str(found)
+    return any(hmac.compare_digest(found, _digest(key, kind, value)) for key in keys)
 
 
 def _record(session: MutableMapping[str, Any], *, create: bool) -> Any:
