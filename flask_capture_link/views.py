@@ -138,16 +138,19 @@ def check_identifier(arrival: Arrival) -> None:
 def link(arrival: Arrival, link_state: state.LinkState) -> str:
     """Link the identity of the Social Login token, and send ``account_linked``."""
     ext = extension()
-    before = current_identities() if wants_notice(signals.account_linked) else None
+    notice = wants_notice(signals.account_linked)
+    before = current_identities() if notice else None
     ext._call_with_access_token(
         lambda access_token: ext.client.link_account(
             arrival.token, access_token, locale=ext.locale()
         )
     )
-    linked_identity = notices.newly_linked(
-        before, current_identities() if before is not None else None
-    )
-    signals.send(signals.account_linked, next=link_state.next, **notices.details(linked_identity))
+    if notice:  # the notice's details (and the second listing) only for a listener
+        after = current_identities() if before is not None else None
+        linked_identity = notices.newly_linked(before, after)
+        signals.send(
+            signals.account_linked, next=link_state.next, **notices.details(linked_identity)
+        )
     return "success"
 
 
@@ -167,12 +170,13 @@ def remove(arrival: Arrival, unlink_state: state.LinkState) -> str:
             access_token, identifier, locale=ext.locale()
         )
     )
-    signals.send(
-        signals.account_unlinked,
-        identifier=identifier,
-        next=unlink_state.next,
-        **notices.details(identity),
-    )
+    if wants_notice(signals.account_unlinked):
+        signals.send(
+            signals.account_unlinked,
+            identifier=identifier,
+            next=unlink_state.next,
+            **notices.details(identity),
+        )
     return "unlinked"
 
 
