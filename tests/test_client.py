@@ -14,7 +14,7 @@ from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.models import LinkedIdentity, Tokens
 
-from .helpers import ENTITY, LINK, REFRESH
+from .helpers import ENTITY, LINK, REFRESH, UNLINK
 from .processes import free_port
 
 
@@ -28,6 +28,21 @@ def test_link_posts_seven_form_fields_and_nothing_in_the_query(
     assert len(call.param_names) == 7
     assert call.query_param_names == ()
     assert emulator.identities(emulator.demo_email)[0]["domain"] == "google.com"
+
+
+def test_calls_to_one_url_each_send_their_own_body(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    # The POST to a URL is prepared once; each call adds its own body and its length.
+    access_token = emulator.sign_in(emulator.demo_email)["access_token"]
+    for provider, name in [("google", "a"), ("facebook", "someone else"), ("twitter", "bo")]:
+        capture.link_account(emulator.issue_social_token(provider, name), access_token)
+    identifiers = [found.identifier for found in capture.linked_identities(access_token)]
+    assert len({len(identifier) for identifier in identifiers}) == 3  # three body lengths
+    for identifier in identifiers:
+        capture.unlink_account(access_token, identifier)
+    assert capture.linked_identities(access_token) == []
+    assert [call.stat for call in emulator.calls_to(UNLINK)] == ["ok"] * 3
 
 
 def test_client_default_flow_omits_flow_and_version(
