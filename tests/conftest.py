@@ -8,10 +8,12 @@ own pytest plugin, ``flask_capture_link.pytest_plugin``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 
 from flask_capture_link.client import CaptureClient
@@ -76,3 +78,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keys, or flush)."""
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture
+def prefix() -> str:
+    """Keys of this test only, in the shared redis-server."""
+    return f"test-{secrets.token_hex(6)}:"
+
+
+@pytest.fixture
+def client_of(redis_url: str) -> Iterator[Callable[[], redis.Redis]]:
+    """New Redis clients (each its own pool, as another process would have), closed after."""
+    made: list[redis.Redis] = []
+
+    def make() -> redis.Redis:
+        made.append(redis.Redis.from_url(redis_url))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()

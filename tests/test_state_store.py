@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,26 +25,6 @@ from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 from .helpers import last_flash, link_calls, make_site, race, site_config
 
 THREADS = 12
-
-
-@pytest.fixture
-def prefix() -> str:
-    """Keys of this test only, in the shared redis-server."""
-    return f"test-{secrets.token_hex(6)}:"
-
-
-@pytest.fixture
-def client_of(redis_url: str) -> Iterator[Callable[[], redis.Redis]]:
-    """New Redis clients (each its own pool, as another process would have), closed after."""
-    made: list[redis.Redis] = []
-
-    def make() -> redis.Redis:
-        made.append(redis.Redis.from_url(redis_url))
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
 
 
 # Spending ----------------------------------------------------------------------------------
