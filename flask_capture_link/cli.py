@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from . import config, freshness, state_store, workers
 from .errors import AccessTokenInvalid, CaptureError, ClientPermissionError
+from .storage import SessionStorage
 
 #: What to do, by the plain words of a transport failure (see :mod:`.transport`).
 _TRANSPORT_HINTS = {
@@ -59,8 +60,11 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
         except Exception as exc:
             click.echo(f"token URL: cannot be built ({type(exc).__name__}: {exc})")
     ext = app.extensions["capture_link"]
+    storage = ext.token_storage
     for line in freshness.describe(
-        app, uses_access_token_loader=ext._access_token_loader is not None
+        app,
+        uses_access_token_loader=ext._access_token_loader is not None,
+        token_storage=None if isinstance(storage, SessionStorage) else type(storage).__name__,
     ):
         click.echo(line)
     problems = [str(problem) for problem in config.problems(app.config)]

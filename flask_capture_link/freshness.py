@@ -133,9 +133,12 @@ def reauthentication_url(next: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def describe(app: Flask, *, uses_access_token_loader: bool) -> list[str]:
+def describe(
+    app: Flask, *, uses_access_token_loader: bool, token_storage: str | None = None
+) -> list[str]:
     """What ``flask capture-link check`` says about freshness for ``app``: whether it is
-    enforced, and how to enforce it where it is not."""
+    enforced, and how to enforce it where it is not. ``token_storage`` names the site's own
+    :class:`~flask_capture_link.storage.TokenStorage` (``None``: the session's)."""
     fresh_for = app.config["CAPTURE_LINK_FRESH_FOR"]
     if not app.config["CAPTURE_LINK_REQUIRE_FRESH"]:
         return [
@@ -165,9 +168,15 @@ def describe(app: Flask, *, uses_access_token_loader: bool) -> list[str]:
             f"without a Flask-Login user (the extension cannot tell when they signed in); {how}"
         )
     else:
+        if token_storage is None:
+            elsewhere = (
+                "where the site puts the access token in "
+                f"session[{app.config['CAPTURE_LINK_SESSION_KEY']!r}] itself"
+            )
+        else:
+            elsewhere = f"where tokens reach the site's {token_storage} other than by store_tokens"
         lines.append(
             f"freshness: {fresh_for} s after a sign-in stored with store_tokens; NOT enforced "
-            "where the site puts the access token in "
-            f"session[{app.config['CAPTURE_LINK_SESSION_KEY']!r}] itself; {how}"
+            f"{elsewhere}; {how}"
         )
     return lines

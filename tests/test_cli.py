@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from flask_capture_link import CaptureLink
+from flask_capture_link import CaptureLink, Tokens
 from flask_capture_link.emulator import EmulatorServer
+from flask_capture_link.storage import TokenStorage
 
 from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, make_site, site_config
 from .processes import free_port
@@ -106,6 +107,26 @@ def test_check_says_where_freshness_is_not_enforced(capture_emulator: EmulatorSe
         result.output
     )
     assert "sign users in with Flask-Login" in result.output
+
+
+def test_check_names_the_site_s_own_token_storage(capture_emulator: EmulatorServer) -> None:
+    class UserTableStorage(TokenStorage):
+        def load(self) -> Tokens | None:
+            return None
+
+        def save(self, tokens: Tokens) -> None:
+            pass
+
+        def forget(self) -> None:
+            pass
+
+    app = make_site(site_config(capture_emulator), CaptureLink(token_storage=UserTableStorage()))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert (
+        "NOT enforced where tokens reach the site's UserTableStorage other than by store_tokens"
+        in result.output
+    )
+    assert "session[" not in result.output
 
 
 def test_check_names_flask_login_freshness(capture_emulator: EmulatorServer) -> None:
