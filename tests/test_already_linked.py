@@ -10,9 +10,9 @@ from flask import Flask, render_template_string
 from flask_capture_link.already_linked import is_of_provider
 from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, make_site, site_config
+from .helpers import LINK, last_flash, make_site, site_config
 
 LISTED = ENGLISH["unique_violation_listed"].replace("{provider}", "Google")
 
@@ -20,7 +20,7 @@ LISTED = ENGLISH["unique_violation_listed"].replace("{provider}", "Google")
 def link(client: Any, emulator: CaptureEmulator, provider: str, account: str) -> tuple[str, str]:
     url = find_token_url(client.get("/account").get_data(as_text=True), provider)
     deliver_token(client, url, emulator.issue_social_token(provider, account))
-    return flashes(client)[-1]
+    return last_flash(client)
 
 
 def test_the_general_message_is_true_wherever_the_identity_is() -> None:
@@ -67,7 +67,7 @@ def test_a_token_url_without_provider_gets_the_general_message(
 
     url = client.get("/plain").get_data(as_text=True)
     deliver_token(client, url, emulator.issue_social_token("google", "alice"))
-    assert flashes(client)[-1] == ("error", ENGLISH["unique_violation"])
+    assert last_flash(client) == ("error", ENGLISH["unique_violation"])
 
 
 def test_the_listed_message_in_the_users_language(capture_emulator: EmulatorServer) -> None:

@@ -11,9 +11,9 @@ from flask import Flask
 from flask_capture_link import CaptureLink, ConfigError
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, make_site, site_config
+from .helpers import LINK, last_flash, make_site, site_config
 
 #: Valid settings that lead nowhere: what an app factory loads before a test overrides them.
 ELSEWHERE: dict[str, Any] = {
@@ -34,7 +34,7 @@ def test_settings_changed_after_init_app_are_used(capture_emulator: EmulatorServ
         sign_in(client, emulator, emulator.demo_email)
         url = find_token_url(client.get("/account").get_data(as_text=True), "google")
         deliver_token(client, url, emulator.issue_social_token("google", "later"))
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
     assert emulator.calls_to(LINK)[0].stat == "ok"
     assert [i["domain"] for i in emulator.identities(emulator.demo_email)] == ["google.com"]
 
@@ -74,7 +74,7 @@ def test_a_wrong_value_set_after_init_app_names_the_key(
         caplog.set_level(logging.ERROR, logger="flask_capture_link")
         response = deliver_token(client, url, emulator.issue_social_token("google", "x"))
         assert response.status_code == 303
-        assert flashes(client)[-1] == ("error", ENGLISH["unknown"])
+        assert last_flash(client) == ("error", ENGLISH["unknown"])
     assert "CAPTURE_LINK_DOMAIN" in caplog.text
     assert emulator.calls_to(LINK) == []
 

@@ -8,9 +8,9 @@ import pytest
 from flask_wtf.csrf import CSRFProtect
 
 from flask_capture_link.emulator import EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import make_site, site_config
+from .helpers import last_flash, make_site, site_config
 
 
 @pytest.mark.parametrize("csrf_first", [True, False])
@@ -35,4 +35,4 @@ def test_token_url_is_exempt_and_the_rest_protected(
         url = find_token_url(client.get("/").get_data(as_text=True))
         response = deliver_token(client, url, emulator.issue_social_token("google", "csrf"))
         assert response.status_code == 303
-        assert flashes(client)[-1][0] == "success"
+        assert last_flash(client)[0] == "success"

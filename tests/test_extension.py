@@ -12,9 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_capture_link import CaptureLink, ConfigError
 from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import make_site, site_config
+from .helpers import last_flash, make_site, site_config
 
 
 def test_one_instance_serves_two_apps(capture_emulator: EmulatorServer) -> None:
@@ -35,7 +35,7 @@ def test_one_instance_serves_two_apps(capture_emulator: EmulatorServer) -> None:
             url = find_token_url(client.get("/").get_data(as_text=True))
             assert urlsplit(url).path == f"{prefix}/token"
             deliver_token(client, url, emulator.issue_social_token("google", prefix))
-            assert flashes(client)[-1][0] == "success"
+            assert last_flash(client)[0] == "success"
     assert len(emulator.identities(emulator.demo_email)) == 2
 
 
@@ -60,7 +60,7 @@ def test_access_token_loader_replaces_the_session_lookup(
     with app.test_client() as client:
         url = find_token_url(client.get("/").get_data(as_text=True))
         deliver_token(client, url, emulator.issue_social_token("google", "loader"))
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
     assert load is ext._access_token_loader
 
 
@@ -76,21 +76,21 @@ def test_locale_selector_picks_capture_locale_and_language(
         page = client.get("/").get_data(as_text=True)
         assert "Vincular tu cuenta de Google" in page
         deliver_token(client, find_token_url(page), emulator.issue_social_token("google", "es"))
-        assert flashes(client)[-1] == ("success", SPANISH["success"])
+        assert last_flash(client) == ("success", SPANISH["success"])
 
     ext.locale_selector(lambda: "es_ES")  # as a babel Locale prints: sent as es-ES
     with app.test_client() as client:
         sign_in(client, emulator, emulator.demo_email)
         url = find_token_url(client.get("/").get_data(as_text=True))
         deliver_token(client, url, emulator.issue_social_token("google", "es_ES"))
-        assert flashes(client)[-1] == ("success", SPANISH["success"])
+        assert last_flash(client) == ("success", SPANISH["success"])
 
     ext.locale_selector(lambda: "fr-FR")  # not a locale of this flow: Capture refuses it
     with app.test_client() as client:
         sign_in(client, emulator, emulator.demo_email)
         url = find_token_url(client.get("/").get_data(as_text=True))
         deliver_token(client, url, emulator.issue_social_token("google", "fr"))
-        assert "problème de notre côté" in flashes(client)[-1][1]
+        assert "problème de notre côté" in last_flash(client)[1]
 
 
 def test_button_markup(app: Flask, capture_emulator: EmulatorServer) -> None:
@@ -184,14 +184,14 @@ def test_flask_login_user_binds_the_state(capture_emulator: EmulatorServer) -> N
         client.get("/logout")
         client.get("/login/mallory")
         deliver_token(client, url, emulator.issue_social_token("google", "fl"))
-        assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+        assert last_flash(client) == ("error", ENGLISH["invalid_state"])
 
         url = find_token_url(client.get("/").get_data(as_text=True))
         with client.session_transaction() as stored:
             stored.pop("capture_access_token")
         response = deliver_token(client, url, emulator.issue_social_token("google", "fl2"))
         assert response.headers["Location"].startswith("/sign-in")
-        assert flashes(client)[-1] == ("error", ENGLISH["missing_access_token"])
+        assert last_flash(client) == ("error", ENGLISH["missing_access_token"])
 
 
 def test_store_and_forget_tokens(app: Flask, emulator: CaptureEmulator) -> None:

@@ -16,9 +16,9 @@ from flask_login import LoginManager, UserMixin, login_user
 from flask_capture_link import CaptureLink, Tokens
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes
+from flask_capture_link.testing import deliver_token, find_token_url
 
-from .helpers import LINK, REFRESH, make_site, site_config, unlink_forms
+from .helpers import LINK, REFRESH, last_flash, make_site, site_config, unlink_forms
 
 REAUTHENTICATE = "/capture-link/reauthenticate"
 NEEDS_REFRESH = "Confirm your password, please."
@@ -108,7 +108,7 @@ def test_fresh_after_a_password_sign_in(client: Any, emulator: CaptureEmulator) 
     client.post("/password-sign-in")
     url = find_token_url(client.get("/connected").get_data(as_text=True))
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])
     assert len(emulator.identities(emulator.demo_email)) == 1
 
 
@@ -125,7 +125,7 @@ def test_stale_after_fresh_for(client: Any, emulator: CaptureEmulator) -> None:
     response = deliver_token(client, url, emulator.issue_social_token("google", "ann"))
     assert response.status_code == 303
     assert response.headers["Location"] == "/sign-in?next=%2Fconnected"
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     assert emulator.calls_to(LINK) == []
     assert emulator.identities(emulator.demo_email) == []
 
@@ -137,7 +137,7 @@ def test_the_refused_state_is_spent(client: Any, emulator: CaptureEmulator) -> N
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
     client.post("/password-sign-in")  # fresh again: the old state still cannot be used
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     assert emulator.calls_to(LINK) == []
 
 
@@ -159,7 +159,7 @@ def test_tokens_of_a_refresh_stored_anew_are_not_fresh(
     client.post("/password-sign-in")
     client.post("/store-refreshed")  # straight away: only a sign-in makes a session fresh
     deliver_token(client, raw_token_url(client), emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     assert emulator.calls_to(LINK) == []
 
 
@@ -168,7 +168,7 @@ def test_a_new_sign_in_makes_it_fresh_again(client: Any, emulator: CaptureEmulat
     go_stale()
     client.post("/password-sign-in")
     deliver_token(client, raw_token_url(client), emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])
 
 
 def test_stale_unlink_is_refused_before_capture(client: Any, emulator: CaptureEmulator) -> None:
@@ -180,7 +180,7 @@ def test_stale_unlink_is_refused_before_capture(client: Any, emulator: CaptureEm
     calls = len(emulator.calls)
     response = client.post("/capture-link/unlink", data=form)
     assert response.headers["Location"] == "/sign-in?next=%2Fconnected"
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     assert len(emulator.calls) == calls  # not even the list of identities was asked for
     assert len(emulator.identities(emulator.demo_email)) == 2
 
@@ -198,7 +198,7 @@ def test_stale_unlink_button_leads_to_re_authentication(
 
     response = client.get(REAUTHENTICATE, query_string={"next": "/connected"})
     assert response.headers["Location"] == "/sign-in?next=%2Fconnected"
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
 
 
 def test_reauthenticate_sends_a_fresh_session_straight_back(client: Any) -> None:
@@ -221,7 +221,7 @@ def test_tokens_handed_over_by_the_site_cannot_be_told(
         go_stale()
         url = find_token_url(client.get("/connected").get_data(as_text=True))
         deliver_token(client, url, emulator.issue_social_token("google", "ann"))
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
 
 
 def test_require_fresh_off(capture_emulator: EmulatorServer, emulator: CaptureEmulator) -> None:
@@ -236,7 +236,7 @@ def test_require_fresh_off(capture_emulator: EmulatorServer, emulator: CaptureEm
         url = raw_token_url(client)
         go_stale()
         deliver_token(client, url, emulator.issue_social_token("google", "ann"))
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
 
 
 def test_without_a_login_url_the_user_goes_home(
@@ -251,7 +251,7 @@ def test_without_a_login_url_the_user_goes_home(
         go_stale()
         response = deliver_token(client, url, emulator.issue_social_token("google", "ann"))
         assert response.headers["Location"] == "/"
-        assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+        assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
 
 
 # With Flask-Login and remember-me ----------------------------------------------------------
@@ -329,7 +329,7 @@ def test_remember_me_session_cannot_link_then_links_after_re_authenticating(
         client, raw_token_url(client), emulator.issue_social_token("google", "ann")
     )
     assert response.headers["Location"] == "/login?next=%2Fconnected"
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     assert [call.endpoint for call in emulator.calls[calls:]] == []
     assert emulator.identities(emulator.demo_email) == []
 
@@ -341,14 +341,14 @@ def test_remember_me_session_cannot_link_then_links_after_re_authenticating(
     back = parse_qs(location.query)["next"][0]
     assert urlsplit(back).path == REAUTHENTICATE
     assert parse_qs(urlsplit(back).query)["next"] == ["/connected"]
-    assert flashes(client)[-1] == ("message", NEEDS_REFRESH)
+    assert last_flash(client) == ("message", NEEDS_REFRESH)
 
     # Re-authenticating lands back on the page, whose button now links in one more click.
     response = client.post("/login", query_string={"next": back}, follow_redirects=True)
     assert response.request.path == "/connected"
     url = find_token_url(response.get_data(as_text=True))
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])
     assert len(emulator.identities(emulator.demo_email)) == 1
 
 
@@ -379,10 +379,10 @@ def test_state_issued_fresh_is_refused_once_the_session_went_stale(
     client.environ_base["HTTP_USER_AGENT"] = "another browser"
     calls = len(emulator.calls)
     deliver_token(client, url, emulator.issue_social_token("google", "bob"))
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     response = client.post("/capture-link/unlink", data=form)
     assert response.headers["Location"] == "/login?next=%2Fconnected"
-    assert flashes(client)[-1] == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     assert emulator.calls[calls:] == []
     assert len(emulator.identities(emulator.demo_email)) == 2
 
@@ -396,7 +396,7 @@ def test_without_refresh_view_the_login_view_is_used(
     restored_from_remember_cookie(client)
     response = client.get(f"{REAUTHENTICATE}?next=/connected")
     assert response.headers["Location"] == "/login?next=%2Fconnected"
-    assert flashes(client)[-1] == ("message", NEEDS_REFRESH)
+    assert last_flash(client) == ("message", NEEDS_REFRESH)
 
 
 def test_a_needs_refresh_handler_decides(

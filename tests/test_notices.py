@@ -22,9 +22,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import example_app
 from flask_capture_link import signals
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes
+from flask_capture_link.testing import deliver_token, find_token_url
 
-from .helpers import ENTITY, form_fields, unlink_forms
+from .helpers import ENTITY, form_fields, last_flash, unlink_forms
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
@@ -65,7 +65,7 @@ def test_account_linked_carries_a_notice(
     with connected:
         client.environ_base["HTTP_USER_AGENT"] = BROWSER
         deliver_token(client, token_url, token)
-    assert flashes(client)[-1][0] == "success"
+    assert last_flash(client)[0] == "success"
     [notice] = seen
     assert notice["identity"].domain == "google.com"
     assert (notice["provider"], notice["label"]) == ("google.com", "Ann Example")
@@ -116,7 +116,7 @@ def test_no_handler_no_extra_call(client: Any, emulator: CaptureEmulator, token_
     assert not signals.account_linked.has_receivers_for(app)
     before = len(emulator.calls_to(ENTITY))
     deliver_token(client, token_url, emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1][0] == "success"
+    assert last_flash(client)[0] == "success"
     assert len(emulator.calls_to(ENTITY)) == before
 
 
@@ -127,7 +127,7 @@ def test_a_notice_without_the_identity_when_capture_cannot_say(
     seen, connected = recorded(signals.account_linked, app)
     with connected:
         deliver_token(client, token_url, emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1][0] == "success"  # linked all the same
+    assert last_flash(client)[0] == "success"  # linked all the same
     assert (seen[0]["identity"], seen[0]["label"], seen[0]["provider"]) == (None, None, None)
 
 
@@ -156,7 +156,7 @@ def sign_in_and_link(client: Any, emulator: CaptureEmulator) -> None:
     url = find_token_url(client.get("/account").get_data(as_text=True), "google")
     social = emulator.issue_social_token("google", "ann", display_name="Ann Example")
     deliver_token(client, url, social)
-    assert flashes(client)[-1][0] == "success"
+    assert last_flash(client)[0] == "success"
 
 
 def test_the_example_site_logs_a_notice(

@@ -13,9 +13,9 @@ from flask import Flask, render_template_string
 from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, REFRESH, make_site, site_config
+from .helpers import LINK, REFRESH, last_flash, make_site, site_config
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_refresh_before_expiry(app: Flask, client: Any, emulator: CaptureEmulato
     refreshed: list[Any] = []
     with signals.access_token_refreshed.connected_to(lambda s, **kw: refreshed.append(kw), app):
         deliver_token(client, url, emulator.issue_social_token("google", "a"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])
     assert len(emulator.calls_to(REFRESH)) == 1
     assert [c.stat for c in emulator.calls_to(LINK)] == ["ok"]  # refreshed before the call
     assert session_value(client, "capture_access_token") != answer["access_token"]
@@ -66,7 +66,7 @@ def test_refresh_on_expired_answer_then_retry(
     url = find_token_url(client.get("/").get_data(as_text=True))
     emulator.expire_access_tokens()  # Capture says 414 although our clock says fine
     deliver_token(client, url, emulator.issue_social_token("google", "b"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])
     assert [c.code for c in emulator.calls_to(LINK)] == [414, None]
     assert len(emulator.calls_to(REFRESH)) == 1
     assert len(emulator.identities(emulator.demo_email)) == 1
@@ -84,7 +84,7 @@ def test_used_refresh_token_signs_out_cleanly(
     emulator.expire_access_tokens()
     response = deliver_token(client, url, emulator.issue_social_token("google", "c"))
     assert response.headers["Location"] == "/sign-in"
-    assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
     assert session_value(client, "capture_refresh_token") is None
     assert emulator.identities(emulator.demo_email) == []
 
@@ -97,7 +97,7 @@ def test_no_secret_means_sign_in_again(capture_emulator: EmulatorServer) -> None
         url = find_token_url(client.get("/").get_data(as_text=True))
         emulator.expire_access_tokens()
         deliver_token(client, url, emulator.issue_social_token("google", "d"))
-        assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+        assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
     assert emulator.calls_to(REFRESH) == []
 
 
@@ -151,7 +151,7 @@ def test_new_tokens_replace_all_of_the_previous_users(
     url = find_token_url(client.get("/").get_data(as_text=True))
     emulator.expire_access_tokens("b@example.com")
     deliver_token(client, url, emulator.issue_social_token("google", "b-google"))
-    assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
     assert emulator.calls_to(REFRESH) == []
     assert emulator.identities(emulator.demo_email) == []
 
@@ -166,4 +166,4 @@ def test_a_refresh_between_button_and_token_keeps_the_state_valid(
     client.get("/accounts")  # another tab refreshes the access token
     assert len(emulator.calls_to(REFRESH)) == 1
     deliver_token(client, url, emulator.issue_social_token("google", "after-refresh"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])

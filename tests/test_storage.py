@@ -16,9 +16,9 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.freshness import SIGN_IN_KEY, SIGNED_IN_KEY
 from flask_capture_link.models import Tokens
 from flask_capture_link.storage import SessionStorage, TokenStorage
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, REFRESH, UNLINK, make_site, site_config, unlink_forms
+from .helpers import LINK, REFRESH, UNLINK, last_flash, make_site, site_config, unlink_forms
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}
@@ -105,7 +105,7 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
 
     url = find_token_url(client.get("/account"), "google")
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
-    assert flashes(client)[-1] == ("success", ENGLISH["success"])
+    assert last_flash(client) == ("success", ENGLISH["success"])
     assert len(emulator.identities(email)) == 1
 
     emulator.expire_access_tokens()  # Capture says 414: refreshed from the site's storage
@@ -117,7 +117,7 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
 
     response = client.post("/capture-link/unlink", data=unlink_forms(page)[0])
     assert response.headers["Location"] == "/accounts"
-    assert flashes(client)[-1] == ("success", ENGLISH["unlinked"])
+    assert last_flash(client) == ("success", ENGLISH["unlinked"])
     assert emulator.identities(email) == []
     assert [call.stat for call in emulator.calls_to(UNLINK)] == ["ok"]
 
@@ -139,7 +139,7 @@ def test_a_refused_refresh_forgets_the_tokens_once(
     emulator.expire_access_tokens()
     response = deliver_token(client, url, emulator.issue_social_token("google", "bob"))
     assert response.headers["Location"] == "/sign-in"
-    assert flashes(client)[-1] == ("error", ENGLISH["access_token_expired"])
+    assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
     assert storage.rows == {}
     assert storage.forgotten == 1  # by the refresh; the outcome finds them gone
     assert emulator.identities(email) == []
@@ -154,7 +154,7 @@ def test_no_tokens_in_the_storage_is_no_access_token(
     storage.rows.clear()
     response = deliver_token(client, url, emulator.issue_social_token("google", "cy"))
     assert response.headers["Location"] == "/sign-in"
-    assert flashes(client)[-1] == ("error", ENGLISH["missing_access_token"])
+    assert last_flash(client) == ("error", ENGLISH["missing_access_token"])
     assert emulator.calls_to(LINK) == []
 
 
@@ -254,7 +254,7 @@ def test_the_docs_example_storage_works(
         assert answer["access_token"].encode() in redis_client.get(key)
         url = find_token_url(client.get("/account"), "google")
         deliver_token(client, url, emulator.issue_social_token("google", "dee"))
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
         emulator.expire_access_tokens()
         assert "google.com" in client.get("/accounts").get_data(as_text=True)
         assert answer["access_token"].encode() not in redis_client.get(key)  # refreshed

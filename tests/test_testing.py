@@ -10,9 +10,9 @@ from flask_login import LoginManager, UserMixin, login_fresh, login_required
 
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import make_site, site_config
+from .helpers import last_flash, make_site, site_config
 
 
 class User(UserMixin):  # type: ignore[misc]
@@ -58,7 +58,7 @@ def test_sign_in_uses_the_configured_session_keys(
             assert "capture_refresh_token" not in stored
         url = find_token_url(client.get("/account"), "google")
         deliver_token(client, url, emulator.issue_social_token("google", "keys"))
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
 
 
 def test_sign_in_signs_in_the_sites_own_user(
@@ -73,7 +73,7 @@ def test_sign_in_signs_in_the_sites_own_user(
         deliver_token(
             client, find_token_url(page, "google"), emulator.issue_social_token("google", "u")
         )
-        assert flashes(client)[-1] == ("success", ENGLISH["success"])
+        assert last_flash(client) == ("success", ENGLISH["success"])
     with app.test_client() as client:
         sign_in(client, emulator, emulator.demo_email, user="by-id@example.com", fresh=False)
         assert "fresh=False" in client.get("/private").get_data(as_text=True)

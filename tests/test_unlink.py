@@ -10,9 +10,9 @@ from flask import Flask, render_template_string
 from flask_capture_link import config, signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import ENTITY, UNLINK, make_site, site_config, unlink_forms
+from .helpers import ENTITY, UNLINK, last_flash, make_site, site_config, unlink_forms
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}
@@ -50,7 +50,7 @@ def test_list_after_link_and_after_unlink(
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/accounts"
-    assert flashes(client)[-1] == ("success", ENGLISH["unlinked"])
+    assert last_flash(client) == ("success", ENGLISH["unlinked"])
     assert emulator.identities(emulator.demo_email) == []
     assert "google.com" not in client.get("/accounts").get_data(as_text=True)
 
@@ -87,7 +87,7 @@ def test_bad_unlink_state_is_refused(
 ) -> None:
     form = linked_form(client, emulator)
     client.post("/capture-link/unlink", data=tamper(form))
-    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     assert emulator.calls_to(UNLINK) == []
     assert len(emulator.identities(emulator.demo_email)) == 1
 
@@ -98,7 +98,7 @@ def test_replayed_unlink_state_is_refused(
     form = linked_form(client, emulator)
     client.post("/capture-link/unlink", data=form)
     client.post("/capture-link/unlink", data=form)
-    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     assert len(emulator.calls_to(UNLINK)) == 1
 
 
@@ -117,7 +117,7 @@ def test_expired_unlink_state_is_refused(capture_emulator: EmulatorServer) -> No
         form = linked_form(client, emulator)
         time.sleep(2.1)
         client.post("/capture-link/unlink", data=form)
-        assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+        assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     assert emulator.calls_to(UNLINK) == []
 
 
@@ -132,7 +132,7 @@ def test_unlink_without_an_access_token_calls_nothing(
         session.pop(config.SESSION_KEY)
     response = client.post("/capture-link/unlink", data=form)
     assert response.status_code == 303
-    assert flashes(client)[-1] == ("error", ENGLISH["missing_access_token"])
+    assert last_flash(client) == ("error", ENGLISH["missing_access_token"])
     assert len(emulator.calls) == calls
     assert len(emulator.identities(emulator.demo_email)) == 1
 
@@ -152,7 +152,7 @@ def test_unlinking_what_the_user_does_not_have(
     client.post("/capture-link/unlink", data=form)
     response = client.post("/capture-link/unlink", data=second_tab)  # already gone
     assert response.status_code == 303
-    assert flashes(client)[-1] == ("error", ENGLISH["not_linked"])
+    assert last_flash(client) == ("error", ENGLISH["not_linked"])
     assert emulator.identities(emulator.demo_email) == []
 
 
@@ -162,7 +162,7 @@ def test_an_unlink_state_removes_only_its_own_identity(
     form = linked_form(client, emulator)
     other = emulator.add_identity(emulator.demo_email, "facebook", "keep")
     client.post("/capture-link/unlink", data={**form, "identifier": other})
-    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     assert emulator.calls_to(UNLINK) == []
     assert len(emulator.identities(emulator.demo_email)) == 2
 
@@ -170,7 +170,7 @@ def test_an_unlink_state_removes_only_its_own_identity(
 def test_missing_identifier(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
     form = linked_form(client, emulator)
     client.post("/capture-link/unlink", data={"state": form["state"]})
-    assert flashes(client)[-1] == ("error", ENGLISH["missing_identifier"])
+    assert last_flash(client) == ("error", ENGLISH["missing_identifier"])
     assert emulator.calls_to(UNLINK) == []
 
 

@@ -15,7 +15,7 @@ from flask import Flask, render_template_string
 
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
 from ..helpers import ENTITY, LINK, REFRESH, UNLINK, form_fields, last_flash, link_calls, site_with
 from ..processes import free_port
@@ -185,7 +185,7 @@ def test_unlink_fault(site: Flask, emulator: CaptureEmulator, kind: str) -> None
     response, elapsed = timed(lambda: client.post("/capture-link/unlink", data=form))
 
     assert response.status_code == 303
-    assert flashes(client)[-1] == ("error", ENGLISH[key])
+    assert last_flash(client) == ("error", ENGLISH[key])
     assert elapsed < READ + SLACK
     assert len(emulator.calls_to(UNLINK)) == 1
 

@@ -26,9 +26,9 @@ from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator
 from flask_capture_link.freshness import SIGN_IN_KEY
-from flask_capture_link.testing import flashes, sign_in
+from flask_capture_link.testing import sign_in
 
-from ..helpers import ENTITY, LINK, UNLINK
+from ..helpers import ENTITY, LINK, UNLINK, last_flash
 
 TOKEN_URL = "/capture-link/token"
 UNLINK_URL = "/capture-link/unlink"
@@ -319,6 +319,6 @@ def test_a_megabyte_body_is_refused_unread(
     )
     elapsed = time.perf_counter() - started
     assert response.status_code == 303
-    assert flashes(client)[-1] == ("error", ENGLISH["invalid_state"])
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
     assert elapsed < 0.25, f"{elapsed:.2f} s"
     assert emulator.calls == []

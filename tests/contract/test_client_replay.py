@@ -21,9 +21,9 @@ from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator
 from flask_capture_link.models import LinkedIdentity, Tokens
 from flask_capture_link.outcomes import OUTCOMES, outcome_for
-from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
+from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from ..helpers import form_fields, session_tokens
+from ..helpers import form_fields, last_flash, session_tokens
 from . import corpus
 
 LINK = corpus.load("link_account_native")["path"]
@@ -82,7 +82,7 @@ def test_client_makes_of_each_answer_what_the_corpus_says(
 
 def flashed(client: Any, key: str) -> None:
     outcome = OUTCOMES[key]
-    assert flashes(client)[-1] == (outcome.category, ENGLISH[outcome.message_key])
+    assert last_flash(client) == (outcome.category, ENGLISH[outcome.message_key])
 
 
 LINK_ANSWERS = corpus.each_answer("link_account_native")
