@@ -30,6 +30,11 @@ class SetNX:
         self._pool = client.connection_pool
         self._idle: collections.deque[Any] = collections.deque(maxlen=MAX_IDLE)
         self._pid = os.getpid()
+        settings = self._pool.connection_kwargs  # keys encoded as the client encodes them
+        self._encoding = (
+            settings.get("encoding", "utf-8"),
+            settings.get("encoding_errors", "strict"),
+        )
 
     def __call__(self, key: str, milliseconds: int) -> bool:
         from redis.exceptions import ConnectionError, TimeoutError
@@ -37,7 +42,7 @@ class SetNX:
         if os.getpid() != self._pid:  # forked: the parent's sockets are not this process's
             self._idle = collections.deque(maxlen=MAX_IDLE)
             self._pid = os.getpid()
-        command = packed_set_nx(key, milliseconds)
+        command = packed_set_nx(key.encode(*self._encoding), milliseconds)
         for attempt in (1, 2):
             connection = self._take() if attempt == 1 else self._pool.make_connection()
             try:
@@ -69,9 +74,9 @@ class SetNX:
             return self._pool.make_connection()
 
 
-def packed_set_nx(key: str, milliseconds: int) -> bytes:
+def packed_set_nx(key: bytes, milliseconds: int) -> bytes:
     """``SET key 1 NX PX milliseconds`` in RESP, as redis-py would write it."""
-    parts = (b"SET", key.encode(), b"1", b"NX", b"PX", b"%d" % milliseconds)
+    parts = (b"SET", key, b"1", b"NX", b"PX", b"%d" % milliseconds)
     return b"*6\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
 
 

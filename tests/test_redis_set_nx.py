@@ -17,7 +17,7 @@ from flask_capture_link.redis_set_nx import SetNX, fast_set_nx, packed_set_nx
 @pytest.mark.parametrize("milliseconds", [1000, 660_000])
 def test_the_command_is_written_as_redis_py_writes_it(key: str, milliseconds: int) -> None:
     expected = b"".join(Connection().pack_command("SET", key, b"1", "NX", "PX", milliseconds))
-    assert packed_set_nx(key, milliseconds) == expected
+    assert packed_set_nx(key.encode(), milliseconds) == expected
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -42,6 +42,17 @@ def test_a_key_beyond_ascii_is_kept_as_redis_py_would_keep_it(
     assert store.spend("ñandú", 600) is False
     assert client.exists("étiquette:state:ñandú") == 1
     client.delete("étiquette:state:ñandú")
+
+
+def test_keys_are_encoded_as_the_client_encodes_them(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url, encoding="latin-1")
+    try:
+        store = state_store.RedisStateStore(client, prefix)
+        assert store.spend("café", 600) is True
+        assert client.exists(f"{prefix}state:café") == 1  # redis-py's own encoding finds it
+        assert client.exists(f"{prefix}state:café".encode()) == 0  # not UTF-8
+    finally:
+        client.close()
 
 
 def test_an_error_answer_is_unavailable_and_the_next_spend_starts_afresh(
