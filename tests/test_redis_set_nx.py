@@ -1,5 +1,6 @@
-"""The state store's own ``SET key 1 NX PX ttl``: the bytes it writes are redis-py's, and it
-answers alike on RESP2 and RESP3 connections, for any key, against a real redis-server."""
+"""The state store's own ``SET key 1 NX PX ttl`` against a real redis-server: on RESP2 and
+RESP3, keys as the client encodes them, errors, and connections of its own that never use up
+the client's pool."""
 
 from __future__ import annotations
 
@@ -7,17 +8,11 @@ from collections.abc import Callable
 
 import pytest
 import redis
-from redis.connection import Connection
 
 from flask_capture_link import state_store
-from flask_capture_link.redis_set_nx import SetNX, fast_set_nx, packed_set_nx
+from flask_capture_link.redis_set_nx import MAX_IDLE, SetNX, fast_set_nx
 
-
-@pytest.mark.parametrize("key", ["capture_link:state:AbC-_09", "préfixe:state:ñ", ""])
-@pytest.mark.parametrize("milliseconds", [1000, 660_000])
-def test_the_command_is_written_as_redis_py_writes_it(key: str, milliseconds: int) -> None:
-    expected = b"".join(Connection().pack_command("SET", key, b"1", "NX", "PX", milliseconds))
-    assert packed_set_nx(key.encode(), milliseconds) == expected
+from .helpers import race
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -33,29 +28,39 @@ def test_spends_once_on_either_protocol(redis_url: str, prefix: str, protocol: i
         client.close()
 
 
-def test_a_key_beyond_ascii_is_kept_as_redis_py_would_keep_it(
-    client_of: Callable[[], redis.Redis],
-) -> None:
-    client = client_of()
-    store = state_store.RedisStateStore(client, "étiquette:")
-    assert store.spend("ñandú", 600) is True
-    assert store.spend("ñandú", 600) is False
-    assert client.exists("étiquette:state:ñandú") == 1
-    client.delete("étiquette:state:ñandú")
-
-
-def test_keys_are_encoded_as_the_client_encodes_them(redis_url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url, encoding="latin-1")
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_keys_are_the_ones_the_client_itself_would_write(redis_url: str, encoding: str) -> None:
+    client = redis.Redis.from_url(redis_url, encoding=encoding)
     try:
-        store = state_store.RedisStateStore(client, prefix)
+        store = state_store.RedisStateStore(client, "étiquette:")
         assert store.spend("café", 600) is True
-        assert client.exists(f"{prefix}state:café") == 1  # redis-py's own encoding finds it
-        assert client.exists(f"{prefix}state:café".encode()) == 0  # not UTF-8
+        assert store.spend("café", 600) is False
+        assert client.exists("étiquette:state:café") == 1  # as client.set would have named it
+        client.delete("étiquette:state:café")
     finally:
         client.close()
 
 
-def test_an_error_answer_is_unavailable_and_the_next_spend_starts_afresh(
+def test_the_store_s_connections_never_use_up_the_client_s_pool(
+    redis_url: str, prefix: str, client_of: Callable[[], redis.Redis]
+) -> None:
+    # A site that limits its pool (and shares the client with Flask-Session, say) keeps its
+    # connections however many the store makes, drops and makes again.
+    client = redis.Redis.from_url(redis_url, max_connections=2)
+    try:
+        store = state_store.RedisStateStore(client, prefix)
+        many = MAX_IDLE + 4  # more at once than the store keeps idle: some are closed
+        for restart in range(4):
+            spent = race(many, lambda i, restart=restart: store.spend(f"{restart}-{i}", 600))
+            assert spent == [True] * many
+            client_of().client_kill_filter(_type="normal", skipme=True)  # Redis restarted
+        assert client.set(f"{prefix}the site's own", 1) is True
+        assert client.get(f"{prefix}the site's own") == b"1"
+    finally:
+        client.close()
+
+
+def test_an_error_answer_is_unavailable_and_the_next_spend_works(
     client_of: Callable[[], redis.Redis], prefix: str
 ) -> None:
     admin = client_of()
