@@ -14,7 +14,7 @@ from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.models import LinkedIdentity, Tokens
 
-from .helpers import ENTITY, LINK, REFRESH, UNLINK
+from .helpers import ENTITY, LINK, REFRESH, UNLINK, race
 from .processes import free_port
 
 
@@ -43,6 +43,30 @@ def test_calls_to_one_url_each_send_their_own_body(
         capture.unlink_account(access_token, identifier)
     assert capture.linked_identities(access_token) == []
     assert [call.stat for call in emulator.calls_to(UNLINK)] == ["ok"] * 3
+
+
+def test_concurrent_calls_each_send_their_own_body(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    # One client serves every thread of a process: no call may send another call's body.
+    users = [f"user{n}@example.com" for n in range(6)]
+    access_tokens = []
+    for email in users:
+        emulator.add_user(email, "a password")
+        access_tokens.append(str(emulator.sign_in(email)["access_token"]))
+    calls = 24
+    tokens = [emulator.issue_social_token("google", f"{n}-{'x' * n}") for n in range(calls)]
+
+    def link(n: int) -> None:
+        capture.link_account(tokens[n], access_tokens[n % len(users)])
+
+    assert race(calls, link) == [None] * calls
+    for u, email in enumerate(users):
+        linked = sorted(str(found["identifier"]) for found in emulator.identities(email))
+        expected = sorted(
+            f"https://www.google.com/profiles/{n}-{'x' * n}" for n in range(u, calls, len(users))
+        )
+        assert linked == expected
 
 
 def test_client_default_flow_omits_flow_and_version(

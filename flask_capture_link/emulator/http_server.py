@@ -42,6 +42,9 @@ class KeepAliveWSGIServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    #: Connections the kernel queues before they are accepted (socketserver's default, 5,
+    #: drops a burst of connections, which then wait a second for TCP to try again).
+    request_queue_size = 128
 
     def __init__(
         self,
