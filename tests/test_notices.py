@@ -110,6 +110,37 @@ def test_behind_a_proxy_the_ip_is_the_client_s(
     assert seen[0]["ip"] == "203.0.113.9"
 
 
+def test_a_handler_for_any_sender_gets_the_notices(
+    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    seen: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def record(name: str) -> Any:
+        return lambda sender, **notice: seen.append((name, sender, notice))
+
+    on_link, on_unlink = record("linked"), record("unlinked")
+    with (
+        signals.account_linked.connected_to(on_link),  # no sender: every app's
+        signals.account_unlinked.connected_to(on_unlink),
+    ):
+        deliver_token(client, token_url, emulator.issue_social_token("google", "ann"))
+        client.post("/capture-link/unlink", data=form_fields(client.get("/accounts").text))
+    [linked, unlinked] = seen
+    assert linked[:2] == ("linked", app) and linked[2]["identity"].domain == "google.com"
+    assert unlinked[:2] == ("unlinked", app)
+    assert unlinked[2]["identity"] == linked[2]["identity"]
+
+
+def test_a_handler_for_another_app_gets_nothing(
+    client: Any, emulator: CaptureEmulator, token_url: str
+) -> None:
+    seen, connected = recorded(signals.account_linked, Flask("another site"))
+    with connected:
+        deliver_token(client, token_url, emulator.issue_social_token("google", "ann"))
+    assert last_flash(client)[0] == "success"
+    assert seen == []
+
+
 def test_no_handler_no_extra_call(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
     """The identities are listed for a notice only when someone listens."""
     app = client.application

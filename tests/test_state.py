@@ -70,11 +70,13 @@ def test_signed_with_another_key(ctx: Flask) -> None:
         state.consume(session, forged, state.LINK, "user:1", 600)
 
 
-def test_secret_key_fallbacks_still_verify(ctx: Flask) -> None:
+def test_a_state_made_during_a_key_rotation_outlives_the_fallback(ctx: Flask) -> None:
+    ctx.secret_key = "the new key"
+    ctx.config["SECRET_KEY_FALLBACKS"] = ["state test key"]
     session: dict[str, Any] = {}
-    value = state.issue(session, state.LINK, "user:1", None)
-    ctx.config["SECRET_KEY_FALLBACKS"] = ["old key"]
-    state.consume(session, value, state.LINK, "user:1", 600)
+    value = state.issue(session, state.LINK, "user:1", None)  # signed with the new key only
+    ctx.config["SECRET_KEY_FALLBACKS"] = []  # the rotation is over
+    assert state.consume(session, value, state.LINK, "user:1", 600).purpose == state.LINK
 
 
 def test_rendering_buttons_does_not_grow_the_session(ctx: Flask) -> None:
