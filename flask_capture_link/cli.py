@@ -64,7 +64,7 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
     for line in freshness.describe(
         app,
         uses_access_token_loader=ext._access_token_loader is not None,
-        token_storage=None if isinstance(storage, SessionStorage) else type(storage).__name__,
+        token_storage=None if type(storage) is SessionStorage else type(storage).__name__,
     ):
         click.echo(line)
     problems = [str(problem) for problem in config.problems(app.config)]
