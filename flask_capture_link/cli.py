@@ -56,9 +56,18 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
     with app.test_request_context("/"):
         try:
             token_url = app.extensions["capture_link"].token_url().split("?")[0]
-            click.echo(f"token URL: {token_url}?state=...")
         except Exception as exc:
             click.echo(f"token URL: cannot be built ({type(exc).__name__}: {exc})")
+        else:
+            if app.config.get("SERVER_NAME"):
+                click.echo(f"token URL: {token_url}?state=...")
+            else:  # built here for "localhost": the real host is each request's
+                path = urlsplit(token_url).path
+                click.echo(
+                    f"token URL: <scheme and host of each request>{path}?state=... "
+                    "(SERVER_NAME is not set; Social Login's domain whitelist must hold the "
+                    "host your users reach)"
+                )
     ext = app.extensions["capture_link"]
     storage = ext.token_storage
     for line in freshness.describe(

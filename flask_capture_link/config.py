@@ -151,6 +151,17 @@ class ConfigError(ValueError):
         self.problem = problem
 
 
+def _wrong(name: str, problem: str, value: Any) -> ConfigError:
+    """The error of a number or flag setting; it says so when the value came as a string (as
+    every value read from ``os.environ`` does)."""
+    if isinstance(value, str):
+        problem += (
+            f", not the string {value!r} (a value read from the environment is a string: "
+            "convert it, or load it with app.config.from_prefixed_env())"
+        )
+    return ConfigError(PREFIX + name, problem)
+
+
 def apply_defaults(config: dict[str, Any]) -> None:
     """Fill in every key the site left out."""
     for name, value in DEFAULTS.items():
@@ -215,22 +226,22 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
         found.append(ConfigError(PREFIX + "DEFAULT_NEXT", "must be a path on this site"))
     leeway = config.get(PREFIX + "REFRESH_LEEWAY")
     if not isinstance(leeway, (int, float)) or isinstance(leeway, bool) or leeway < 0:
-        found.append(ConfigError(PREFIX + "REFRESH_LEEWAY", "must be seconds >= 0"))
-    if not isinstance(config.get(PREFIX + "REQUIRE_FRESH"), bool):
-        found.append(ConfigError(PREFIX + "REQUIRE_FRESH", "must be True or False"))
+        found.append(_wrong("REFRESH_LEEWAY", "must be seconds >= 0", leeway))
+    require_fresh = config.get(PREFIX + "REQUIRE_FRESH")
+    if not isinstance(require_fresh, bool):
+        found.append(_wrong("REQUIRE_FRESH", "must be True or False", require_fresh))
     fresh_for = config.get(PREFIX + "FRESH_FOR")
     if not isinstance(fresh_for, (int, float)) or isinstance(fresh_for, bool) or fresh_for <= 0:
-        found.append(ConfigError(PREFIX + "FRESH_FOR", "must be seconds > 0"))
+        found.append(_wrong("FRESH_FOR", "must be seconds > 0", fresh_for))
     prefix = config.get(PREFIX + "URL_PREFIX")
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         found.append(ConfigError(PREFIX + "URL_PREFIX", "must be a path starting with /"))
-    if not _is_timeout(config.get(PREFIX + "TIMEOUT")):
-        found.append(
-            ConfigError(PREFIX + "TIMEOUT", "must be seconds > 0, or (connect, read) seconds")
-        )
+    timeout = config.get(PREFIX + "TIMEOUT")
+    if not _is_timeout(timeout):
+        found.append(_wrong("TIMEOUT", "must be seconds > 0, or (connect, read) seconds", timeout))
     max_age = config.get(PREFIX + "STATE_MAX_AGE")
     if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age <= 0:
-        found.append(ConfigError(PREFIX + "STATE_MAX_AGE", "must be a whole number of seconds"))
+        found.append(_wrong("STATE_MAX_AGE", "must be a whole number of seconds", max_age))
     found.extend(_redis_problems(config))
     if not isinstance(config.get(PREFIX + "MESSAGES"), Mapping):
         found.append(ConfigError(PREFIX + "MESSAGES", "must be a dict of message key to text"))

@@ -170,13 +170,14 @@ def describe(
     else:
         if token_storage is None:
             elsewhere = (
-                "where the site puts the access token in "
+                "tokens the site puts in "
                 f"session[{app.config['CAPTURE_LINK_SESSION_KEY']!r}] itself"
             )
         else:
-            elsewhere = f"where tokens reach the site's {token_storage} other than by store_tokens"
+            elsewhere = f"tokens that reach the site's {token_storage} other than by store_tokens"
         lines.append(
-            f"freshness: {fresh_for} s after a sign-in stored with store_tokens; NOT enforced "
-            f"{elsewhere}; {how}"
+            "freshness: link and unlink need a sign-in stored with store_tokens less than "
+            f"{fresh_for} s ago; {elsewhere} carry no sign-in time and are not checked (if "
+            f"your site has such tokens: {how})"
         )
     return lines

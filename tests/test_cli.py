@@ -23,9 +23,19 @@ def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorS
     assert "CAPTURE_LINK_DOMAIN = 'http://127.0.0.1:" in result.output
     assert secret not in result.output
     assert "CAPTURE_LINK_CLIENT_SECRET = ****** (set)" in result.output
-    assert "token URL: http://localhost/capture-link/token?state=..." in result.output
+    assert (
+        "token URL: <scheme and host of each request>/capture-link/token?state=... "
+        "(SERVER_NAME is not set;" in result.output
+    )
     assert "ping: Capture accepted" in result.output
     assert capture_emulator.emulator.calls_to(LINK)[0].code == 413
+
+
+def test_check_prints_the_token_url_of_the_server_name(capture_emulator: EmulatorServer) -> None:
+    config = site_config(capture_emulator, SERVER_NAME="www.example.com")
+    app = make_site({**config, "PREFERRED_URL_SCHEME": "https"})
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert "token URL: https://www.example.com/capture-link/token?state=...\n" in result.output
 
 
 def test_check_reports_problems_with_status_1(capture_emulator: EmulatorServer) -> None:
@@ -95,8 +105,14 @@ def test_ping_says_when_nothing_listens_on_the_port(capture_emulator: EmulatorSe
 def test_check_says_where_freshness_is_not_enforced(capture_emulator: EmulatorServer) -> None:
     app = make_site(site_config(capture_emulator))
     result = app.test_cli_runner().invoke(args=["capture-link", "check"])
-    assert "freshness: 900 s after a sign-in stored with store_tokens" in result.output
-    assert "NOT enforced where the site puts the access token in" in result.output
+    assert (
+        "freshness: link and unlink need a sign-in stored with store_tokens less than 900 s ago"
+        in result.output
+    )
+    assert (
+        "tokens the site puts in session['capture_access_token'] itself carry no sign-in time "
+        "and are not checked" in result.output
+    )
     assert "capture_link.store_tokens(capture_link.client.sign_in(" in result.output
 
     ext = CaptureLink()
@@ -123,8 +139,8 @@ def test_check_names_the_site_s_own_token_storage(capture_emulator: EmulatorServ
     app = make_site(site_config(capture_emulator), CaptureLink(token_storage=UserTableStorage()))
     result = app.test_cli_runner().invoke(args=["capture-link", "check"])
     assert (
-        "NOT enforced where tokens reach the site's UserTableStorage other than by store_tokens"
-        in result.output
+        "tokens that reach the site's UserTableStorage other than by store_tokens carry no "
+        "sign-in time" in result.output
     )
     assert "session[" not in result.output
 

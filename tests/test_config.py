@@ -84,6 +84,23 @@ def test_each_wrong_setting_is_named(overrides: dict[str, Any], key: str, says: 
     assert says in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("CAPTURE_LINK_TIMEOUT", "5"),
+        ("CAPTURE_LINK_STATE_MAX_AGE", "600"),
+        ("CAPTURE_LINK_FRESH_FOR", "900"),
+        ("CAPTURE_LINK_REFRESH_LEEWAY", "60"),
+        ("CAPTURE_LINK_REQUIRE_FRESH", "False"),
+    ],
+)
+def test_a_number_or_flag_given_as_a_string_says_so(key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        init(**{key: value})
+    assert f"not the string {value!r}" in str(raised.value)
+    assert "from_prefixed_env" in str(raised.value)
+
+
 def test_client_default_flow_needs_no_version() -> None:
     app = init(CAPTURE_LINK_FLOW_VERSION=None, CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW=True)
     with app.app_context():
