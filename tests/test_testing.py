@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask, render_template_string
+from flask import Flask, redirect, render_template_string, session
 from flask_login import LoginManager, UserMixin, login_fresh, login_required
 
 from flask_capture_link.catalog import ENGLISH
@@ -79,6 +79,27 @@ def test_sign_in_signs_in_the_sites_own_user(
         assert "fresh=False" in client.get("/private").get_data(as_text=True)
         with client.session_transaction() as stored:
             assert stored["_user_id"] == "by-id@example.com"
+
+
+def test_a_site_without_flask_login_marks_its_own_user_as_the_docs_say(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    app = make_site(site_config(capture_emulator))
+
+    @app.route("/mine")
+    def mine() -> Any:
+        if "email" not in session:  # the site's own idea of who is signed in
+            return redirect("/sign-in")
+        return render_template_string('{{ capture_link_button("google") }}')
+
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        assert client.get("/mine").status_code == 302  # the site's own user is not there yet
+        with client.session_transaction() as stored:  # docs/testing.md, as printed
+            stored["email"] = emulator.demo_email
+        token_url = find_token_url(client.get("/mine"), "google")
+        deliver_token(client, token_url, emulator.issue_social_token("google", "mine"))
+        assert last_flash(client) == ("success", ENGLISH["success"])
 
 
 def test_a_missing_button_says_what_page_came_back(
