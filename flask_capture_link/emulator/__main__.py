@@ -35,7 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with EmulatorServer(emulator, args.host, args.port, tls=args.tls) as server:
+        with EmulatorServer(
+            emulator, args.host, args.port, tls=args.tls, tls_dir=args.tls_dir
+        ) as server:
             for key, value in server.settings().items():
                 print(f"{key}={value}")
             sys.stdout.flush()
@@ -70,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (8765)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a fresh CA")
+    parser.add_argument(
+        "--tls-dir",
+        default=None,
+        metavar="DIR",
+        help="serve HTTPS with the CA kept in DIR (made there the first time), so "
+        "CAPTURE_LINK_CA_BUNDLE stays the same across restarts",
+    )
     parser.add_argument(
         "--seed",
         default=DEFAULT_SEED,

@@ -31,6 +31,10 @@ class EmulatorServer:
     ``url`` is what a site's server side calls (``CAPTURE_LINK_DOMAIN``); ``social_login_url``
     is the same server under the name ``localhost``, a different site for browsers, so the
     Social Login token POST to the site is cross-site as in production.
+
+    With ``tls``, the CA and the server certificate are made in a temporary directory removed
+    at :meth:`stop`; with ``tls_dir`` (which implies ``tls``) they are kept in that directory
+    and used again at the next start, so ``CAPTURE_LINK_CA_BUNDLE`` stays the same.
     """
 
     def __init__(
@@ -40,12 +44,14 @@ class EmulatorServer:
         port: int = 0,
         *,
         tls: bool = False,
+        tls_dir: str | Path | None = None,
     ) -> None:
         #: The emulator this server serves.
         self.emulator = emulator
         self.host = host
         self.port = port
-        self.tls = tls
+        self.tls = tls or tls_dir is not None
+        self.tls_dir = Path(tls_dir) if tls_dir is not None else None
         self._server: KeepAliveWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -57,10 +63,13 @@ class EmulatorServer:
             raise RuntimeError("the emulator server was already started")
         context = None
         if self.tls:
-            from .tls import make_tls_files  # cryptography is only needed for TLS
+            from .tls import kept_tls_files, make_tls_files  # cryptography: only for TLS
 
-            self._tls_dir = tempfile.TemporaryDirectory(prefix="capture-emulator-")
-            files = make_tls_files(Path(self._tls_dir.name))
+            if self.tls_dir is not None:
+                files = kept_tls_files(self.tls_dir)
+            else:
+                self._tls_dir = tempfile.TemporaryDirectory(prefix="capture-emulator-")
+                files = make_tls_files(Path(self._tls_dir.name))
             self._ca_bundle = str(files.ca_bundle)
             context = files.server_context()
         try:

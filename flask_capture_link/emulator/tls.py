@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = datetime.timedelta(days=30)
+
+#: Kept certificates are made anew when they expire sooner than this.
+_RENEW_BEFORE = datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,25 @@ class TLSFiles:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.certificate, self.private_key)
         return context
+
+
+def kept_tls_files(directory: Path) -> TLSFiles:
+    """The CA and server certificate kept in ``directory``: made there the first time, and made
+    anew when one is missing or unreadable, or the certificate expires within a day. A site
+    that trusts the CA file keeps trusting the emulator across restarts."""
+    files = _files_in(directory)
+    try:
+        certificate = x509.load_pem_x509_certificate(files.certificate.read_bytes())
+        x509.load_pem_x509_certificate(files.ca_bundle.read_bytes())
+        serialization.load_pem_private_key(files.private_key.read_bytes(), password=None)
+    except (OSError, ValueError):
+        pass
+    else:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if _expires(certificate) - now > _RENEW_BEFORE:
+            return files
+    directory.mkdir(parents=True, exist_ok=True)
+    return make_tls_files(directory)
 
 
 def make_tls_files(directory: Path) -> TLSFiles:
@@ -68,17 +91,29 @@ def make_tls_files(directory: Path) -> TLSFiles:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    files = TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+    files = _files_in(directory)
     files.ca_bundle.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     files.certificate.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    files.private_key.write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    key = server_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
+    descriptor = os.open(files.private_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:  # the key readable by its owner only
+        out.write(key)
     return files
+
+
+def _files_in(directory: Path) -> TLSFiles:
+    return TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+
+
+def _expires(certificate: x509.Certificate) -> datetime.datetime:
+    after = getattr(certificate, "not_valid_after_utc", None)  # cryptography 42 and later
+    if after is None:  # pragma: no cover - cryptography 41
+        after = certificate.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    return after
 
 
 def _name(common_name: str) -> x509.Name:

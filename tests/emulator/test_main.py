@@ -99,6 +99,25 @@ def test_serves_tls_and_stops_on_sigterm(cli: list[subprocess.Popen[str]]) -> No
     assert not Path(bundle).exists()
 
 
+def test_tls_dir_keeps_the_ca_across_restarts(
+    cli: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    kept = tmp_path / "emulator-tls"
+    bundles = []
+    for _ in range(2):
+        process, settings = run_cli("--tls-dir", str(kept))
+        cli.append(process)
+        bundle = settings["CAPTURE_LINK_CA_BUNDLE"]
+        bundles.append((bundle, Path(bundle).read_bytes()))
+        url = settings["CAPTURE_LINK_DOMAIN"] + "/entity"
+        with requests.post(url, timeout=5, verify=bundle) as answer:
+            assert answer.json()["code"] == 100
+        stop(process, signal.SIGTERM)
+        assert Path(bundle).exists()  # kept for the next start
+    assert bundles[0] == bundles[1]
+    assert bundles[0][0] == str(kept / "ca.pem")
+
+
 def test_a_bad_fault_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--port", "0", "--fault", "/entity=explode"])

@@ -8,9 +8,11 @@ import ssl
 import threading
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 
-from flask_capture_link.emulator.tls import make_tls_files
+from flask_capture_link.emulator import tls
+from flask_capture_link.emulator.tls import kept_tls_files, make_tls_files
 
 
 def test_the_certificate_names_loopback_and_is_signed_by_the_ca(tmp_path: Path) -> None:
@@ -47,3 +49,23 @@ def test_a_strict_client_accepts_it(tmp_path: Path) -> None:
                 tls.sendall(b"hello")
                 assert tls.recv(5) == b"hello"
         thread.join()
+
+
+def test_kept_files_are_made_once_and_used_again(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    first = kept_tls_files(kept)
+    ca = first.ca_bundle.read_bytes()
+    assert first.private_key.stat().st_mode & 0o777 == 0o600  # its owner's only
+    again = kept_tls_files(kept)
+    assert again == first and again.ca_bundle.read_bytes() == ca
+
+
+def test_kept_files_are_made_anew_when_broken_or_about_to_expire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = kept_tls_files(tmp_path).ca_bundle.read_bytes()
+    (tmp_path / "server.pem").write_text("not a certificate")
+    renewed = kept_tls_files(tmp_path).ca_bundle.read_bytes()
+    assert renewed != ca
+    monkeypatch.setattr(tls, "_RENEW_BEFORE", tls._VALIDITY)  # it expires within that
+    assert kept_tls_files(tmp_path).ca_bundle.read_bytes() != renewed
