@@ -44,6 +44,9 @@ class SetNX:
         for attempt in (1, 2):
             connection = self._take() if attempt == 1 else self._new_connection()
             try:
+                # A no-op once connected. Explicitly: redis-py 8 connects lazily past a
+                # connection class's own connect(), and Sentinel's finds the master's address.
+                connection.connect()
                 connection.send_command("SET", key, b"1", "NX", "PX", milliseconds)
                 answer = connection.read_response()
             except (ConnectionError, TimeoutError):

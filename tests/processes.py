@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -65,5 +66,29 @@ def redis_server(folder: Path) -> Iterator[str]:
     try:
         wait_for_port(port, process)
         yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def redis_sentinel(folder: Path, master_url: str) -> Iterator[tuple[str, int]]:
+    """A throwaway Redis Sentinel on a free loopback port watching the redis-server at
+    ``master_url`` as ``mymaster``: its host and port."""
+    program = shutil.which("redis-server")
+    if program is None:
+        pytest.skip("redis-server is not installed")  # redis_server() failed first in CI
+    port = free_port()
+    master = urlsplit(master_url)
+    config = folder / "sentinel.conf"  # Sentinel rewrites its config: a file of its own
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+        f"sentinel monitor mymaster {master.hostname} {master.port} 1\n"
+    )
+    process = subprocess.Popen(
+        [program, str(config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, process)
+        yield "127.0.0.1", port
     finally:
         stop(process)

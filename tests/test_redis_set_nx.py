@@ -5,6 +5,7 @@ the client's pool."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -13,6 +14,7 @@ from flask_capture_link import state_store
 from flask_capture_link.redis_set_nx import MAX_IDLE, SetNX, fast_set_nx
 
 from .helpers import race
+from .processes import redis_sentinel
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -39,6 +41,22 @@ def test_keys_are_the_ones_the_client_itself_would_write(redis_url: str, encodin
         client.delete("étiquette:state:café")
     finally:
         client.close()
+
+
+def test_a_sentinel_managed_client_spends_on_the_master(
+    redis_url: str, prefix: str, tmp_path: Path, client_of: Callable[[], redis.Redis]
+) -> None:
+    from redis.sentinel import Sentinel
+
+    with redis_sentinel(tmp_path, redis_url) as address:
+        client = Sentinel([address], socket_timeout=5).master_for("mymaster")
+        try:
+            store = state_store.RedisStateStore(client, prefix)
+            assert store.spend("nonce", 600) is True
+            assert store.spend("nonce", 600) is False
+            assert client_of().exists(f"{prefix}state:nonce") == 1
+        finally:
+            client.close()
 
 
 def test_the_store_s_connections_never_use_up_the_client_s_pool(
