@@ -51,7 +51,9 @@ class EmulatorServer:
         self.host = host
         self.port = port
         self.tls = tls or tls_dir is not None
-        self.tls_dir = Path(tls_dir) if tls_dir is not None else None
+        #: Where the CA and certificate are kept, absolute (``CAPTURE_LINK_CA_BUNDLE`` is used
+        #: by a site that may run elsewhere).
+        self.tls_dir = Path(tls_dir).resolve() if tls_dir is not None else None
         self._server: KeepAliveWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None

@@ -9,14 +9,18 @@ Needs the ``cryptography`` package (the ``tls`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
 import ssl
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -45,21 +49,49 @@ class TLSFiles:
 
 def kept_tls_files(directory: Path) -> TLSFiles:
     """The CA and server certificate kept in ``directory``: made there the first time, and made
-    anew when one is missing or unreadable, or the certificate expires within a day. A site
-    that trusts the CA file keeps trusting the emulator across restarts."""
-    files = _files_in(directory)
-    try:
-        certificate = x509.load_pem_x509_certificate(files.certificate.read_bytes())
-        x509.load_pem_x509_certificate(files.ca_bundle.read_bytes())
-        serialization.load_pem_private_key(files.private_key.read_bytes(), password=None)
-    except (OSError, ValueError):
-        pass
-    else:
-        now = datetime.datetime.now(datetime.timezone.utc)
-        if _expires(certificate) - now > _RENEW_BEFORE:
-            return files
+    anew when one is missing or unreadable, they do not belong together, or the certificate
+    expires within a day. A site that trusts the CA file keeps trusting the emulator across
+    restarts. Emulators starting at once on one directory take turns."""
     directory.mkdir(parents=True, exist_ok=True)
-    return make_tls_files(directory)
+    with _locked(directory / ".lock"):
+        files = _files_in(directory)
+        if _usable(files):
+            return files
+        return make_tls_files(directory)
+
+
+def _usable(files: TLSFiles) -> bool:
+    try:
+        ca = x509.load_pem_x509_certificate(files.ca_bundle.read_bytes())
+        certificate = x509.load_pem_x509_certificate(files.certificate.read_bytes())
+        key = serialization.load_pem_private_key(files.private_key.read_bytes(), password=None)
+        certificate.verify_directly_issued_by(ca)  # signed by this CA
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        return False
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = serialization.Encoding.PEM
+    if key.public_key().public_bytes(pem, public) != certificate.public_key().public_bytes(
+        pem, public
+    ):
+        return False  # the key of another certificate
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return _expires(certificate) - now > _RENEW_BEFORE
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes, where the system has ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, one emulator at a time
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def make_tls_files(directory: Path) -> TLSFiles:
@@ -92,17 +124,29 @@ def make_tls_files(directory: Path) -> TLSFiles:
         .sign(ca_key, hashes.SHA256())
     )
     files = _files_in(directory)
-    files.ca_bundle.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.certificate.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     key = server_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    descriptor = os.open(files.private_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as out:  # the key readable by its owner only
-        out.write(key)
+    _write(files.private_key, key, mode=0o600)  # readable by its owner only
+    _write(files.certificate, server_cert.public_bytes(serialization.Encoding.PEM))
+    _write(files.ca_bundle, ca_cert.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+def _write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` at once (a reader sees the old file or the new one)."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _files_in(directory: Path) -> TLSFiles:

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import flask_capture_link
-from flask_capture_link.emulator import CaptureEmulator
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.emulator.__main__ import main, parse_fault
 
 REPO = Path(flask_capture_link.__file__).resolve().parents[1]
@@ -116,6 +116,14 @@ def test_tls_dir_keeps_the_ca_across_restarts(
         assert Path(bundle).exists()  # kept for the next start
     assert bundles[0] == bundles[1]
     assert bundles[0][0] == str(kept / "ca.pem")
+
+
+def test_a_relative_tls_dir_gives_an_absolute_ca_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with EmulatorServer(CaptureEmulator(), tls_dir="relative") as server:
+        assert server.ca_bundle == str(tmp_path / "relative" / "ca.pem")
 
 
 def test_a_bad_fault_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

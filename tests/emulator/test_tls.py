@@ -14,6 +14,8 @@ from cryptography import x509
 from flask_capture_link.emulator import tls
 from flask_capture_link.emulator.tls import kept_tls_files, make_tls_files
 
+from ..helpers import race
+
 
 def test_the_certificate_names_loopback_and_is_signed_by_the_ca(tmp_path: Path) -> None:
     files = make_tls_files(tmp_path)
@@ -55,17 +57,54 @@ def test_kept_files_are_made_once_and_used_again(tmp_path: Path) -> None:
     kept = tmp_path / "kept"
     first = kept_tls_files(kept)
     ca = first.ca_bundle.read_bytes()
-    assert first.private_key.stat().st_mode & 0o777 == 0o600  # its owner's only
     again = kept_tls_files(kept)
     assert again == first and again.ca_bundle.read_bytes() == ca
 
 
-def test_kept_files_are_made_anew_when_broken_or_about_to_expire(
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_key_is_its_owner_s_only_also_when_made_anew(tmp_path: Path) -> None:
+    files = kept_tls_files(tmp_path)
+    assert (mode(files.private_key), mode(files.ca_bundle)) == (0o600, 0o644)
+    files.private_key.chmod(0o644)
+    files.certificate.write_text("not a certificate")
+    assert mode(kept_tls_files(tmp_path).private_key) == 0o600
+
+
+def other_files(tmp_path: Path) -> tls.TLSFiles:
+    (tmp_path / "other").mkdir()
+    return make_tls_files(tmp_path / "other")
+
+
+@pytest.mark.parametrize("replaced", ["ca_bundle", "private_key", "certificate"])
+def test_files_that_do_not_belong_together_are_made_anew(tmp_path: Path, replaced: str) -> None:
+    kept = tmp_path / "kept"
+    first = kept_tls_files(kept)
+    ca = first.ca_bundle.read_bytes()
+    stranger = getattr(other_files(tmp_path), replaced)
+    getattr(first, replaced).write_bytes(stranger.read_bytes())
+    files = kept_tls_files(kept)
+    assert files.ca_bundle.read_bytes() != ca
+    assert tls._usable(files)
+    files.server_context()  # the key is the certificate's
+
+
+def test_kept_files_are_made_anew_when_about_to_expire(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ca = kept_tls_files(tmp_path).ca_bundle.read_bytes()
-    (tmp_path / "server.pem").write_text("not a certificate")
-    renewed = kept_tls_files(tmp_path).ca_bundle.read_bytes()
-    assert renewed != ca
     monkeypatch.setattr(tls, "_RENEW_BEFORE", tls._VALIDITY)  # it expires within that
-    assert kept_tls_files(tmp_path).ca_bundle.read_bytes() != renewed
+    assert kept_tls_files(tmp_path).ca_bundle.read_bytes() != ca
+
+
+def test_emulators_starting_at_once_on_one_directory_take_turns(tmp_path: Path) -> None:
+    for attempt in range(6):  # each time on an empty directory
+        kept = tmp_path / f"kept-{attempt}"
+        made = race(6, lambda i, kept=kept: kept_tls_files(kept))
+        assert all(files == made[0] for files in made)
+        assert tls._usable(made[0])  # the certificate is the CA's, the key the certificate's
+        assert sorted(path.name for path in kept.iterdir()) == [
+            ".lock", "ca.pem", "server-key.pem", "server.pem"
+        ]  # fmt: skip
