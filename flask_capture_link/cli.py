@@ -31,7 +31,8 @@ def capture_link_cli() -> None:
     "--ping",
     is_flag=True,
     help="Also call Capture with a dummy access token: an 'invalid access token' answer "
-    "proves the domain, client, flow, version and locale are right.",
+    "proves the domain, client, flow, version and locale are right. With a Redis state "
+    "store, also ask Redis, and how it keeps what it holds.",
 )
 @click.option(
     "--contract",
@@ -85,6 +86,7 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
     problems.extend(_store_problems())
     if ping and not problems:
         problems.extend(_ping())
+        problems.extend(_redis_ping())
     if contract and not problems:
         if email and not password:
             password = click.prompt("password of the test account", hide_input=True)
@@ -153,6 +155,52 @@ def _ping() -> list[str]:
             return [error.description, *hints[:1]]
         return [f"Capture answered: {error}"]
     return ["Capture linked with a dummy access token; is CAPTURE_LINK_DOMAIN really Capture?"]
+
+
+def _redis_ping() -> list[str]:
+    """With a Redis state store: a problem when Redis cannot be reached, and a note for each
+    way it may forget spent states (no persistence, eviction under a memory limit)."""
+    client = state_store.redis_client(current_app)
+    if client is None:
+        return []
+    from redis.exceptions import RedisError  # installed: a client exists
+
+    try:
+        client.ping()
+    except RedisError as exc:
+        return [
+            f"state store: Redis cannot be reached ({type(exc).__name__}: {exc}); no link or "
+            "unlink can go through until it can"
+        ]
+    click.echo("ping: the state store's Redis answers")
+    try:
+        settings: dict[str, str] = {}
+        for name in ("appendonly", "maxmemory", "maxmemory-policy"):
+            settings.update(client.config_get(name))
+    except RedisError as exc:
+        click.echo(
+            f"note: Redis does not show its config ({type(exc).__name__}); make sure it keeps "
+            "its data across a restart (appendonly yes) and evicts no keys (maxmemory-policy "
+            "noeviction): a spent state it forgets can be used once more"
+        )
+        return []
+    forgets = "a state spent in the last CAPTURE_LINK_STATE_MAX_AGE seconds can be used once more"
+    if _text(settings.get("appendonly")) != "yes":
+        click.echo(
+            "note: Redis keeps spent states only in memory (appendonly no); after a restart "
+            f"that loses them, {forgets}: set appendonly yes"
+        )
+    policy = _text(settings.get("maxmemory-policy"))
+    if _text(settings.get("maxmemory")) not in ("0", "") and policy != "noeviction":
+        click.echo(
+            f"note: Redis evicts keys when full (maxmemory-policy {policy}); a spent state it "
+            f"evicts can be used once more: set maxmemory-policy noeviction, or give it room"
+        )
+    return []
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
 def _contract(email: str | None, password: str | None) -> list[str]:

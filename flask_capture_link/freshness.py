@@ -158,8 +158,12 @@ def describe(
             )
     else:
         lines = []
+    # Without a Flask-Login user (none signed in, or no Flask-Login), store_tokens decides.
+    others = "without a Flask-Login user, " if manager is not None else ""
     how = (
-        "to enforce it, sign users in with Flask-Login, or keep their tokens with "
+        "to enforce it, "
+        + ("" if manager is not None else "sign users in with Flask-Login, or ")
+        + "keep their tokens with "
         "capture_link.store_tokens(capture_link.client.sign_in(email, password))"
     )
     if uses_access_token_loader:
@@ -176,8 +180,8 @@ def describe(
         else:
             elsewhere = f"tokens that reach the site's {token_storage} other than by store_tokens"
         lines.append(
-            "freshness: link and unlink need a sign-in stored with store_tokens less than "
-            f"{fresh_for} s ago; {elsewhere} carry no sign-in time and are not checked (if "
-            f"your site has such tokens: {how})"
+            f"freshness: {others}link and unlink need a sign-in stored with store_tokens less "
+            f"than {fresh_for} s ago; {elsewhere} carry no sign-in time and are not checked "
+            f"(if your site has such tokens: {how})"
         )
     return lines

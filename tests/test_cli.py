@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import Flask
 
 from flask_capture_link import CaptureLink, Tokens
@@ -29,6 +31,45 @@ def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorS
     )
     assert "ping: Capture accepted" in result.output
     assert capture_emulator.emulator.calls_to(LINK)[0].code == 413
+
+
+def test_check_ping_asks_the_state_store_s_redis_how_it_keeps_states(
+    capture_emulator: EmulatorServer, redis_url: str
+) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=redis_url))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 0, result.output
+    assert "ping: the state store's Redis answers" in result.output
+    # The test's redis-server keeps nothing on disk: said, as advice, not as a problem.
+    assert "note: Redis keeps spent states only in memory (appendonly no)" in result.output
+    assert "set appendonly yes" in result.output
+
+
+def test_check_ping_notes_a_redis_that_evicts_keys(
+    capture_emulator: EmulatorServer, redis_url: str, client_of: Callable[[], redis.Redis]
+) -> None:
+    admin = client_of()
+    admin.config_set("maxmemory", "512mb")
+    admin.config_set("maxmemory-policy", "volatile-lru")  # evicts keys with a TTL: spent states
+    try:
+        app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=redis_url))
+        result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    finally:
+        admin.config_set("maxmemory", "0")
+        admin.config_set("maxmemory-policy", "noeviction")
+    assert result.exit_code == 0, result.output
+    assert "note: Redis evicts keys when full (maxmemory-policy volatile-lru)" in result.output
+
+
+def test_check_ping_says_when_the_state_store_s_redis_is_down(
+    capture_emulator: EmulatorServer,
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=url))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1
+    assert "problem: state store: Redis cannot be reached (ConnectionError" in result.output
+    assert "no link or unlink can go through until it can" in result.output
 
 
 def test_check_prints_the_token_url_of_the_server_name(capture_emulator: EmulatorServer) -> None:
@@ -152,6 +193,12 @@ def test_check_names_flask_login_freshness(capture_emulator: EmulatorServer) -> 
     result = app.test_cli_runner().invoke(args=["capture-link", "check"])
     assert "freshness: Flask-Login's login_fresh()" in result.output
     assert "login_manager.refresh_view is not set" in result.output
+    # store_tokens's sign-in time decides only for a session without a Flask-Login user.
+    assert (
+        "freshness: without a Flask-Login user, link and unlink need a sign-in stored with "
+        "store_tokens" in result.output
+    )
+    assert "sign users in with Flask-Login" not in result.output
 
 
 def test_check_says_require_fresh_is_off(capture_emulator: EmulatorServer) -> None:
