@@ -156,8 +156,9 @@ def _wrong(name: str, problem: str, value: Any) -> ConfigError:
     every value read from ``os.environ`` does)."""
     if isinstance(value, str):
         problem += (
-            f", not the string {value!r} (a value read from the environment is a string: "
-            "convert it, or load it with app.config.from_prefixed_env())"
+            f", not the string {value!r} (values read from os.environ are strings: convert "
+            f"it, or name the variable FLASK_{PREFIX}{name} and load it with "
+            "app.config.from_prefixed_env(), which reads JSON: 600, true, [3.05, 10])"
         )
     return ConfigError(PREFIX + name, problem)
 

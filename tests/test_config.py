@@ -98,7 +98,19 @@ def test_a_number_or_flag_given_as_a_string_says_so(key: str, value: str) -> Non
     with pytest.raises(ConfigError) as raised:
         init(**{key: value})
     assert f"not the string {value!r}" in str(raised.value)
-    assert "from_prefixed_env" in str(raised.value)
+    assert f"name the variable FLASK_{key} and load it with" in str(raised.value)
+
+
+def test_the_named_way_from_the_environment_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in [("TIMEOUT", "[3.05, 10]"), ("STATE_MAX_AGE", "600"), ("FRESH_FOR", "900"),
+                        ("REFRESH_LEEWAY", "60"), ("REQUIRE_FRESH", "true")]:  # fmt: skip
+        monkeypatch.setenv(f"FLASK_CAPTURE_LINK_{name}", value)
+    app = Flask(__name__)
+    app.config.update(GOOD)
+    app.config.from_prefixed_env()
+    CaptureLink(app)  # no ConfigError
+    assert app.config["CAPTURE_LINK_TIMEOUT"] == [3.05, 10]
+    assert app.config["CAPTURE_LINK_REQUIRE_FRESH"] is True
 
 
 def test_client_default_flow_needs_no_version() -> None:
