@@ -238,15 +238,18 @@ def spend_state(
 ) -> state.LinkState | Refusal:
     """Spend the state ``value`` (every request that presents one does, whatever its outcome)
     and check it: the state, or the refusal of a state that cannot be used (raised by
-    :func:`usable` once the request's other fields are checked)."""
+    :func:`usable` once the request's other fields are checked). A refusal leads back to the
+    page of a well-signed state's button, as a success does."""
     try:
         return state.consume(
             session, value, purpose, extension().user_binding(), max_age(), subject
         )
     except StateStoreUnavailable as exc:
-        return Refusal("unavailable", reason=f"state store: {exc}")
+        return Refusal(
+            "unavailable", reason=f"state store: {exc}", next=state.peek_next(value, max_age())
+        )
     except state.InvalidState as exc:
-        return Refusal("invalid_state", reason=exc.reason)
+        return Refusal("invalid_state", reason=exc.reason, next=state.peek_next(value, max_age()))
 
 
 def usable(spent: state.LinkState | Refusal) -> state.LinkState:

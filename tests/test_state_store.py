@@ -216,12 +216,13 @@ def test_unavailable_redis_refuses_the_link_and_calls_nothing(
     app = make_site(site_config(capture_emulator))
     with app.test_client() as browser:
         sign_in(browser, emulator, emulator.demo_email)
-        url = find_token_url(browser.get("/").get_data(as_text=True))
+        url = find_token_url(browser.get("/?next=/settings").get_data(as_text=True))
         app.config["CAPTURE_LINK_REDIS"] = redis.Redis(
             host="127.0.0.1", port=1, socket_connect_timeout=0.5
         )
         response = deliver_token(browser, url, emulator.issue_social_token("google", "d"))
         assert response.status_code == 303
+        assert response.headers["Location"] == "/settings"  # the button's page
         assert last_flash(browser) == ("error", ENGLISH["unavailable"])
     assert link_calls(emulator) == 0
     assert "state store" in caplog.text

@@ -354,6 +354,17 @@ def replay_is_refused(client: Any, emulator: CaptureEmulator, token_url: str) ->
     assert link_calls(emulator) == before
 
 
+def test_a_replay_is_refused_on_the_page_of_the_button(
+    client: Any, emulator: CaptureEmulator, signed_in: Any
+) -> None:
+    token_url = find_token_url(client.get("/?next=/settings"), "google")
+    first = deliver_token(client, token_url, emulator.issue_social_token("google", "once"))
+    assert first.headers["Location"] == "/settings"
+    replay = deliver_token(client, token_url, emulator.issue_social_token("google", "twice"))
+    assert replay.headers["Location"] == "/settings"  # back where the user was, as a success
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+
+
 def test_a_cancel_spends_the_state(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
     deliver_token(client, token_url, None)
     assert last_flash(client)[1] == ENGLISH["missing_token"]
