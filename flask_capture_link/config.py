@@ -163,11 +163,21 @@ def _wrong(name: str, problem: str, value: Any) -> ConfigError:
     return ConfigError(PREFIX + name, problem)
 
 
+#: Identifiers that may be digits only (a flow version always is): ``from_prefixed_env()``,
+#: which reads values as JSON, makes those a number; they are taken as their digits.
+_IDENTIFIERS = ("FLOW_VERSION", "CLIENT_ID")
+
+
 def apply_defaults(config: dict[str, Any]) -> None:
-    """Fill in every key the site left out."""
+    """Fill in every key the site left out (and take an identifier given as a number as its
+    digits)."""
     for name, value in DEFAULTS.items():
         # A copy: a site that changes its MESSAGES dict must not change another app's.
         config.setdefault(PREFIX + name, copy.deepcopy(value))
+    for name in _IDENTIFIERS:
+        value = config.get(PREFIX + name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            config[PREFIX + name] = str(value)
 
 
 def problems(config: Mapping[str, Any]) -> list[ConfigError]:

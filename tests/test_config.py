@@ -103,7 +103,10 @@ def test_a_number_or_flag_given_as_a_string_says_so(key: str, value: str) -> Non
 
 def test_the_named_way_from_the_environment_works(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in [("TIMEOUT", "[3.05, 10]"), ("STATE_MAX_AGE", "600"), ("FRESH_FOR", "900"),
-                        ("REFRESH_LEEWAY", "60"), ("REQUIRE_FRESH", "true")]:  # fmt: skip
+                        ("REFRESH_LEEWAY", "60"), ("REQUIRE_FRESH", "true"),
+                        # digits only: JSON makes them numbers, taken back as their digits
+                        ("FLOW_VERSION", "20190618143040022299"),
+                        ("CLIENT_ID", "12345678901234567890123456789012")]:  # fmt: skip
         monkeypatch.setenv(f"FLASK_CAPTURE_LINK_{name}", value)
     app = Flask(__name__)
     app.config.update(GOOD)
@@ -111,6 +114,10 @@ def test_the_named_way_from_the_environment_works(monkeypatch: pytest.MonkeyPatc
     CaptureLink(app)  # no ConfigError
     assert app.config["CAPTURE_LINK_TIMEOUT"] == [3.05, 10]
     assert app.config["CAPTURE_LINK_REQUIRE_FRESH"] is True
+    assert app.config["CAPTURE_LINK_FLOW_VERSION"] == "20190618143040022299"
+    with app.app_context():
+        client = app.extensions["capture_link"].client
+        assert client.client_id == "12345678901234567890123456789012"
 
 
 def test_client_default_flow_needs_no_version() -> None:
