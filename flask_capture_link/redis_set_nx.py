@@ -42,11 +42,10 @@ class SetNX:
             self._idle = collections.deque()
             self._pid = os.getpid()
         for attempt in (1, 2):
-            connection = self._take() if attempt == 1 else self._new_connection()
+            connection, new = self._take() if attempt == 1 else (self._new_connection(), True)
             try:
-                # A no-op once connected. Explicitly: redis-py 8 connects lazily past a
-                # connection class's own connect(), and Sentinel's finds the master's address.
-                connection.connect()
+                if new:  # explicitly: redis-py 8 connects lazily past a connection class's
+                    connection.connect()  # own connect(), and Sentinel's finds the master
                 connection.send_command("SET", key, b"1", "NX", "PX", milliseconds)
                 answer = connection.read_response()
             except (ConnectionError, TimeoutError):
@@ -69,11 +68,12 @@ class SetNX:
             except IndexError:
                 return
 
-    def _take(self) -> Any:
+    def _take(self) -> tuple[Any, bool]:
+        """An idle connection, else a new one (not connected yet): and whether it is new."""
         try:
-            return self._idle.pop()
+            return self._idle.pop(), False
         except IndexError:
-            return self._new_connection()
+            return self._new_connection(), True
 
     def _put_back(self, connection: Any) -> None:
         if len(self._idle) < MAX_IDLE:
