@@ -82,7 +82,13 @@ class SetNX:
             connection.disconnect()
 
     def _new_connection(self) -> Any:
-        return self._pool.connection_class(**self._pool.connection_kwargs)
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # No retries of redis-py's own (redis-py 8 tries a refused connection 10 times, with
+        # backoff, for seconds): the store retries once, on a new connection, itself.
+        settings = {**self._pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+        return self._pool.connection_class(**settings)
 
 
 def fast_set_nx(client: Any) -> SetNX | None:
