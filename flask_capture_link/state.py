@@ -148,15 +148,26 @@ def pass_on(value: str | None, max_age: int, *, store: StateStore | None = None)
     For the bounce page: the cookieless POST that carried the state in its URL (and so in the
     web server's access log) spends it; the successor travels only in the page's body and the
     bounced POST's body, which no access log records. A state that is not usable gets a
-    successor of the same shape that no session accepts, so the page says nothing about it.
+    successor of the same shape that no session accepts, so the page says nothing about it;
+    it keeps only the ``next`` of a well-signed state (a used one, say), so that the refusal
+    after the bounce leads back to the button's page.
     """
+    payload: dict[str, Any] | None = None
     try:
         payload = _load(value, max_age)
         _spend(payload, max_age, store)
     except (InvalidState, state_store.StateStoreUnavailable) as exc:
         logger.info("capture-link: bounced state not usable: %s", getattr(exc, "reason", exc))
         void = _digest(current_app.secret_key, "void", secrets.token_urlsafe(12))
-        payload = {"s": void, "u": void, "i": void, "p": "void", "x": None, "t": time.time()}
+        next_path = payload.get("x") if payload is not None else None
+        payload = {
+            "s": void,
+            "u": void,
+            "i": void,
+            "p": "void",
+            "x": next_path if isinstance(next_path, str) else None,
+            "t": time.time(),
+        }
     return _serializer().dumps({**payload, "n": secrets.token_urlsafe(12)})
 
 

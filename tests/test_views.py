@@ -15,7 +15,15 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .helpers import LINK, last_flash, link_calls, make_site, site_config, state_of
+from .helpers import (
+    LINK,
+    form_fields,
+    last_flash,
+    link_calls,
+    make_site,
+    site_config,
+    state_of,
+)
 
 SEVEN = (
     "access_token",
@@ -362,6 +370,21 @@ def test_a_replay_is_refused_on_the_page_of_the_button(
     assert first.headers["Location"] == "/settings"
     replay = deliver_token(client, token_url, emulator.issue_social_token("google", "twice"))
     assert replay.headers["Location"] == "/settings"  # back where the user was, as a success
+    assert last_flash(client) == ("error", ENGLISH["invalid_state"])
+
+
+def test_a_replay_through_the_bounce_is_refused_on_the_page_of_the_button(
+    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any
+) -> None:
+    token_url = find_token_url(client.get("/?next=/settings"), "google")
+    deliver_token(client, token_url, emulator.issue_social_token("google", "once"))
+    parts = urlsplit(token_url)
+    with app.test_client() as cross_site:  # Social Login's POST: no cookie of this site
+        token = emulator.issue_social_token("google", "again")
+        page = cross_site.post(f"{parts.path}?{parts.query}", data={"token": token})
+    assert page.status_code == 200  # the bounce page, with a successor that cannot be used
+    replay = client.post("/capture-link/token", data=form_fields(page.get_data(as_text=True)))
+    assert replay.headers["Location"] == "/settings"
     assert last_flash(client) == ("error", ENGLISH["invalid_state"])
 
 
