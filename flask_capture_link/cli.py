@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import click
 from flask import current_app
@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from . import config, freshness, state_store, workers
 from .errors import AccessTokenInvalid, CaptureError, ClientPermissionError
+from .redis_errors import redis_failures
 from .storage import SessionStorage
 
 #: What to do, by the plain words of a transport failure (see :mod:`.transport`).
@@ -107,15 +108,20 @@ def _shown(key: str, value: object) -> str:
 
 
 def _without_password(url: str) -> str:
+    """``url`` with its password masked, in the user part or in the query (redis-py reads
+    ``?password=`` too)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "(not a URL)"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:******@{netloc[2]}").geturl()
+    if parts.password is not None:
+        netloc = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{parts.username or ''}:******@{netloc[2]}")
+    if parts.query:
+        fields = parse_qsl(parts.query, keep_blank_values=True)
+        masked = [(k, "******" if k.lower() == "password" else v) for k, v in fields]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return parts.geturl()
 
 
 def _store_problems() -> list[str]:
@@ -163,21 +169,24 @@ def _redis_ping() -> list[str]:
     client = state_store.redis_client(current_app)
     if client is None:
         return []
-    from redis.exceptions import RedisError  # installed: a client exists
+    from redis.exceptions import ResponseError  # installed: a client exists
 
     try:
         client.ping()
-    except RedisError as exc:
+    except ResponseError as exc:  # it answered: refused PING (an ACL user without it)
+        click.echo(f"ping: the state store's Redis answers ({type(exc).__name__} to PING)")
+    except redis_failures() as exc:
         return [
             f"state store: Redis cannot be reached ({type(exc).__name__}: {exc}); no link or "
             "unlink can go through until it can"
         ]
-    click.echo("ping: the state store's Redis answers")
+    else:
+        click.echo("ping: the state store's Redis answers")
     try:
         settings: dict[str, str] = {}
         for name in ("appendonly", "maxmemory", "maxmemory-policy"):
             settings.update(client.config_get(name))
-    except RedisError as exc:
+    except redis_failures() as exc:
         click.echo(
             f"note: Redis does not show its config ({type(exc).__name__}); make sure it keeps "
             "its data across a restart (appendonly yes) and evicts no keys (maxmemory-policy "

@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import CaptureUnavailable
 from .models import Tokens
+from .redis_errors import redis_failures
 
 logger = logging.getLogger("flask_capture_link")
 
@@ -106,12 +107,10 @@ class RedisRefresh:
 
         :raises CaptureUnavailable: when another request held the lock all that time.
         """
-        from redis.exceptions import RedisError
-
         key = self.prefix + "refresh:" + hashlib.sha256(refresh_token.encode()).hexdigest()
         try:
             return self._single_flight(key, refresh_token, call, wait)
-        except RedisError as exc:
+        except redis_failures() as exc:
             logger.warning("capture-link: Redis unavailable for refresh sharing: %s", exc)
             return self._fallback.refresh(refresh_token, call)
 
@@ -150,10 +149,8 @@ class RedisRefresh:
         )
 
     def _share(self, result_key: str, tokens: Tokens) -> None:
-        from redis.exceptions import RedisError
-
         data = {"a": tokens.access_token, "r": tokens.refresh_token, "e": tokens.expires_at}
         try:
             self.client.set(result_key, json.dumps(data), px=int(SHARE_FOR * 1000))
-        except RedisError as exc:  # the tokens are this request's anyway; others may fail
+        except redis_failures() as exc:  # the tokens are this request's anyway; others may fail
             logger.warning("capture-link: could not share refreshed tokens: %s", exc)

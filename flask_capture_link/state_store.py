@@ -28,6 +28,7 @@ from flask import Flask, current_app, has_request_context, request
 
 from . import shared_refresh, workers
 from .models import Tokens
+from .redis_errors import redis_failures
 from .redis_set_nx import fast_set_nx
 
 logger = logging.getLogger("flask_capture_link")
@@ -112,13 +113,11 @@ class RedisStateStore(StateStore):
         self._fast_set_nx = fast_set_nx(client)
 
     def spend(self, nonce: str, ttl: float) -> bool:
-        from redis.exceptions import RedisError
-
         key = f"{self.prefix}state:{nonce}"
         milliseconds = max(1000, int((ttl + CLOCK_SKEW) * 1000))
         try:
             return self._set_nx(key, milliseconds)
-        except RedisError as exc:
+        except redis_failures() as exc:
             raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
 
     def _set_nx(self, key: str, milliseconds: int) -> bool:

@@ -49,8 +49,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port, nothing saved to disk: its URL."""
+def redis_server(folder: Path, *options: str) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port, nothing saved to disk, with more
+    command-line ``options`` if given: its URL."""
     program = shutil.which("redis-server")
     if program is None:
         if os.environ.get("CI"):
@@ -59,7 +60,7 @@ def redis_server(folder: Path) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--dir", str(folder)],
+         "no", "--dir", str(folder), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -61,6 +61,24 @@ def test_check_ping_notes_a_redis_that_evicts_keys(
     assert "note: Redis evicts keys when full (maxmemory-policy volatile-lru)" in result.output
 
 
+def test_check_ping_takes_a_refused_ping_as_an_answer(
+    capture_emulator: EmulatorServer, client_of: Callable[[], redis.Redis]
+) -> None:
+    admin = client_of()  # a least-privilege user: SET and CONFIG, no PING
+    admin.acl_setuser(
+        "no-ping", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-ping"]
+    )
+    try:
+        settings = admin.connection_pool.connection_kwargs
+        url = f"redis://no-ping:pw@{settings['host']}:{settings['port']}/0"
+        app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=url))
+        result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    finally:
+        admin.acl_deluser("no-ping")
+    assert result.exit_code == 0, result.output
+    assert "ping: the state store's Redis answers (NoPermissionError to PING)" in result.output
+
+
 def test_check_ping_says_when_the_state_store_s_redis_is_down(
     capture_emulator: EmulatorServer,
 ) -> None:
@@ -116,6 +134,12 @@ def test_check_says_where_states_are_spent(
     assert "state store: Redis (CAPTURE_LINK_REDIS_URL)" in result.output
     assert "hunter2" not in result.output
     assert "CAPTURE_LINK_REDIS_URL = 'redis://:******@127.0.0.1:" in result.output
+
+    url = redis_url + "?password=hunter2&socket_timeout=5"  # redis-py reads this one too
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=url))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check"])
+    assert "hunter2" not in result.output
+    assert "/0?password=******&socket_timeout=5'" in result.output
 
 
 def test_ping_says_in_plain_words_that_the_host_was_not_found(

@@ -4,6 +4,7 @@ the client's pool."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from flask_capture_link import state_store
 from flask_capture_link.redis_set_nx import MAX_IDLE, SetNX, fast_set_nx
 
 from .helpers import race
-from .processes import redis_sentinel
+from .processes import free_port, redis_sentinel, redis_server
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
@@ -57,6 +58,29 @@ def test_a_sentinel_managed_client_spends_on_the_master(
             assert client_of().exists(f"{prefix}state:nonce") == 1
         finally:
             client.close()
+
+
+def test_a_cluster_client_that_loses_its_cluster_is_unavailable(tmp_path: Path) -> None:
+    from redis.cluster import RedisCluster
+
+    options = (
+        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf"),
+        "--cluster-port", str(free_port()),  # else port + 10000, which may be past 65535
+    )  # fmt: skip
+    with redis_server(tmp_path, *options) as url:
+        node = redis.Redis.from_url(url)
+        node.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)  # one node holds it all
+        while node.cluster("INFO")["cluster_state"] != "ok":
+            time.sleep(0.05)
+        node.close()
+        client = RedisCluster.from_url(url)
+        store = state_store.RedisStateStore(client, "{capture}:")  # through its own set
+        assert store.spend("nonce", 600) is True
+        assert store.spend("nonce", 600) is False
+    # The cluster is gone: a RedisClusterException, which is not a RedisError.
+    with pytest.raises(state_store.StateStoreUnavailable, match="Redis"):
+        store.spend("another", 600)
+    client.close()
 
 
 def test_the_store_s_connections_never_use_up_the_client_s_pool(
