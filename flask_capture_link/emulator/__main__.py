@@ -24,6 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.tls_dir is not None and not args.tls_dir.strip():
+        parser.error("--tls-dir: give a directory")
     emulator = CaptureEmulator(seed=args.seed)
     for spec in args.fault:
         try:

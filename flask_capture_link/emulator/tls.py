@@ -51,11 +51,14 @@ def kept_tls_files(directory: Path) -> TLSFiles:
     """The CA and server certificate kept in ``directory``: made there the first time, and made
     anew when one is missing or unreadable, they do not belong together, or the certificate
     expires within a day. A site that trusts the CA file keeps trusting the emulator across
-    restarts. Emulators starting at once on one directory take turns."""
+    restarts. Emulators starting at once on one directory take turns making them; usable
+    files are only read (the directory may be read-only)."""
+    files = _files_in(directory)
+    if _usable(files):
+        return files
     directory.mkdir(parents=True, exist_ok=True)
     with _locked(directory / ".lock"):
-        files = _files_in(directory)
-        if _usable(files):
+        if _usable(files):  # made meanwhile by another emulator
             return files
         return make_tls_files(directory)
 

@@ -126,6 +126,13 @@ def test_a_relative_tls_dir_gives_an_absolute_ca_bundle(
         assert server.ca_bundle == str(tmp_path / "relative" / "ca.pem")
 
 
+def test_an_empty_tls_dir_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--tls-dir", ""])  # not the current directory
+    assert exited.value.code == 2
+    assert "--tls-dir: give a directory" in capsys.readouterr().err
+
+
 def test_a_bad_fault_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--port", "0", "--fault", "/entity=explode"])

@@ -65,6 +65,18 @@ def mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
+def test_usable_kept_files_are_only_read(tmp_path: Path) -> None:
+    # As in a read-only mount or another user's directory: nothing there can be opened to
+    # write (here the lock, made a directory, even for root).
+    kept = tmp_path / "kept"
+    made = kept_tls_files(kept)
+    (kept / ".lock").unlink()
+    (kept / ".lock").mkdir()
+    ca = made.ca_bundle.read_bytes()
+    assert kept_tls_files(kept) == made
+    assert made.ca_bundle.read_bytes() == ca
+
+
 def test_the_key_is_its_owner_s_only_also_when_made_anew(tmp_path: Path) -> None:
     files = kept_tls_files(tmp_path)
     assert (mode(files.private_key), mode(files.ca_bundle)) == (0o600, 0o644)
