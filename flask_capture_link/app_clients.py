@@ -36,6 +36,8 @@ CLIENT_KEYS = tuple(
         "LINK_PATH",
         "TIMEOUT",
         "CA_BUNDLE",
+        "CLIENT_SECRET",
+        "TOKEN_CLIENT_ID",
     )
 )
 
@@ -132,4 +134,6 @@ def build_client(app_config: Mapping[str, Any]) -> CaptureClient:
         link_path=app_config["CAPTURE_LINK_LINK_PATH"],
         timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
         verify=app_config["CAPTURE_LINK_CA_BUNDLE"] or True,
+        client_secret=app_config["CAPTURE_LINK_CLIENT_SECRET"] or None,
+        token_client_id=app_config["CAPTURE_LINK_TOKEN_CLIENT_ID"] or None,
     )

@@ -65,6 +65,9 @@ ENGLISH: dict[str, str] = {
     "invalid_access_token": "Your session has ended. Please sign in again, then try again.",
     "no_access_grant": "Your session has ended. Please sign in again, then try again.",
     "access_token_expired": "Your session has expired. Please sign in again, then try again.",
+    "session_expired": (
+        "Your sign-in has timed out. Nothing was changed; please sign in again, then try again."
+    ),
     "invalid_credentials": "That email address and password do not match. Please try again.",
     "api_feature_disabled": (
         "The account service is busy. Nothing was changed; please try again in a few minutes."
@@ -135,6 +138,10 @@ SPANISH: dict[str, str] = {
     "no_access_grant": "Tu sesión ha terminado. Vuelve a iniciar sesión e inténtalo de nuevo.",
     "access_token_expired": (
         "Tu sesión ha caducado. Vuelve a iniciar sesión e inténtalo de nuevo."
+    ),
+    "session_expired": (
+        "Tu inicio de sesión ha caducado. No se ha cambiado nada; vuelve a iniciar sesión e "
+        "inténtalo de nuevo."
     ),
     "invalid_credentials": (
         "El correo electrónico y la contraseña no coinciden. Inténtalo de nuevo."
@@ -212,6 +219,10 @@ FRENCH: dict[str, str] = {
     ),
     "no_access_grant": "Votre session est terminée. Veuillez vous reconnecter, puis réessayer.",
     "access_token_expired": ("Votre session a expiré. Veuillez vous reconnecter, puis réessayer."),
+    "session_expired": (
+        "Votre connexion a expiré. Rien n'a été modifié ; veuillez vous reconnecter, puis "
+        "réessayer."
+    ),
     "invalid_credentials": (
         "L'adresse e-mail et le mot de passe ne correspondent pas. Veuillez réessayer."
     ),
@@ -298,6 +309,10 @@ GERMAN: dict[str, str] = {
     "access_token_expired": (
         "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an und versuchen Sie es "
         "dann noch einmal."
+    ),
+    "session_expired": (
+        "Ihre Anmeldung ist abgelaufen. Es wurde nichts geändert; bitte melden Sie sich erneut "
+        "an und versuchen Sie es dann noch einmal."
     ),
     "invalid_credentials": (
         "E-Mail-Adresse und Passwort passen nicht zusammen. Bitte versuchen Sie es erneut."

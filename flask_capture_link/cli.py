@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import click
@@ -9,7 +11,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import config, freshness, state_store, workers
-from .errors import AccessTokenInvalid, CaptureError, ClientPermissionError
+from .errors import (
+    AccessTokenInvalid,
+    CaptureError,
+    ClientCredentialsRefused,
+    ClientPermissionError,
+    RefreshTokenInvalid,
+)
 from .redis_errors import redis_failures
 from .storage import SessionStorage
 
@@ -70,6 +78,8 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
                     "(SERVER_NAME is not set; Social Login's domain whitelist must hold the "
                     "host your users reach)"
                 )
+    for line in _token_lines(app.config):
+        click.echo(line)
     ext = app.extensions["capture_link"]
     storage = ext.token_storage
     for line in freshness.describe(
@@ -87,6 +97,7 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
     problems.extend(_store_problems())
     if ping and not problems:
         problems.extend(_ping())
+        problems.extend(_token_ping())
         problems.extend(_redis_ping())
     if contract and not problems:
         if email and not password:
@@ -161,6 +172,49 @@ def _ping() -> list[str]:
             return [error.description, *hints[:1]]
         return [f"Capture answered: {error}"]
     return ["Capture linked with a dummy access token; is CAPTURE_LINK_DOMAIN really Capture?"]
+
+
+def _token_lines(app_config: Mapping[str, Any]) -> list[str]:
+    """How the users' tokens are got and how long a sign-in lasts, for ``app_config``."""
+    if not app_config.get(config.PREFIX + "CLIENT_SECRET"):
+        return [
+            "tokens: sign-ins get an access token only (response_type=token), which Capture "
+            "ends after an hour; users then sign in again. For refresh tokens (sign-ins that "
+            "last), set CAPTURE_LINK_CLIENT_SECRET to the secret of an API client that may call "
+            "/oauth/token (and CAPTURE_LINK_TOKEN_CLIENT_ID to its id, when that is not "
+            "CAPTURE_LINK_CLIENT_ID)"
+        ]
+    token_client = app_config.get(config.PREFIX + "TOKEN_CLIENT_ID") or app_config.get(
+        config.PREFIX + "CLIENT_ID"
+    )
+    return [
+        "tokens: sign-ins get an authorization code (response_type=code), exchanged at "
+        f"/oauth/token by API client {token_client!r} for an access token (an hour) and a "
+        "refresh token; access tokens are refreshed, so a sign-in lasts as long as the refresh "
+        "token and the site's session"
+    ]
+
+
+def _token_ping() -> list[str]:
+    """With a client secret: a refresh with a made-up refresh token. Capture's refusal of the
+    token proves the token client's id and secret; a refusal of the client names the fix."""
+    client = current_app.extensions["capture_link"].client
+    if not client.client_secret:
+        return []
+    try:
+        client.refresh("capture-link-check-" + "0" * 21)
+    except ClientCredentialsRefused as error:
+        return [
+            f"Capture refused the token client's credentials: {error}",
+            "check CAPTURE_LINK_CLIENT_SECRET (and CAPTURE_LINK_TOKEN_CLIENT_ID): the id and "
+            "secret of an API client that may call /oauth/token",
+        ]
+    except RefreshTokenInvalid:
+        click.echo("ping: Capture accepted the token client's credentials at /oauth/token")
+        return []
+    except CaptureError as error:
+        return [f"Capture answered /oauth/token: {error}"]
+    return ["Capture refreshed a made-up refresh token; is CAPTURE_LINK_DOMAIN really Capture?"]
 
 
 def _redis_ping() -> list[str]:

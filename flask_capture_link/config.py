@@ -96,9 +96,17 @@ LOGIN_URL: str | None = None
 #: Where the user lands after the outcome when the button named no ``next``.
 DEFAULT_NEXT = "/"
 
-#: The login client's secret, for refreshing expired access tokens (server side only).
-#: ``None``: no refresh; a user whose token expired signs in again.
+#: The secret of the API client that calls ``/oauth/token`` (``TOKEN_CLIENT_ID``), server side
+#: only. With it, a sign-in asks Capture for an authorization code and exchanges it for an
+#: access token *and a refresh token*, and expired access tokens are refreshed. ``None``: a
+#: sign-in gets an access token only, which lives an hour; the user then signs in again.
 CLIENT_SECRET: str | None = None
+
+#: The API client whose id and secret (``CLIENT_SECRET``) go to ``/oauth/token``, as HTTP
+#: Basic. ``None``: ``CLIENT_ID``, as Janrain's own guides exchange codes with the login
+#: client. Set it when your tenant lets only another client (one with ``access_issuer`` or
+#: ``owner``, as the vendor's permission table lists) call ``/oauth/token``.
+TOKEN_CLIENT_ID: str | None = None
 
 #: Refresh an access token this many seconds before it expires.
 REFRESH_LEEWAY = 60
@@ -229,7 +237,7 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
     ca_bundle = config.get(PREFIX + "CA_BUNDLE")
     if ca_bundle is not None and not (isinstance(ca_bundle, str) and os.path.exists(ca_bundle)):
         found.append(ConfigError(PREFIX + "CA_BUNDLE", f"no CA file or folder at {ca_bundle!r}"))
-    for name in ("CLIENT_SECRET", "LOGIN_URL"):
+    for name in ("CLIENT_SECRET", "TOKEN_CLIENT_ID", "LOGIN_URL"):
         if config.get(PREFIX + name) is not None and not isinstance(config[PREFIX + name], str):
             found.append(ConfigError(PREFIX + name, "must be a string or None"))
     default_next = config.get(PREFIX + "DEFAULT_NEXT")

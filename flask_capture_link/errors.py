@@ -135,6 +135,29 @@ class AccessTokenExpired(AccessTokenInvalid):
     outcome = "access_token_expired"
 
 
+class SessionExpired(AccessTokenExpired):
+    """The access token expired and nothing can renew it: there is no refresh token (the
+    site has no ``CAPTURE_LINK_CLIENT_SECRET``, so its sign-ins give an access token only),
+    or no client secret to refresh with. The user signs in again. Raised by the extension
+    instead of Capture's "access token expired" in that case, and before calling Capture when
+    the stored expiry has passed."""
+
+    outcome = "session_expired"
+
+    @classmethod
+    def instead_of(cls, expired: CaptureError) -> SessionExpired:
+        """This error in place of Capture's own report of expiry (its details kept)."""
+        replaced = cls(
+            expired.description,
+            code=expired.code,
+            error=expired.error,
+            request_id=expired.request_id,
+            fields=expired.fields,
+        )
+        replaced.http_status = expired.http_status
+        return replaced
+
+
 class RefreshTokenInvalid(InvalidArgument):
     """Capture refused a refresh: the refresh token is unknown, expired or already used
     (refresh tokens are single-use), or refused with it. Never send it again."""

@@ -20,6 +20,7 @@ from .errors import (
     CaptureUnavailable,
     ClientCredentialsRefused,
     RefreshTokenInvalid,
+    SessionExpired,
 )
 from .models import LinkedIdentity, Tokens
 from .redirects import safe_next
@@ -357,40 +358,59 @@ class CaptureLink:
             raise NoAccessToken
         try:
             return call(access_token)
-        except AccessTokenExpired:
+        except AccessTokenExpired as expired:
             if stored is None or not self._can_refresh(stored):
-                raise
+                raise SessionExpired.instead_of(expired) from None
             return call(self._refresh(stored).access_token)
 
     def _current_tokens(self) -> tuple[str | None, Tokens | None]:
         """The access token to send and the stored tokens, read once; refreshed first when
-        the access token is about to expire and a refresh is possible."""
+        the access token is about to expire and a refresh is possible.
+
+        A refresh ahead of time that Capture cannot answer now (it is down, busy, or failed
+        inside) keeps the access token while it is still good: the user's call goes on.
+
+        :raises SessionExpired: when the stored access token has expired and cannot be
+            refreshed (no refresh token): Capture would only refuse it.
+        """
         stored = self.token_storage.load()
         leeway = float(current_app.config["CAPTURE_LINK_REFRESH_LEEWAY"])
-        if stored is not None and stored.expired(leeway=leeway) and self._can_refresh(stored):
+        if stored is None or not stored.expired(leeway=leeway):
+            return self._load_access_token(stored), stored
+        if not self._can_refresh(stored):
+            if stored.expired() and self._access_token_loader is None:
+                raise SessionExpired("the access token expired and there is no refresh token")
+            return self._load_access_token(stored), stored
+        try:
             refreshed = self._refresh(stored)
-            return refreshed.access_token, refreshed
-        return self._load_access_token(stored), stored
+        except CaptureUnavailable as exc:
+            if stored.expired():
+                raise
+            logger.warning("capture-link: refresh ahead of expiry failed, going on: %s", exc)
+            return self._load_access_token(stored), stored
+        return refreshed.access_token, refreshed
 
     def refresh_tokens(self) -> Tokens:
         """Trade the stored refresh token for new tokens, store them, and send
-        ``access_token_refreshed``. Any refusal of the refresh (in any shape Capture documents)
-        drops the stored tokens, so the user signs in again and the dead refresh token is never
-        sent again; one that names the client credentials is logged at ERROR.
+        ``access_token_refreshed``. A refusal of the refresh token (in any shape Capture
+        documents) drops the stored tokens, so the user signs in again and the dead refresh
+        token is never sent again; one that names the client credentials is logged at ERROR.
+        Anything else (Capture down, busy, or failing inside) keeps them: the user may try
+        again.
 
-        :raises CaptureError: e.g. :class:`RefreshTokenInvalid`, or ``CaptureUnavailable``.
+        :raises CaptureError: :class:`RefreshTokenInvalid` for a refusal,
+            :class:`SessionExpired` when there is nothing to refresh with, or
+            ``CaptureUnavailable``.
         """
         return self._refresh(self.token_storage.load())
 
     def _refresh(self, stored: Tokens | None) -> Tokens:
-        secret = current_app.config["CAPTURE_LINK_CLIENT_SECRET"]
-        if stored is None or stored.refresh_token is None or not secret:
-            raise RefreshTokenInvalid("no refresh token or client secret to refresh with")
+        if stored is None or not self._can_refresh(stored):
+            raise SessionExpired("no refresh token or client secret to refresh with")
+        assert stored.refresh_token is not None  # _can_refresh says so
         client = self.client
         try:
-            tokens = state_store.current().refresh(
-                stored.refresh_token, lambda token: client.refresh(token, str(secret))
-            )
+            tokens = state_store.current().refresh(stored.refresh_token, client.refresh)
         except RefreshTokenInvalid as refused:
             # Any definite refusal kills the refresh token: it must never be sent again.
             self.forget_tokens()

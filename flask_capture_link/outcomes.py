@@ -45,6 +45,7 @@ OWN_RESULTS = frozenset(
         "missing_identifier",
         "not_linked",
         "needs_fresh_sign_in",
+        "session_expired",
         "unlink_not_allowed",
         "unavailable",
         "unconfirmed",
@@ -69,6 +70,8 @@ OUTCOMES: dict[str, Outcome] = {
     "missing_identifier": Outcome("missing_identifier", "error", INFO),
     "not_linked": Outcome("not_linked", "error", INFO),
     "needs_fresh_sign_in": Outcome("needs_fresh_sign_in", "info", INFO, **_REAUTHENTICATE),
+    # An access token without a refresh token outlived its hour: sign in again.
+    "session_expired": Outcome("session_expired", "error", INFO, **_SIGN_IN),
     "unlink_not_allowed": Outcome("unlink_not_allowed", "error", INFO),
     "unavailable": Outcome("unavailable", "error", ERROR),
     "unconfirmed": Outcome("unconfirmed", "error", ERROR),

@@ -7,6 +7,7 @@ contract tests pin them to the vendor's documents (``tests/contract/*.json``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, render_template_string, request
+from flask.ctx import RequestContext
+from flask.testing import EnvironBuilder
 
 from flask_capture_link import CaptureLink, config
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
@@ -165,3 +168,23 @@ def race(count: int, work: Callable[[int], Any], *, timeout: float = 60) -> list
         thread.join(timeout)
     assert not any(thread.is_alive() for thread in threads)
     return results
+
+
+def change_tokens(client: Any, **changes: object) -> None:
+    """Replace fields (``access_token``, ``refresh_token``, ``expires_at``) of the tokens the
+    app's token storage keeps for the test client's session, through that storage."""
+    app = client.application
+    with client.session_transaction() as session:
+        with app.app_context(), RequestContext(app, _environ_of(client), session=session):
+            storage = app.extensions["capture_link"].token_storage
+            stored = storage.load()
+            assert stored is not None, "no tokens are stored for this session"
+            storage.save(dataclasses.replace(stored, **changes))  # type: ignore[arg-type]
+
+
+def _environ_of(client: Any) -> dict[str, Any]:
+    builder = EnvironBuilder(client.application)
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()

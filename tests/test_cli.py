@@ -33,6 +33,39 @@ def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorS
     assert capture_emulator.emulator.calls_to(LINK)[0].code == 413
 
 
+def test_check_says_how_long_a_sign_in_lasts_without_a_client_secret(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 0, result.output
+    assert "tokens: sign-ins get an access token only (response_type=token)" in result.output
+    assert "set CAPTURE_LINK_CLIENT_SECRET" in result.output
+    assert capture_emulator.emulator.calls_to(REFRESH) == []  # nothing to check it with
+
+
+def test_check_ping_proves_the_token_client_s_credentials(
+    capture_emulator: EmulatorServer,
+) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=emulator.client_secret))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 0, result.output
+    assert "tokens: sign-ins get an authorization code (response_type=code)" in result.output
+    assert f"by API client {emulator.client_id!r}" in result.output
+    assert "ping: Capture accepted the token client's credentials" in result.output
+    assert len(emulator.calls_to(REFRESH)) == 1
+
+
+def test_check_ping_names_a_wrong_token_client_secret(capture_emulator: EmulatorServer) -> None:
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET="not-the-secret"))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1, result.output
+    assert "problem: Capture refused the token client's credentials" in result.output
+    assert "check CAPTURE_LINK_CLIENT_SECRET (and CAPTURE_LINK_TOKEN_CLIENT_ID)" in result.output
+    assert "not-the-secret" not in result.output
+
+
 def test_check_ping_asks_the_state_store_s_redis_how_it_keeps_states(
     capture_emulator: EmulatorServer, redis_url: str
 ) -> None:

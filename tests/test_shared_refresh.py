@@ -15,7 +15,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, REFRESH, last_flash, make_site, site_config
+from .helpers import LINK, REFRESH, change_tokens, last_flash, make_site, site_config
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_no_secret_means_sign_in_again(capture_emulator: EmulatorServer) -> None
         url = find_token_url(client.get("/").get_data(as_text=True))
         emulator.expire_access_tokens()
         deliver_token(client, url, emulator.issue_social_token("google", "d"))
-        assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
+        assert last_flash(client) == ("error", ENGLISH["session_expired"])
     assert emulator.calls_to(REFRESH) == []
 
 
@@ -167,3 +167,84 @@ def test_a_refresh_between_button_and_token_keeps_the_state_valid(
     assert len(emulator.calls_to(REFRESH)) == 1
     deliver_token(client, url, emulator.issue_social_token("google", "after-refresh"))
     assert last_flash(client) == ("success", ENGLISH["success"])
+
+
+EXPIRY_AS_INVALID_ARGUMENT = {
+    "stat": "error",
+    "code": 200,
+    "error": "invalid_argument",
+    "argument_name": "access_token",
+    "error_description": "access_token is expired",
+    "request_id": "x7c2mq9v4kp1dz8a",
+}
+
+
+def test_expiry_reported_as_invalid_argument_is_refreshed_and_retried(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    emulator.answer_next(LINK, EXPIRY_AS_INVALID_ARGUMENT)  # Janrain's own examples' shape
+    deliver_token(client, url, emulator.issue_social_token("google", "iv"))
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert len(emulator.calls_to(REFRESH)) == 1
+    assert len(emulator.calls_to(LINK)) == 2  # refused once, then linked with the new token
+    assert len(emulator.identities(emulator.demo_email)) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"stat": "error", "code": 500, "error": "unexpected_error", "error_description": "x"},
+        {"stat": "error", "code": 510, "error": "api_limit_error", "error_description": "busy"},
+    ],
+    ids=["unexpected_error", "api_limit_error"],
+)
+def test_a_refresh_capture_cannot_answer_keeps_the_tokens(
+    app: Flask, client: Any, emulator: CaptureEmulator, answer: dict[str, Any]
+) -> None:
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    emulator.expire_access_tokens()
+    emulator.answer_next(REFRESH, answer)
+    response = deliver_token(client, url, emulator.issue_social_token("google", "t1"))
+    assert response.headers["Location"] != "/sign-in"  # not signed out
+    assert last_flash(client)[1] == ENGLISH["unavailable"]
+    # The refresh token was not spent: the next try refreshes with it and links.
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    deliver_token(client, url, emulator.issue_social_token("google", "t2"))
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert len(emulator.identities(emulator.demo_email)) == 1
+
+
+def test_a_failed_refresh_ahead_of_expiry_goes_on_with_the_access_token(
+    app: Flask, client: Any, emulator: CaptureEmulator
+) -> None:
+    sign_in(client, emulator, emulator.demo_email)
+    url = find_token_url(client.get("/").get_data(as_text=True))
+    change_tokens(client, expires_at=time.time() + 30)  # inside the refresh leeway
+    emulator.set_fault(REFRESH, "html_502", times=1)
+    deliver_token(client, url, emulator.issue_social_token("google", "t3"))
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert len(emulator.calls_to(REFRESH)) == 1
+    assert [c.stat for c in emulator.calls_to(LINK)] == ["ok"]
+
+
+def test_an_expired_sign_in_without_refresh_token_is_not_sent_to_capture(
+    capture_emulator: EmulatorServer,
+) -> None:
+    emulator = capture_emulator.emulator
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_LOGIN_URL="/sign-in"))
+    with app.test_client() as client:
+        with app.test_request_context("/"):
+            ext = app.extensions["capture_link"]
+            tokens = ext.client.sign_in(emulator.demo_email, emulator.demo_password)
+        assert tokens.refresh_token is None  # no client secret: an access token only
+        sign_in(client, emulator, emulator.demo_email)
+        change_tokens(client, refresh_token=None, expires_at=time.time() - 1)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        response = deliver_token(client, url, emulator.issue_social_token("google", "t4"))
+        assert response.headers["Location"] == "/sign-in"
+        assert last_flash(client) == ("error", ENGLISH["session_expired"])
+    assert emulator.calls_to(LINK) == []
+    assert emulator.calls_to(REFRESH) == []

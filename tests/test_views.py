@@ -259,7 +259,7 @@ def test_expired_access_token_without_refresh_sends_to_sign_in(
         emulator.expire_access_tokens()
         response = deliver_token(client, url, emulator.issue_social_token("google", "m"))
         assert response.headers["Location"] == "/sign-in"
-        assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
+        assert last_flash(client) == ("error", ENGLISH["session_expired"])
         with client.session_transaction() as session:
             assert "capture_access_token" not in session
 
