@@ -1,10 +1,10 @@
 """Flask-Capture-Link: link social identities to Identity Cloud (Capture) accounts."""
 
-from .client import CaptureClient
+from .client import CaptureClient, LinkedIdentity, Tokens
+from .client.errors import CaptureError, CaptureUnavailable, NoAccessToken, SessionExpired
 from .config import ConfigError
-from .errors import CaptureError, CaptureUnavailable
 from .extension import CaptureLink
-from .models import LinkedIdentity, Tokens
+from .storage import SessionStorage, TokenStorage
 
 __version__ = "0.1.0"
 
@@ -15,5 +15,9 @@ __all__ = [
     "CaptureUnavailable",
     "ConfigError",
     "LinkedIdentity",
+    "NoAccessToken",
+    "SessionExpired",
+    "SessionStorage",
+    "TokenStorage",
     "Tokens",
 ]

@@ -1,13 +1,11 @@
 """The default messages a user sees, per language.
 
-Keys are the outcome names of :mod:`flask_capture_link.outcomes`. Sites override any of them
-with ``CAPTURE_LINK_MESSAGES`` and add languages with :func:`add_language` (or a per-language
-dict in ``CAPTURE_LINK_MESSAGES``). Every language here has every key of ``en``.
+Keys are the outcome names of :mod:`flask_capture_link.outcomes`. Each app overrides any of
+them, and adds languages, with ``CAPTURE_LINK_MESSAGES`` (a per-language dict such as
+``{"nl": {...}}``). Every language here has every key of ``en``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 _TRY_LATER_EN = (
     "Connected accounts cannot be changed right now because of a problem on our side. "
@@ -350,12 +348,3 @@ CATALOG: dict[str, dict[str, str]] = {
     "fr": FRENCH,
     "de": GERMAN,
 }
-
-
-def add_language(language: str, messages: Mapping[str, str]) -> None:
-    """Add or extend a language for every app in this process; keys it lacks fall back to
-    English. Per-app overrides belong in ``CAPTURE_LINK_MESSAGES`` instead.
-
-    >>> add_language("nl", {"success": "Uw account is nu gekoppeld."})
-    """
-    CATALOG.setdefault(language.lower(), {}).update(messages)

@@ -7,19 +7,20 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import config, freshness, state_store, workers
-from .errors import (
+from . import config, integrations
+from .client.errors import (
     AccessTokenInvalid,
     CaptureError,
     ClientCredentialsRefused,
     ClientPermissionError,
     RefreshTokenInvalid,
 )
-from .redis_errors import redis_failures
+from .extension import per_process_warning
 from .storage import SessionStorage
+from .store import RedisStateStore, redis_failures
 
 #: What to do, by the plain words of a transport failure (see :mod:`.transport`).
 _TRANSPORT_HINTS = {
@@ -82,9 +83,9 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
         click.echo(line)
     ext = app.extensions["capture_link"]
     storage = ext.token_storage
-    for line in freshness.describe(
+    for line in describe_freshness(
         app,
-        uses_access_token_loader=ext._access_token_loader is not None,
+        uses_access_token_loader=ext.has_access_token_loader,
         token_storage=None if type(storage) is SessionStorage else type(storage).__name__,
     ):
         click.echo(line)
@@ -137,21 +138,14 @@ def _without_password(url: str) -> str:
 
 def _store_problems() -> list[str]:
     """Where link states are spent, and a problem when that is per process but several worker
-    processes are likely (see :mod:`flask_capture_link.workers` for how that is guessed)."""
-    app = current_app
-    if state_store.uses_redis(app):
-        source = (
-            "CAPTURE_LINK_REDIS"
-            if app.config.get("CAPTURE_LINK_REDIS") is not None
-            else "CAPTURE_LINK_REDIS_URL"
-            if app.config.get("CAPTURE_LINK_REDIS_URL")
-            else "Flask-Session's Redis client"
-        )
+    processes are likely (see :func:`flask_capture_link.integrations.likely_many`)."""
+    source = current_app.extensions["capture_link"].state_store_source()
+    if source is not None:
         click.echo(f"state store: Redis ({source}); single use holds across processes")
         return []
     click.echo("state store: this process's memory; single use holds within one process")
-    many = workers.likely_many()
-    return [f"CAPTURE_LINK_REDIS_URL: {state_store.per_process_warning(many)}"] if many else []
+    many = integrations.likely_many()
+    return [f"CAPTURE_LINK_REDIS_URL: {per_process_warning(many)}"] if many else []
 
 
 def _ping() -> list[str]:
@@ -220,9 +214,10 @@ def _token_ping() -> list[str]:
 def _redis_ping() -> list[str]:
     """With a Redis state store: a problem when Redis cannot be reached, and a note for each
     way it may forget spent states (no persistence, eviction under a memory limit)."""
-    client = state_store.redis_client(current_app)
-    if client is None:
+    store = current_app.extensions["capture_link"].state_store()
+    if not isinstance(store, RedisStateStore):
         return []
+    client = store.client
     from redis.exceptions import ResponseError  # installed: a client exists
 
     try:
@@ -267,7 +262,7 @@ def _text(value: object) -> str:
 
 
 def _contract(email: str | None, password: str | None) -> list[str]:
-    from .conformance import Check
+    from .client.conformance import Check
 
     client = current_app.extensions["capture_link"].client
     secret = current_app.config.get(config.PREFIX + "CLIENT_SECRET")
@@ -278,3 +273,57 @@ def _contract(email: str | None, password: str | None) -> list[str]:
     if not differing:
         return []
     return [f"Capture's answers differ from its documents: {', '.join(differing)}"]
+
+
+def describe_freshness(
+    app: Flask, *, uses_access_token_loader: bool, token_storage: str | None = None
+) -> list[str]:
+    """What ``flask capture-link check`` says about freshness for ``app``: whether it is
+    enforced, and how to enforce it where it is not. ``token_storage`` names the site's own
+    :class:`~flask_capture_link.storage.TokenStorage` (``None``: the session's)."""
+    fresh_for = app.config["CAPTURE_LINK_FRESH_FOR"]
+    if not app.config["CAPTURE_LINK_REQUIRE_FRESH"]:
+        return [
+            "freshness: NOT enforced (CAPTURE_LINK_REQUIRE_FRESH = False): a stolen or "
+            "remembered session can link and unlink; set it to True to ask for a fresh sign-in"
+        ]
+    manager = integrations.login_manager(app)
+    if manager is not None:
+        lines = [
+            "freshness: Flask-Login's login_fresh() for its users (a session restored from a "
+            "remember-me cookie confirms its password before link and unlink)"
+        ]
+        if not manager.refresh_view and not manager.needs_refresh_callback:
+            lines.append(
+                "freshness: login_manager.refresh_view is not set; users confirm their "
+                "password at the login_view meanwhile"
+            )
+    else:
+        lines = []
+    # Without a Flask-Login user (none signed in, or no Flask-Login), store_tokens decides.
+    others = "without a Flask-Login user, " if manager is not None else ""
+    how = (
+        "to enforce it, "
+        + ("" if manager is not None else "sign users in with Flask-Login, or ")
+        + "keep their tokens with "
+        "capture_link.store_tokens(capture_link.client.sign_in(email, password))"
+    )
+    if uses_access_token_loader:
+        lines.append(
+            "freshness: NOT enforced where the access token comes from access_token_loader "
+            f"without a Flask-Login user (the extension cannot tell when they signed in); {how}"
+        )
+    else:
+        if token_storage is None:
+            elsewhere = (
+                "tokens the site puts in "
+                f"session[{app.config['CAPTURE_LINK_SESSION_KEY']!r}] itself"
+            )
+        else:
+            elsewhere = f"tokens that reach the site's {token_storage} other than by store_tokens"
+        lines.append(
+            f"freshness: {others}link and unlink need a sign-in stored with store_tokens less "
+            f"than {fresh_for} s ago; {elsewhere} carry no sign-in time and are not checked "
+            f"(if your site has such tokens: {how})"
+        )
+    return lines

@@ -1,323 +1,57 @@
-"""Exceptions for Capture's answers, one class per kind of failure.
+"""The exceptions of Capture's answers, under the name the documentation gives them.
 
-Capture answers most errors with HTTP 200 and a body such as
-``{"stat": "error", "code": 361, "error": "unique_violation", ...}``.
-:func:`error_from_body` turns such a body into the matching exception, keyed first by the
-``error`` string and then by the numeric ``code``; unknown errors give a plain
-:class:`CaptureError` that still keeps the raw body.
-
-Each class names its :attr:`~CaptureError.outcome`: the key of
-:data:`~flask_capture_link.outcomes.OUTCOMES` that says what the user is told and how it is
-logged (see :func:`~flask_capture_link.outcomes.outcome_for`).
-
-No exception here ever holds a token, access token, refresh token, password or client secret:
-the client scrubs the values it sent from Capture's answer before building one.
+They live with the Flask-free client (:mod:`flask_capture_link.client.errors`); this module is
+their public address for sites: ``from flask_capture_link.errors import AccountAlreadyLinked``.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any, ClassVar
-
-
-class CaptureError(Exception):
-    """Capture refused a call, or could not be reached.
-
-    :ivar code: Capture's numeric error code, or ``None`` when Capture gave none.
-    :ivar error: Capture's ``error`` string, such as ``"unique_violation"``.
-    :ivar description: Capture's ``error_description``, or what went wrong on the way.
-    :ivar request_id: Capture's support id (``request_id`` or ``request_token``), if any.
-    :ivar fields: every other field of the answer (``argument_name``, ``message``, ...).
-    :ivar http_status: the HTTP status of Capture's answer, when there was one.
-    """
-
-    #: The outcome (a key of :data:`~flask_capture_link.outcomes.OUTCOMES`) of this kind of
-    #: failure; subclasses name their own.
-    outcome: ClassVar[str] = "unknown"
-    http_status: int | None = None
-
-    def __init__(
-        self,
-        description: str,
-        *,
-        code: int | None = None,
-        error: str | None = None,
-        request_id: str | None = None,
-        fields: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.description = description
-        self.code = code
-        self.error = error
-        self.request_id = request_id
-        self.fields: dict[str, Any] = dict(fields or {})
-
-    def __str__(self) -> str:
-        parts = [f"{self.code} {self.error}" if self.code is not None else (self.error or "")]
-        parts.append(self.description)
-        if self.request_id:
-            parts.append(f"(request_id={self.request_id})")
-        return " ".join(part for part in parts if part)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(code={self.code!r}, error={self.error!r}, "
-            f"description={self.description!r}, request_id={self.request_id!r})"
-        )
-
-
-class MissingArgument(CaptureError):
-    """100: a required parameter is missing; ``description`` names it."""
-
-    outcome = "missing_argument"
-
-
-class InvalidArgument(CaptureError):
-    """200: a parameter is malformed; ``fields["argument_name"]`` names it."""
-
-    outcome = "invalid_argument"
-
-    @property
-    def argument_name(self) -> str | None:
-        """The parameter Capture complained about, if it said."""
-        value = self.fields.get("argument_name")
-        return value if isinstance(value, str) else None
-
-
-class UnknownAttribute(CaptureError):
-    """223 ``unknown_attribute``: the schema has no attribute of that name
-    (``fields["attribute_name"]``)."""
-
-    outcome = "unknown"
-
-
-class InvalidCredentials(CaptureError):
-    """210 ``invalid_credentials``: the email address and password do not match an account;
-    or ``invalid_form_fields``: the sign-in form's fields were refused (``invalid_fields``)."""
-
-    outcome = "invalid_credentials"
-
-
-class RecordNotFound(CaptureError):
-    """310 ``record_not_found``: no such record or plural element; for an unlink, the identity
-    is not linked to this user."""
-
-    outcome = "not_linked"
-
-
-class AccountAlreadyLinked(CaptureError):
-    """361 ``unique_violation``: the social identity already belongs to an account."""
-
-    outcome = "unique_violation"
-
-
-class SocialTokenInvalid(CaptureError):
-    """400 ``engage_error``: the Social Login token is invalid, used or expired."""
-
-    outcome = "engage_error"
-
-
-class ClientPermissionError(CaptureError):
-    """403: the API client lacks the ``login_client`` feature (a configuration fault)."""
-
-    outcome = "permission_error"
-
-
-class AccessTokenInvalid(CaptureError):
-    """413: the Registration access token is not valid; the user must sign in again."""
-
-    outcome = "invalid_access_token"
-
-
-class AccessTokenExpired(AccessTokenInvalid):
-    """414: the Registration access token expired (they live one hour)."""
-
-    outcome = "access_token_expired"
-
-
-class SessionExpired(AccessTokenExpired):
-    """The access token expired and nothing can renew it: there is no refresh token (the
-    site has no ``CAPTURE_LINK_CLIENT_SECRET``, so its sign-ins give an access token only),
-    or no client secret to refresh with. The user signs in again. Raised by the extension
-    instead of Capture's "access token expired" in that case, and before calling Capture when
-    the stored expiry has passed."""
-
-    outcome = "session_expired"
-
-    @classmethod
-    def instead_of(cls, expired: CaptureError) -> SessionExpired:
-        """This error in place of Capture's own report of expiry (its details kept)."""
-        replaced = cls(
-            expired.description,
-            code=expired.code,
-            error=expired.error,
-            request_id=expired.request_id,
-            fields=expired.fields,
-        )
-        replaced.http_status = expired.http_status
-        return replaced
-
-
-class RefreshTokenInvalid(InvalidArgument):
-    """Capture refused a refresh: the refresh token is unknown, expired or already used
-    (refresh tokens are single-use), or refused with it. Never send it again."""
-
-    outcome = "access_token_expired"
-
-
-class ClientCredentialsRefused(RefreshTokenInvalid):
-    """Capture refused a refresh for the site's client credentials (``CAPTURE_LINK_CLIENT_ID``
-    / ``CAPTURE_LINK_CLIENT_SECRET``, e.g. 402 ``invalid_client_credentials`` or OAuth's
-    ``invalid_client``): a site misconfiguration. The user's tokens are dropped all the same."""
-
-    outcome = "access_token_expired"
-
-
-class IdentityNotLinked(InvalidArgument):
-    """The identity to unlink is not linked to this user (``argument_name`` is
-    ``identifier_to_remove``)."""
-
-    outcome = "not_linked"
-
-
-class UnexpectedError(CaptureError):
-    """500: Capture failed, for example on an unknown flow, flow version or locale."""
-
-    outcome = "unexpected_error"
-
-
-class CaptureUnavailable(CaptureError):
-    """Capture could not answer: transport failure, timeout, a 5xx or a body that is not
-    Capture's JSON, or a temporary refusal (480 ``api_feature_disabled``, 510
-    ``api_limit_error``). The user may try again later."""
-
-    outcome = "unavailable"
-
-
-class CaptureAnswerLost(CaptureUnavailable):
-    """The call may have reached Capture, but no answer came back (a read timeout, a
-    connection dropped mid-answer). Capture may have acted: do not claim nothing changed."""
-
-    outcome = "unconfirmed"
-
-
-#: Exception class for each Capture ``error`` string. Looked up before :data:`ERRORS_BY_CODE`.
-ERRORS_BY_NAME: dict[str, type[CaptureError]] = {
-    "missing_argument": MissingArgument,
-    "invalid_argument": InvalidArgument,
-    "unknown_attribute": UnknownAttribute,
-    "invalid_credentials": InvalidCredentials,
-    "invalid_form_fields": InvalidCredentials,
-    "record_not_found": RecordNotFound,
-    "unique_violation": AccountAlreadyLinked,
-    "engage_error": SocialTokenInvalid,
-    "permission_error": ClientPermissionError,
-    "client_permission_error": ClientPermissionError,
-    "invalid_access_token": AccessTokenInvalid,
-    "no_access_grant": AccessTokenInvalid,
-    "access_token_expired": AccessTokenExpired,
-    "unexpected_error": UnexpectedError,
-    "api_feature_disabled": CaptureUnavailable,
-    "api_limit_error": CaptureUnavailable,
-}
-
-#: Exception class for each Capture error ``code``, for errors whose string is unknown.
-ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
-    100: MissingArgument,
-    200: InvalidArgument,
-    210: InvalidCredentials,
-    223: UnknownAttribute,
-    310: RecordNotFound,
-    361: AccountAlreadyLinked,
-    400: SocialTokenInvalid,
-    403: ClientPermissionError,
-    413: AccessTokenInvalid,
-    414: AccessTokenExpired,
-    480: CaptureUnavailable,
-    500: UnexpectedError,
-    510: CaptureUnavailable,
-}
-
-#: Finer classes for ``invalid_argument``, by ``argument_name``. Public Capture clients treat
-#: an invalid access token argument as an ended session.
-ERRORS_BY_ARGUMENT: dict[str, type[CaptureError]] = {
-    "access_token": AccessTokenInvalid,
-    "refresh_token": RefreshTokenInvalid,
-    "identifier_to_remove": IdentityNotLinked,
-}
-
-#: Answer fields that are stored as attributes rather than in ``fields``.
-_ENVELOPE_FIELDS = frozenset(
-    {"stat", "code", "error", "error_description", "request_id", "request_token"}
+from .client.errors import (
+    ERRORS_BY_ARGUMENT,
+    ERRORS_BY_CODE,
+    ERRORS_BY_NAME,
+    AccessTokenExpired,
+    AccessTokenInvalid,
+    AccountAlreadyLinked,
+    CaptureAnswerLost,
+    CaptureError,
+    CaptureUnavailable,
+    ClientCredentialsRefused,
+    ClientPermissionError,
+    IdentityNotLinked,
+    InvalidArgument,
+    InvalidCredentials,
+    MissingArgument,
+    NoAccessToken,
+    RecordNotFound,
+    RefreshTokenInvalid,
+    SessionExpired,
+    SocialTokenInvalid,
+    UnexpectedError,
+    UnknownAttribute,
+    error_from_body,
 )
 
-
-def error_from_body(body: Mapping[str, Any]) -> CaptureError:
-    """Build the exception for a Capture error answer (``stat`` is ``"error"``)."""
-    code = body.get("code")
-    code = code if isinstance(code, int) and not isinstance(code, bool) else None
-    name = body.get("error")
-    name = name if isinstance(name, str) else None
-    description = body.get("error_description")
-    request_id = body.get("request_id") or body.get("request_token")
-    fields = {key: value for key, value in body.items() if key not in _ENVELOPE_FIELDS}
-
-    cls = _class_for(name, code)
-    if cls is InvalidArgument:
-        cls = ERRORS_BY_ARGUMENT.get(str(fields.get("argument_name")), cls)
-    return cls(
-        description if isinstance(description, str) else (name or "Capture returned an error"),
-        code=code,
-        error=name,
-        request_id=request_id if isinstance(request_id, str) else None,
-        fields=fields,
-    )
-
-
-def _class_for(name: str | None, code: int | None) -> type[CaptureError]:
-    if name is not None and name in ERRORS_BY_NAME:
-        return ERRORS_BY_NAME[name]
-    if code is not None and code in ERRORS_BY_CODE:
-        return ERRORS_BY_CODE[code]
-    return CaptureError
-
-
-#: Words in a refusal of ``/oauth/token`` (its ``error``, ``sub_error`` or ``argument_name``)
-#: that put the blame on the site's client credentials rather than on the refresh token.
-CLIENT_CREDENTIAL_WORDS = frozenset(
-    {
-        "invalid_client",
-        "invalid_client_credentials",
-        "unauthorized_client",
-        "permission_error",
-        "client_permission_error",
-        "client_id",
-        "client_secret",
-    }
-)
-
-
-def refresh_refusal(error: CaptureError) -> CaptureError:
-    """What a failed ``/oauth/token`` call means for the refresh token.
-
-    A definite refusal (Capture answered an error, in its own shape or OAuth's, with HTTP 200
-    or 4xx) becomes :class:`RefreshTokenInvalid`, or :class:`ClientCredentialsRefused` when
-    it names the client credentials (code 402 or 403 too). ``error`` itself comes back when
-    nothing was refused: a transport failure, a 5xx, or Capture's "try again later".
-    """
-    if isinstance(error, (CaptureUnavailable, RefreshTokenInvalid)):
-        return error
-    if error.http_status is not None and error.http_status >= 500:
-        return error
-    words = {error.error, error.fields.get("sub_error"), error.fields.get("argument_name")}
-    names_client = bool(words & CLIENT_CREDENTIAL_WORDS) or error.code in (402, 403)
-    cls = ClientCredentialsRefused if names_client else RefreshTokenInvalid
-    refusal = cls(
-        error.description,
-        code=error.code,
-        error=error.error,
-        request_id=error.request_id,
-        fields=error.fields,
-    )
-    refusal.http_status = error.http_status
-    return refusal
+__all__ = [
+    "ERRORS_BY_ARGUMENT",
+    "ERRORS_BY_CODE",
+    "ERRORS_BY_NAME",
+    "AccessTokenExpired",
+    "AccessTokenInvalid",
+    "AccountAlreadyLinked",
+    "CaptureAnswerLost",
+    "CaptureError",
+    "CaptureUnavailable",
+    "ClientCredentialsRefused",
+    "ClientPermissionError",
+    "IdentityNotLinked",
+    "InvalidArgument",
+    "InvalidCredentials",
+    "MissingArgument",
+    "NoAccessToken",
+    "RecordNotFound",
+    "RefreshTokenInvalid",
+    "SessionExpired",
+    "SocialTokenInvalid",
+    "UnexpectedError",
+    "UnknownAttribute",
+    "error_from_body",
+]

@@ -3,36 +3,67 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import operator
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request, session, url_for
+from flask import Flask, current_app, has_request_context, request, session, url_for
 from markupsafe import Markup
 
-from . import buttons, config, freshness, signals, state, state_store
-from .app_clients import AppClients, build_client
+from . import buttons, config, freshness, integrations, messages, signals, state
 from .client import CaptureClient
-from .errors import (
+from .client.errors import (
     AccessTokenExpired,
     AccessTokenInvalid,
     CaptureAnswerLost,
     CaptureError,
     CaptureUnavailable,
     ClientCredentialsRefused,
+    NoAccessToken,
     RefreshTokenInvalid,
     SessionExpired,
 )
-from .models import LinkedIdentity, Tokens
+from .client.models import LinkedIdentity, Tokens
+from .config import ConfigError
 from .redirects import safe_next
-from .refusals import NoAccessToken
 from .storage import SessionStorage, TokenStorage
-from .unlink_policy import UnlinkAllowed, default_unlink_allowed
+from .store import MemoryStateStore, RedisStateStore, StateStore
 
-logger = logging.getLogger("flask_capture_link")
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 AccessTokenLoader = Callable[[], "str | None"]
 LocaleSelector = Callable[[], "str | None"]
+
+#: ``(identity, identities) -> bool``: whether ``identity`` may be unlinked, ``identities``
+#: being all the user's linked identities now (``identity`` among them).
+UnlinkAllowed = Callable[[LinkedIdentity, Sequence[LinkedIdentity]], bool]
+
+#: The settings a :class:`CaptureClient` is built from; a change to any builds a new client.
+CLIENT_KEYS = tuple(
+    config.PREFIX + name
+    for name in (
+        "DOMAIN",
+        "CLIENT_ID",
+        "FLOW",
+        "FLOW_VERSION",
+        "USE_CLIENT_DEFAULT_FLOW",
+        "LOCALE",
+        "REDIRECT_URI",
+        "LINK_PATH",
+        "TIMEOUT",
+        "CA_BUNDLE",
+        "CLIENT_SECRET",
+        "TOKEN_CLIENT_ID",
+    )
+)
+
+#: Fixed at ``init_app``: the views are registered under it then.
+_URL_PREFIX = config.PREFIX + "URL_PREFIX"
+
+_read_client_settings = operator.itemgetter(*CLIENT_KEYS, _URL_PREFIX)
 
 #: Where the identities of this request are kept (per request, not per app context).
 _IDENTITIES = "flask_capture_link.identities"
@@ -84,8 +115,8 @@ class CaptureLink:
         self._access_token_loader: AccessTokenLoader | None = None
         self._locale_selector: LocaleSelector | None = None
         self._unlink_allowed: UnlinkAllowed | None = None
-        self._clients = AppClients()
         self._redis = redis
+        self._apps: weakref.WeakKeyDictionary[Flask, _AppState] = weakref.WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
@@ -94,28 +125,28 @@ class CaptureLink:
         template globals and the ``flask capture-link`` command.
 
         ``redis`` (else the one given to the constructor) is a ``redis.Redis`` client for the
-        state store; it becomes ``app.config["CAPTURE_LINK_REDIS"]``. Without any Redis and with
-        several worker processes likely, a warning is logged: single use holds per process.
+        app's state store. Without any Redis and with several worker processes likely, a
+        warning is logged: single use holds per process.
 
         :raises ConfigError: naming the first key that is missing or wrong.
         """
         from .cli import capture_link_cli
-        from .csrf import exempt_from_csrf
         from .views import blueprint
 
-        if (redis or self._redis) is not None:
-            app.config["CAPTURE_LINK_REDIS"] = redis or self._redis
         config.apply_defaults(app.config)
         config.validate(app.config)
-        state_store.warn_at_start(app)
-        self._clients.register(app)
+        self._apps[app] = _AppState(app.config[_URL_PREFIX], redis or self._redis)
         app.extensions["capture_link"] = self
-        app.register_blueprint(blueprint, url_prefix=app.config["CAPTURE_LINK_URL_PREFIX"])
+        if self.state_store_source(app) is None:
+            many = integrations.likely_many()
+            if many is not None:
+                logger.warning("%s", per_process_warning(many))
+        app.register_blueprint(blueprint, url_prefix=app.config[_URL_PREFIX])
         app.add_template_global(self.token_url, "capture_link_token_url")
         app.add_template_global(self.button, "capture_link_button")
         app.add_template_global(self.unlink_button, "capture_link_unlink_button")
         app.add_template_global(self.linked_identities, "capture_link_identities")
-        exempt_from_csrf(app)
+        integrations.exempt_from_csrf(app)
         app.cli.add_command(capture_link_cli)
 
     def access_token_loader(self, loader: AccessTokenLoader) -> AccessTokenLoader:
@@ -186,11 +217,83 @@ class CaptureLink:
 
     @property
     def client(self) -> CaptureClient:
-        """The current app's :class:`CaptureClient`, for its config as it is now.
+        """The current app's :class:`CaptureClient`, for its config as it is now (built again
+        only when one of its settings changed).
 
         :raises ConfigError: when a setting was changed after ``init_app`` to a wrong value.
         """
-        return self._clients.client(current_app._get_current_object())  # type: ignore[attr-defined]
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        found = self._state(app)
+        settings = _client_settings(app.config)
+        built = found.client
+        if built is not None and built[0] == settings:
+            return built[1]
+        with found.lock:
+            built = found.client
+            if built is not None and built[0] == settings:  # another thread built it meanwhile
+                return built[1]
+            config.apply_defaults(app.config)  # a config.clear() must not make a KeyError
+            config.validate(app.config)
+            if app.config[_URL_PREFIX] != found.url_prefix:
+                raise ConfigError(
+                    _URL_PREFIX,
+                    f"changed after init_app, which registered the views under "
+                    f"{found.url_prefix!r}; set it before calling init_app",
+                )
+            client = build_client(app.config)
+            found.client = (_frozen(_client_settings(app.config)), client)
+            if built is not None:
+                # Safe for a call in flight on the old client: its connection is closed when
+                # returned to the closed pool.
+                built[1].close()
+            return client
+
+    def state_store(self) -> StateStore:
+        """The current app's state store, where link states are spent and refreshes meet,
+        chosen from the app's config now (so config set after ``init_app`` counts): Redis
+        when the app has one (see :meth:`state_store_source`), else this process's memory.
+        """
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        found = self._state(app)
+        client = self._redis_client(app, found)
+        if client is None:
+            if (
+                not found.warned
+                and has_request_context()
+                and request.environ.get("wsgi.multiprocess")
+            ):
+                found.warned = True
+                logger.warning("%s", per_process_warning("the WSGI server says wsgi.multiprocess"))
+            return found.memory_store
+        prefix = str(app.config["CAPTURE_LINK_REDIS_PREFIX"])
+        store = found.redis_stores.get((id(client), prefix))
+        if store is None or store.client is not client:
+            with found.lock:
+                if len(found.redis_stores) > 64:  # clients made per request: keep not all
+                    found.redis_stores.clear()
+                store = found.redis_stores[(id(client), prefix)] = RedisStateStore(client, prefix)
+        return store
+
+    def state_store_source(self, app: Flask | None = None) -> str | None:
+        """What gives ``app``'s (default: the current app's) state store its Redis: the client
+        given to the extension, ``CAPTURE_LINK_REDIS``, ``CAPTURE_LINK_REDIS_URL`` or
+        Flask-Session's Redis (``SESSION_TYPE = "redis"``, even before Flask-Session is set
+        up); ``None`` for this process's memory."""
+        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+        if self._state(app).redis is not None:
+            return "the Redis client given to CaptureLink"
+        if app.config.get("CAPTURE_LINK_REDIS") is not None:
+            return "CAPTURE_LINK_REDIS"
+        if app.config.get("CAPTURE_LINK_REDIS_URL"):
+            return "CAPTURE_LINK_REDIS_URL"
+        if app.config.get("SESSION_TYPE") == "redis":
+            return "Flask-Session's Redis client"
+        return None
+
+    @property
+    def has_access_token_loader(self) -> bool:
+        """Whether the site gave an :meth:`access_token_loader`."""
+        return self._access_token_loader is not None
 
     def locale(self) -> str:
         """The locale of this request: the selector's choice, else ``CAPTURE_LINK_LOCALE``."""
@@ -201,20 +304,16 @@ class CaptureLink:
     def message(self, key: str, *, provider: str | None = None) -> str:
         """The text of outcome ``key`` in this request's language (with site overrides), with
         ``{provider}`` replaced by the provider's name when one is given."""
-        from .messages import lookup
-
-        text = lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
+        text = messages.lookup(key, self.locale(), current_app.config["CAPTURE_LINK_MESSAGES"])
         return text if provider is None else text.replace("{provider}", provider)
 
     def user_binding(self) -> str | None:
         """Who the current user is, for binding link states: Flask-Login's user id when a user
         is signed in; else the sign-in that :meth:`store_tokens` recorded; else the access
         token from the loader (states keep only a keyed hash of any of these)."""
-        if hasattr(current_app, "login_manager"):
-            from flask_login import current_user
-
-            if current_user.is_authenticated:
-                return f"user:{current_user.get_id()}"
+        user_id = integrations.flask_login_user_id()
+        if user_id is not None:
+            return f"user:{user_id}"
         sign_in = freshness.sign_in_id(session)
         if sign_in is not None:  # tokens from store_tokens: stable across refreshes
             return f"sign-in:{sign_in}"
@@ -294,9 +393,11 @@ class CaptureLink:
         if cached is not None:
             return cached
         try:
-            identities = self.with_access_token(self.client.linked_identities) or []
+            identities = self.with_access_token(self.client.linked_identities)
+        except NoAccessToken:
+            identities = []
         except CaptureError as error:
-            logger.warning("capture-link: could not list identities: %s", error)
+            logger.warning("could not list identities: %s", error)
             if isinstance(error, AccessTokenInvalid):
                 self.forget_tokens()
             if raise_errors:
@@ -339,20 +440,18 @@ class CaptureLink:
         """
         return self._current_tokens()[0]
 
-    def with_access_token(self, call: Callable[[str], T]) -> T | None:
-        """``call(access_token)``; on "access token expired", refresh and call once more.
-        ``None`` without calling when the user has no access token.
+    def with_access_token(self, call: Callable[[str], T]) -> T:
+        """``call(access_token)`` with the current user's access token: the one way to call
+        Capture as the user. An access token about to expire is refreshed first; on Capture's
+        "access token expired" (in either documented shape) the tokens are refreshed and
+        ``call`` is made once more (safe: Capture refused the first call before acting)::
 
-        The retry is safe: Capture refused the first call before acting on it.
+            identities = capture_link.with_access_token(capture_link.client.linked_identities)
+
+        :raises NoAccessToken: when the user has no access token (nothing is sent).
+        :raises SessionExpired: when it expired and there is no refresh token to renew it.
+        :raises CaptureError: whatever else ``call`` or the refresh raised.
         """
-        try:
-            return self._call_with_access_token(call)
-        except NoAccessToken:
-            return None
-
-    def _call_with_access_token(self, call: Callable[[str], T]) -> T:
-        """:meth:`with_access_token`, raising :class:`NoAccessToken` for "no access token"
-        like every other refusal (the views' way)."""
         access_token, stored = self._current_tokens()
         if access_token is None:
             raise NoAccessToken
@@ -386,7 +485,7 @@ class CaptureLink:
         except CaptureUnavailable as exc:
             if stored.expired():
                 raise
-            logger.warning("capture-link: refresh ahead of expiry failed, going on: %s", exc)
+            logger.warning("refresh ahead of expiry failed, going on: %s", exc)
             return self._load_access_token(stored), stored
         return refreshed.access_token, refreshed
 
@@ -410,13 +509,15 @@ class CaptureLink:
         assert stored.refresh_token is not None  # _can_refresh says so
         client = self.client
         try:
-            tokens = state_store.current().refresh(stored.refresh_token, client.refresh)
+            tokens = self.state_store().refresh(
+                stored.refresh_token, client.refresh, wait=_refresh_wait()
+            )
         except RefreshTokenInvalid as refused:
             # Any definite refusal kills the refresh token: it must never be sent again.
             self.forget_tokens()
             if isinstance(refused, ClientCredentialsRefused):
                 logger.error(
-                    "capture-link: Capture refused the refresh for the site's client "
+                    "Capture refused the refresh for the site's client "
                     "credentials; check CAPTURE_LINK_CLIENT_ID and CAPTURE_LINK_CLIENT_SECRET "
                     "(an API client allowed to call /oauth/token): %s",
                     refused,
@@ -426,7 +527,7 @@ class CaptureLink:
             # Whatever Capture did with the refresh, the call the user asked for was not made.
             raise CaptureUnavailable(exc.description) from exc
         self.token_storage.save(tokens)
-        logger.info("capture-link: access token refreshed")
+        logger.info("access token refreshed")
         signals.send(signals.access_token_refreshed, tokens=tokens)
         return tokens
 
@@ -444,7 +545,7 @@ class CaptureLink:
             return None
         safe = safe_next(next, request.host)
         if safe is None:
-            logger.warning("capture-link: refused a next that leads off this site")
+            logger.warning("refused a next that leads off this site")
         return safe
 
     def _page(self, next: str | None) -> str:
@@ -464,5 +565,106 @@ class CaptureLink:
         )
         return url_for(endpoint, state=value, _external=True)
 
+    def _state(self, app: Flask) -> _AppState:
+        found = self._apps.get(app)
+        if found is None:
+            raise RuntimeError("CaptureLink.init_app was not called for this app")
+        return found
 
-__all__ = ["CaptureLink", "build_client"]
+    def _redis_client(self, app: Flask, found: _AppState) -> Any:
+        """The Redis client of ``app``'s state store, or ``None`` for the in-process one."""
+        if found.redis is not None:
+            return found.redis
+        given = app.config.get("CAPTURE_LINK_REDIS")
+        if given is not None:
+            return given
+        url = app.config.get("CAPTURE_LINK_REDIS_URL")
+        if url:
+            client = found.redis_by_url.get(url)  # every request: no lock once it exists
+            if client is None:
+                with found.lock:
+                    client = found.redis_by_url.get(url)
+                    if client is None:
+                        import redis
+
+                        client = found.redis_by_url[url] = redis.Redis.from_url(str(url))
+            return client
+        return integrations.flask_session_redis(app)
+
+
+class _AppState:
+    """What the extension keeps for one app: its client (with the settings it was built from),
+    the URL prefix its views were registered under, its in-process state store, and the Redis
+    clients and stores it made."""
+
+    def __init__(self, url_prefix: str, redis: Any) -> None:
+        self.lock = threading.Lock()
+        self.url_prefix = url_prefix
+        #: The Redis client given to the extension, if any.
+        self.redis = redis
+        self.client: tuple[tuple[Any, ...], CaptureClient] | None = None
+        self.memory_store = MemoryStateStore()
+        #: Whether the "single use holds per process only" warning was given at a request.
+        self.warned = False
+        self.redis_by_url: dict[str, Any] = {}
+        self.redis_stores: dict[tuple[int, str], RedisStateStore] = {}
+
+
+def default_unlink_allowed(identity: LinkedIdentity, identities: Sequence[LinkedIdentity]) -> bool:
+    """No lock-out on unlink: allow unless ``identity`` is the last one and the session did not
+    sign in with a password (tokens from :meth:`CaptureClient.sign_in` stored with
+    ``store_tokens``): only then is it known that the account has another way in. A user whose
+    account has no password signs in only with their linked identities."""
+    others = [other for other in identities if other.identifier != identity.identifier]
+    return bool(others) or freshness.signed_in_with_password()
+
+
+def per_process_warning(source: str) -> str:
+    """What to say when several worker processes (``source`` says what tells so) share no
+    state store."""
+    return (
+        f"more than one worker process is likely ({source}), but there is no Redis for link "
+        "states: single use of a link state (and refresh sharing) holds per process only. Set "
+        "CAPTURE_LINK_REDIS_URL (or give CaptureLink a redis client)."
+    )
+
+
+def build_client(app_config: Mapping[str, Any]) -> CaptureClient:
+    """A :class:`CaptureClient` from ``CAPTURE_LINK_*`` settings."""
+    use_default = bool(app_config["CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW"])
+    timeout = app_config["CAPTURE_LINK_TIMEOUT"]
+    return CaptureClient(
+        app_config["CAPTURE_LINK_DOMAIN"],
+        app_config["CAPTURE_LINK_CLIENT_ID"],
+        flow=None if use_default else app_config["CAPTURE_LINK_FLOW"],
+        flow_version=None if use_default else app_config["CAPTURE_LINK_FLOW_VERSION"],
+        locale=app_config["CAPTURE_LINK_LOCALE"],
+        redirect_uri=app_config["CAPTURE_LINK_REDIRECT_URI"],
+        link_path=app_config["CAPTURE_LINK_LINK_PATH"],
+        timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
+        verify=app_config["CAPTURE_LINK_CA_BUNDLE"] or True,
+        client_secret=app_config["CAPTURE_LINK_CLIENT_SECRET"] or None,
+        token_client_id=app_config["CAPTURE_LINK_TOKEN_CLIENT_ID"] or None,
+    )
+
+
+def _client_settings(app_config: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values the client and the views' registration depend on, as they are now (one
+    C-level lookup of each key: this runs on every use of the client)."""
+    try:
+        found: tuple[Any, ...] = _read_client_settings(app_config)
+    except KeyError:  # a key removed after init_app: None, so the check names it
+        return tuple(app_config.get(key) for key in (*CLIENT_KEYS, _URL_PREFIX))
+    return found
+
+
+def _frozen(settings: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``settings`` with each list copied, so a list changed in place later compares unequal."""
+    return tuple(list(value) if isinstance(value, list) else value for value in settings)
+
+
+def _refresh_wait() -> float:
+    """Seconds a refresh may take: the Capture timeout (connect + read) and a margin."""
+    timeout = current_app.config["CAPTURE_LINK_TIMEOUT"]
+    seconds = sum(timeout) if isinstance(timeout, (list, tuple)) else float(timeout)
+    return float(seconds) + 2.0

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
-
 from .catalog import CATALOG, FALLBACK
+from .integrations import gettext
 
 
 def language_of(locale: str) -> str:
@@ -33,19 +32,9 @@ def lookup(key: str, locale: str, overrides: Mapping[str, Any]) -> str:
             return str(per_language[key])
     plain = overrides.get(key)
     if isinstance(plain, str):
-        return _translate(plain)
+        return gettext(plain)
     shipped = CATALOG.get(language, {}).get(key)
     if shipped is not None:
         return shipped
     english = CATALOG[FALLBACK].get(key) or CATALOG[FALLBACK]["unknown"]
-    return _translate(english)
-
-
-def _translate(text: str) -> str:
-    if "babel" not in current_app.extensions:
-        return text
-    try:
-        from flask_babel import gettext
-    except ImportError:  # pragma: no cover - "babel" registered by something else
-        return text
-    return str(gettext(text))
+    return gettext(english)

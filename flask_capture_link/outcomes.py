@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from . import errors
+from .client import errors
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Which ``next`` values are safe to redirect to: paths on this site, nothing else.
+"""Where the extension sends a user: paths on this site, and the site's sign-in page.
+
+Which ``next`` values are safe to redirect to: paths on this site, nothing else.
 
 A ``next`` travels inside the signed link state, but it is still checked twice, when the state
 is made and before the redirect, so that a site passing ``request.args["next"]`` along cannot
@@ -10,7 +12,11 @@ separators and look-alike characters are refused.
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlencode, urlsplit, urlunsplit
+
+from flask import current_app
+
+from . import integrations
 
 #: Characters that look like a slash or backslash without folding into one; refused.
 LOOKALIKES = frozenset("\u2215\u2044\u2571\u29f8\u29f5\u29f9\u2572\ufe68\uff3c\u3033\u2f03")
@@ -61,6 +67,32 @@ def safe_next(value: object, host: str | None = None) -> str | None:
         if split is None or split.netloc:
             return None
     return value
+
+
+def sign_in_url(next: str | None, *, reauthenticate: bool = False) -> str:
+    """The site's sign-in page, coming back to ``next`` (made safe here) after it.
+
+    Where, first found wins: for ``reauthenticate`` (a session that must confirm its
+    password), Flask-Login's ``refresh_view``; then ``CAPTURE_LINK_LOGIN_URL``; then
+    Flask-Login's ``login_view``; else ``/``. ``next`` is added to each as Flask-Login adds it
+    (``?next=...``), except to ``/``.
+    """
+    back = safe_next(next) if next else None
+    manager = integrations.login_manager()
+    views = [manager.refresh_view if manager is not None and reauthenticate else None]
+    configured = current_app.config["CAPTURE_LINK_LOGIN_URL"]
+    if not configured:
+        views.append(manager.login_view if manager is not None else None)
+    for view in views:
+        if view:
+            return integrations.flask_login_url(view, back)
+    if not configured:
+        return "/"
+    if back is None:
+        return str(configured)
+    parts = urlsplit(str(configured))
+    query = "&".join(filter(None, (parts.query, urlencode({"next": back}))))
+    return urlunsplit(parts._replace(query=query))
 
 
 def _split(value: str) -> SplitResult | None:

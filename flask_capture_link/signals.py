@@ -10,21 +10,32 @@ Connect with blinker as with Flask's own signals::
 
 Handlers run inside the request; their return values are ignored, and an exception in a
 handler is logged and does not change what the user sees.
+
+``account_linked`` and ``account_unlinked`` carry what a notice of a change to a user's sign-in
+methods needs: which identity, when, and from where (see :func:`details`), so a site can tell
+the user ("Google (ann@example.com) was linked to your account on ... from 203.0.113.9,
+Firefox").
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from blinker import NamedSignal, Namespace
-from flask import current_app
+from flask import current_app, request
+
+from .client.models import LinkedIdentity
+
+logger = logging.getLogger(__name__)
 
 _signals = Namespace()
 
 #: Sent after Capture linked a new identity to the current user. Sender: the app.
 #: Keywords: ``next`` (where the user goes now), and what a notice to the user needs (see
-#: :func:`flask_capture_link.notices.details`): ``identity``, ``provider``, ``label``, ``time``,
+#: :func:`details`): ``identity``, ``provider``, ``label``, ``time``,
 #: ``ip``, ``user_agent``. The identity is found by listing the user's identities before and
 #: after the link, which is done only when some handler is connected.
 account_linked = _signals.signal("account-linked")
@@ -50,6 +61,44 @@ def send(signal: NamedSignal, **data: Any) -> None:
     try:
         signal.send(current_app._get_current_object(), **data)  # type: ignore[attr-defined]
     except Exception:
-        logging.getLogger("flask_capture_link").exception(
-            "capture-link: a %s signal handler failed", signal.name
-        )
+        logger.exception("a %s signal handler failed", signal.name)
+
+
+def has_receivers(signal: NamedSignal) -> bool:
+    """Whether a handler listens to ``signal`` from the current app (only then is it worth
+    asking Capture which identity changed)."""
+    return bool(signal.has_receivers_for(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+
+def details(identity: LinkedIdentity | None) -> dict[str, Any]:
+    """The signal keywords of a change to ``identity`` (``None`` when Capture could not say
+    which identity it was):
+
+    * ``identity``: the :class:`~flask_capture_link.models.LinkedIdentity`, or ``None``;
+    * ``provider``: its profile domain as Capture records it (``"google.com"``), or ``None``;
+    * ``label``: its :attr:`~flask_capture_link.models.LinkedIdentity.label`, or ``None``;
+    * ``time``: when, an aware :class:`~datetime.datetime` in UTC;
+    * ``ip``: the client's address, ``request.remote_addr`` (behind a proxy, wrap the app in
+      werkzeug's ``ProxyFix`` so that this is the client's and not the proxy's);
+    * ``user_agent``: the browser's ``User-Agent``, or ``None``.
+    """
+    return {
+        "identity": identity,
+        "provider": identity.domain or None if identity is not None else None,
+        "label": identity.label if identity is not None else None,
+        "time": datetime.now(timezone.utc),
+        "ip": request.remote_addr,
+        "user_agent": request.user_agent.string or None,
+    }
+
+
+def newly_linked(
+    before: Sequence[LinkedIdentity] | None, after: Sequence[LinkedIdentity] | None
+) -> LinkedIdentity | None:
+    """The one identity in ``after`` that ``before`` lacked; ``None`` when that is not exactly
+    one (or a list is unknown)."""
+    if before is None or after is None:
+        return None
+    known = {identity.identifier for identity in before}
+    new = [identity for identity in after if identity.identifier not in known]
+    return new[0] if len(new) == 1 else None

@@ -16,9 +16,10 @@ A state is a value signed with the app's ``SECRET_KEY`` (itsdangerous, own salt)
 * for a link state, the provider whose button made it (for the messages of the outcome).
 
 Rendering buttons costs the session nothing per state, and using one costs it nothing either:
-the session keeps only its random key. Whether a state was used is decided by the state store
-(:mod:`flask_capture_link.state_store`), atomically, and every request that presents a
-well-signed, unexpired state spends it, whatever happens next.
+the session keeps only its random key, in the extension's one session record
+(:data:`SESSION_RECORD`, shared with the sign-in record of :mod:`.freshness`). Whether a state
+was used is decided by the state store (:mod:`flask_capture_link.store`), atomically, and every
+request that presents a well-signed, unexpired state spends it, whatever happens next.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from . import state_store
-from .state_store import StateStore
+from .store import StateStore, StateStoreUnavailable
 
-#: Session key of the extension's own small record: the random key states are bound to.
+#: Session key of the extension's one record in the session: the random key states are bound
+#: to (``k``), and the sign-in that :mod:`.freshness` notes.
 SESSION_RECORD = "_capture_link"
 
 #: Longer state values are refused unread.
@@ -53,7 +54,7 @@ UNLINK = "unlink"
 
 _SALT = "flask-capture-link.state"
 
-logger = logging.getLogger("flask_capture_link")
+logger = logging.getLogger(__name__)
 
 
 class InvalidState(Exception):
@@ -68,12 +69,12 @@ class InvalidState(Exception):
 
 
 @dataclass(frozen=True)
-class LinkState:
-    """A state that passed every check: where to go next, and what it was for."""
+class VerifiedState:
+    """A state that was spent by this request and passed every check: where to go next, and
+    what it was for."""
 
     purpose: str
     next: str | None
-    issued_at: float
     #: The Social Login provider of the button that made a link state, if it said.
     provider: str | None = None
 
@@ -89,7 +90,9 @@ def issue(
     """Make a state for this session and user. ``next`` must already be a safe path;
     ``subject`` is what the state may act on (the identifier an unlink state may remove);
     ``provider`` the Social Login provider of the button."""
-    record = _record(session, create=True)
+    record = session_record(session)
+    if not isinstance(record.get("k"), str):
+        record = update_record(session, k=secrets.token_urlsafe(16))
     key = current_app.secret_key
     payload = {
         "n": secrets.token_urlsafe(12),
@@ -111,10 +114,9 @@ def consume(
     purpose: str,
     user: str | None,
     max_age: int,
-    subject: str | None = None,
-    *,
-    store: StateStore | None = None,
-) -> LinkState:
+    subject: str | None,
+    store: StateStore,
+) -> VerifiedState:
     """Spend ``value`` and check it; raise :class:`InvalidState` if any check fails.
 
     A well-signed, unexpired state is spent first, in the state store, whatever the checks
@@ -126,8 +128,8 @@ def consume(
     payload = _load(value, max_age)
     _spend(payload, max_age, store)
     keys = _signing_keys()
-    record = _record(session, create=False)
-    if record is None or not _matches(keys, payload["s"], "session", record["k"]):
+    bound = session_record(session).get("k")
+    if not isinstance(bound, str) or not _matches(keys, payload["s"], "session", bound):
         raise InvalidState("issued to another session")
     if payload["p"] != purpose:
         raise InvalidState(f"issued for {payload['p']!r}, used for {purpose!r}")
@@ -137,12 +139,10 @@ def consume(
         raise InvalidState("issued for another identity")
     next_path = payload["x"] if isinstance(payload["x"], str) else None
     provider = payload.get("v") if isinstance(payload.get("v"), str) else None
-    return LinkState(
-        purpose=purpose, next=next_path, issued_at=float(payload["t"]), provider=provider
-    )
+    return VerifiedState(purpose=purpose, next=next_path, provider=provider)
 
 
-def pass_on(value: str | None, max_age: int, *, store: StateStore | None = None) -> str:
+def pass_on(value: str | None, max_age: int, store: StateStore) -> str:
     """Spend ``value`` and return its successor: the same state with a new nonce.
 
     For the bounce page: the cookieless POST that carried the state in its URL (and so in the
@@ -156,8 +156,8 @@ def pass_on(value: str | None, max_age: int, *, store: StateStore | None = None)
     try:
         payload = _load(value, max_age)
         _spend(payload, max_age, store)
-    except (InvalidState, state_store.StateStoreUnavailable) as exc:
-        logger.info("capture-link: bounced state not usable: %s", getattr(exc, "reason", exc))
+    except (InvalidState, StateStoreUnavailable) as exc:
+        logger.info("bounced state not usable: %s", getattr(exc, "reason", exc))
         void = _digest(current_app.secret_key, "void", secrets.token_urlsafe(12))
         next_path = payload.get("x") if payload is not None else None
         payload = {
@@ -200,9 +200,9 @@ def _load(value: str | None, max_age: int) -> dict[str, Any]:
     return payload
 
 
-def _spend(payload: dict[str, Any], max_age: int, store: StateStore | None) -> None:
+def _spend(payload: dict[str, Any], max_age: int, store: StateStore) -> None:
     remaining = float(payload["t"]) + max_age - time.time()
-    if not (store or state_store.current()).spend(payload["n"], remaining):
+    if not store.spend(payload["n"], remaining):
         raise InvalidState("already used")
 
 
@@ -234,15 +234,19 @@ def _matches(keys: tuple[Any, ...], found: object, kind: str, value: str) -> boo
     return any(hmac.compare_digest(found, _digest(key, kind, value)) for key in keys)
 
 
-def _record(session: MutableMapping[str, Any], *, create: bool) -> Any:
-    record = session.get(SESSION_RECORD)
-    if isinstance(record, dict) and isinstance(record.get("k"), str):
-        if set(record) != {"k"}:  # a record from before the state store: drop its nonce list
-            record = {"k": record["k"]}
-            session[SESSION_RECORD] = record
-        return record
-    if not create:
-        return None
-    record = {"k": secrets.token_urlsafe(16)}
+def session_record(session: MutableMapping[str, Any]) -> dict[str, Any]:
+    """The extension's record in ``session`` (a copy: change it with :func:`update_record`)."""
+    found = session.get(SESSION_RECORD)
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def update_record(
+    session: MutableMapping[str, Any], *, remove: tuple[str, ...] = (), **fields: Any
+) -> dict[str, Any]:
+    """Set ``fields`` of the extension's record in ``session``, drop those named in
+    ``remove``, and return the record. The record is written anew, so every session interface
+    sees the change."""
+    record = {k: v for k, v in session_record(session).items() if k not in remove}
+    record.update(fields)
     session[SESSION_RECORD] = record
     return record

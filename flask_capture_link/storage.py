@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 
 from flask import current_app, session
 
-from .models import Tokens
+from .client.models import Tokens
 
 
 class TokenStorage(ABC):

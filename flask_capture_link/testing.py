@@ -29,7 +29,7 @@ from flask.testing import EnvironBuilder, FlaskClient
 from werkzeug.test import TestResponse
 
 from . import freshness
-from .models import PASSWORD, Tokens
+from .client.models import PASSWORD, Tokens
 
 _BUTTON_HREF = re.compile(r'class="capture-link-button capture-link-([a-z0-9_]+)" href="([^"]+)"')
 

@@ -1,44 +1,46 @@
-"""The token URL and the unlink endpoint: the ``capture_link`` blueprint.
+"""The ``capture_link`` blueprint: the token URL, unlink, and re-authentication.
 
-Both read as the flow in the design. ``token`` first bounces a cookieless cross-site POST;
-then each view reads its request once (:class:`Arrival`) and :func:`carries it out
-<carry_out>`: spend the state (every request that presents one spends it, whatever the
-outcome), check the request, the state and the sign-in's freshness, call Capture with the
-user's access token (:func:`link`, :func:`remove`), and show the outcome. Every refusal, the
-extension's (:class:`~flask_capture_link.refusals.Refusal`) or Capture's
+The token URL and unlink read as the flow in the design. ``token`` first bounces a cookieless
+cross-site POST (:func:`bounce`); then each view reads its request once (:class:`LinkRequest`)
+and :func:`handles <handle>` it: spend the state (every request that presents one spends it,
+whatever the outcome), check the request, the state and the sign-in's freshness, call Capture
+with the user's access token (:func:`link_identity`, :func:`unlink_identity`), and show the
+outcome. Every refusal, the extension's (:class:`Refusal`) or Capture's
 (:class:`~flask_capture_link.errors.CaptureError`), is raised, and reported in one place
 (:func:`report`). Every response is a redirect (or the bounce page); nothing a user sends can
 make it a 500.
+
+The views use only the public API of :class:`~flask_capture_link.CaptureLink`.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from blinker import NamedSignal
-from flask import Blueprint, current_app, flash, make_response, redirect, request, session
+from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from . import already_linked, freshness, notices, signals, state
-from .bounce import NO_STORE, bounce_page
-from .errors import CaptureError
-from .models import LinkedIdentity
+from . import integrations, signals, state
+from .buttons import provider_name
+from .client.errors import CaptureError
+from .client.models import LinkedIdentity
 from .outcomes import OUTCOMES, Outcome, outcome_for
-from .redirects import safe_next
-from .refusals import Refusal
-from .state_store import StateStoreUnavailable
+from .redirects import safe_next, sign_in_url
+from .store import StateStoreUnavailable
 
 if TYPE_CHECKING:
     from .extension import CaptureLink
 
-logger = logging.getLogger("flask_capture_link")
+logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("capture_link", __name__, template_folder="templates")
 
@@ -55,6 +57,46 @@ _TOKEN = re.compile(rf"^[A-Za-z0-9_\-.~]{{8,{MAX_TOKEN_LENGTH}}}$")
 #: over, and werkzeug takes seconds of CPU to decode a megabyte of invalid UTF-8 escapes.
 MAX_BODY = 64 * 1024
 
+#: Headers of every response of the extension's views: nothing cached, no Referer carrying
+#: the query.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
+
+#: The bounce page's only script; its hash is what the page's CSP allows.
+BOUNCE_SCRIPT = 'document.getElementById("capture-link-continue").submit();'
+
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(BOUNCE_SCRIPT.encode()).digest()).decode()
+
+#: The bounce page's policy: no external resources, nothing but its own script, forms only to
+#: this site.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"script-src 'sha256-{_SCRIPT_HASH}'; "
+    "style-src 'unsafe-inline'; "
+    "form-action 'self'; "
+    "base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+
+#: Capture profile domains of providers whose domain is not ``<provider>.<tld>``.
+PROFILE_DOMAINS: dict[str, tuple[str, ...]] = {
+    "microsoft": ("live.com", "microsoft.com", "microsoftonline.com"),
+    "live": ("live.com", "microsoft.com", "microsoftonline.com"),
+    "twitter": ("twitter.com", "x.com"),
+}
+
+
+class Refusal(Exception):
+    """The request ends with outcome ``outcome`` (a key of
+    :data:`~flask_capture_link.outcomes.OUTCOMES`) without calling Capture (or without calling
+    it again), as Flask-WTF's ``CSRFError`` carries its reason. ``reason`` is logged (never a
+    token); ``next`` is where the user goes, when the request's state cannot say."""
+
+    def __init__(self, outcome: str, *, reason: str | None = None, next: str | None = None):
+        super().__init__(reason or outcome)
+        self.outcome = outcome
+        self.reason = reason or outcome
+        self.next = next
+
 
 def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
     """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500."""
@@ -64,11 +106,11 @@ def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], Respons
         try:
             return view()
         except Exception:
-            logger.exception("capture-link: unexpected failure in %s", view.__name__)
+            logger.exception("unexpected failure in %s", view.__name__)
             try:
                 return finish(OUTCOMES["unknown"], next=None)
             except Exception:
-                logger.exception("capture-link: could not even report the failure")
+                logger.exception("could not even report the failure")
                 return make_response(redirect("/", code=303), {**NO_STORE})
 
     return wrapper
@@ -80,104 +122,24 @@ def token() -> ResponseReturnValue:
     """Social Login delivers the token here, by cross-site POST (or GET)."""
     if request.method == "HEAD":  # a prefetch or a probe: answer, but spend and link nothing
         return make_response(redirect(default_next(), code=303), {**NO_STORE})
-    arrival = Arrival.read(query=True)
-    if arrival.needs_bounce():
-        return bounce(arrival)
-    return carry_out(arrival, state.LINK, check=check_token, act=link)
+    link_request = LinkRequest.read(query=True)
+    if link_request.needs_bounce():
+        return bounce(link_request)
+    return handle(link_request, state.LINK, check=check_token, act=link_identity)
 
 
 @blueprint.route("/unlink", methods=["POST"])
 @never_fails
 def unlink() -> ResponseReturnValue:
     """Remove one linked identity; a POST from :meth:`CaptureLink.unlink_button`'s form."""
-    arrival = Arrival.read(query=False)
-    return carry_out(arrival, state.UNLINK, arrival.identifier, check=check_identifier, act=remove)
-
-
-def carry_out(
-    arrival: Arrival,
-    purpose: str,
-    subject: str | None = None,
-    *,
-    check: Callable[[Arrival], None],
-    act: Callable[[Arrival, state.LinkState], str],
-) -> Response:
-    """The flow of both views: spend the state (every request that presents one does,
-    whatever its outcome), ``check`` what else the request brought, check the state and the
-    sign-in's freshness, ``act`` (calling Capture with the user's access token), and report.
-    Every refusal and every Capture error is raised, and reported here."""
-    link_state: state.LinkState | None = None
-    try:
-        spent = spend_state(arrival.state, purpose, subject)
-        if not arrival.readable:
-            raise Refusal("invalid_state", reason="unreadable request body")
-        check(arrival)
-        link_state = usable(spent)
-        if not freshness.is_fresh():
-            raise Refusal("needs_fresh_sign_in", reason="sign-in not fresh")
-        outcome = act(arrival, link_state)
-    except (Refusal, CaptureError) as problem:
-        return report(problem, link_state)
-    return finish(OUTCOMES[outcome], next=link_state.next)
-
-
-def check_token(arrival: Arrival) -> None:
-    """A token URL request carries a Social Login token (none: the user cancelled)."""
-    if not arrival.token:
-        raise Refusal("missing_token", next=state.peek_next(arrival.state, max_age()))
-    if not _TOKEN.match(arrival.token):
-        raise Refusal("engage_error", reason="malformed token")
-
-
-def check_identifier(arrival: Arrival) -> None:
-    """An unlink request names the identity to remove."""
-    if not arrival.identifier or len(arrival.identifier) > 2048:
-        raise Refusal("missing_identifier", next=state.peek_next(arrival.state, max_age()))
-
-
-def link(arrival: Arrival, link_state: state.LinkState) -> str:
-    """Link the identity of the Social Login token, and send ``account_linked``."""
-    ext = extension()
-    notice = wants_notice(signals.account_linked)
-    before = current_identities() if notice else None
-    ext._call_with_access_token(
-        lambda access_token: ext.client.link_account(
-            arrival.token, access_token, locale=ext.locale()
-        )
+    unlink_request = LinkRequest.read(query=False)
+    return handle(
+        unlink_request,
+        state.UNLINK,
+        unlink_request.identifier,
+        check=check_identifier,
+        act=unlink_identity,
     )
-    if notice:  # the notice's details (and the second listing) only for a listener
-        after = current_identities() if before is not None else None
-        linked_identity = notices.newly_linked(before, after)
-        signals.send(
-            signals.account_linked, next=link_state.next, **notices.details(linked_identity)
-        )
-    return "success"
-
-
-def remove(arrival: Arrival, unlink_state: state.LinkState) -> str:
-    """Unlink the identity the request names, if it is linked and may go, and send
-    ``account_unlinked``."""
-    ext = extension()
-    identifier = arrival.identifier
-    identities = ext._call_with_access_token(ext.client.linked_identities)
-    identity = next((found for found in identities if found.identifier == identifier), None)
-    if identity is None:
-        raise Refusal("not_linked")
-    if not ext.may_unlink(identity, identities):
-        raise Refusal("unlink_not_allowed")
-    ext._call_with_access_token(
-        lambda access_token: ext.client.unlink_account(
-            access_token, identifier, locale=ext.locale()
-        )
-    )
-    if wants_notice(signals.account_unlinked):
-        signals.send(
-            signals.account_unlinked,
-            identifier=identifier,
-            next=unlink_state.next,
-            **notices.details(identity),
-        )
-    return "unlinked"
 
 
 @blueprint.route("/reauthenticate")
@@ -187,9 +149,9 @@ def reauthenticate() -> ResponseReturnValue:
     site (Flask-Login's ``refresh_view``, with its ``needs_refresh`` message), then back to
     ``next``, the page of the button. A fresh session goes straight back."""
     next_path = safe_next(request.args.get("next", "")) or default_next()
-    if freshness.is_fresh():
+    if extension().is_fresh():
         return redirect(next_path, code=303)
-    manager = getattr(current_app, "login_manager", None)
+    manager = integrations.login_manager()
     if manager is not None and (manager.refresh_view or manager.needs_refresh_callback):
         # Flask-Login's own way: its message, its callback, ``next`` back here and on to the page.
         response: ResponseReturnValue = manager.needs_refresh()
@@ -202,13 +164,91 @@ def reauthenticate() -> ResponseReturnValue:
     else:
         outcome = OUTCOMES["needs_fresh_sign_in"]
         flash(extension().message(outcome.message_key), outcome.category)
-    return redirect(freshness.reauthentication_url(next_path), code=303)
+    return redirect(sign_in_url(next_path, reauthenticate=True), code=303)
 
 
-def wants_notice(signal: NamedSignal) -> bool:
-    """Whether a handler listens to ``signal`` from this app (only then is it worth asking
-    Capture which identity changed)."""
-    return bool(signal.has_receivers_for(current_app._get_current_object()))  # type: ignore[attr-defined]
+def handle(
+    link_request: LinkRequest,
+    purpose: str,
+    subject: str | None = None,
+    *,
+    check: Callable[[LinkRequest], None],
+    act: Callable[[LinkRequest, state.VerifiedState], str],
+) -> Response:
+    """The flow of the token URL and unlink: spend the state (every request that presents one
+    does, whatever its outcome), ``check`` what else the request brought, check the state and
+    the sign-in's freshness, ``act`` (calling Capture with the user's access token), and
+    report. Every refusal and every Capture error is raised, and reported here."""
+    verified: state.VerifiedState | None = None
+    try:
+        spent = spend_state(link_request.state, purpose, subject)
+        if not link_request.readable:
+            raise Refusal("invalid_state", reason="unreadable request body")
+        check(link_request)
+        verified = usable(spent)
+        if not extension().is_fresh():
+            raise Refusal("needs_fresh_sign_in", reason="sign-in not fresh")
+        outcome = act(link_request, verified)
+    except (Refusal, CaptureError) as problem:
+        return report(problem, verified)
+    return finish(OUTCOMES[outcome], next=verified.next)
+
+
+def check_token(link_request: LinkRequest) -> None:
+    """A token URL request carries a Social Login token (none: the user cancelled)."""
+    if not link_request.token:
+        raise Refusal("missing_token", next=state.peek_next(link_request.state, max_age()))
+    if not _TOKEN.match(link_request.token):
+        raise Refusal("engage_error", reason="malformed token")
+
+
+def check_identifier(link_request: LinkRequest) -> None:
+    """An unlink request names the identity to remove."""
+    if not link_request.identifier or len(link_request.identifier) > 2048:
+        raise Refusal("missing_identifier", next=state.peek_next(link_request.state, max_age()))
+
+
+def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> str:
+    """Link the identity of the Social Login token, and send ``account_linked``."""
+    ext = extension()
+    notice = signals.has_receivers(signals.account_linked)
+    before = current_identities() if notice else None
+    ext.with_access_token(
+        lambda access_token: ext.client.link_account(
+            link_request.token, access_token, locale=ext.locale()
+        )
+    )
+    if notice:  # the notice's details (and the second listing) only for a listener
+        after = current_identities() if before is not None else None
+        linked = signals.newly_linked(before, after)
+        signals.send(signals.account_linked, next=verified.next, **signals.details(linked))
+    return "success"
+
+
+def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) -> str:
+    """Unlink the identity the request names, if it is linked and may go, and send
+    ``account_unlinked``."""
+    ext = extension()
+    identifier = unlink_request.identifier
+    identities = ext.with_access_token(ext.client.linked_identities)
+    identity = next((found for found in identities if found.identifier == identifier), None)
+    if identity is None:
+        raise Refusal("not_linked")
+    if not ext.may_unlink(identity, identities):
+        raise Refusal("unlink_not_allowed")
+    ext.with_access_token(
+        lambda access_token: ext.client.unlink_account(
+            access_token, identifier, locale=ext.locale()
+        )
+    )
+    if signals.has_receivers(signals.account_unlinked):
+        signals.send(
+            signals.account_unlinked,
+            identifier=identifier,
+            next=verified.next,
+            **signals.details(identity),
+        )
+    return "unlinked"
 
 
 def current_identities() -> list[LinkedIdentity] | None:
@@ -218,12 +258,12 @@ def current_identities() -> list[LinkedIdentity] | None:
     try:
         return ext.with_access_token(ext.client.linked_identities)
     except CaptureError as error:
-        logger.info("capture-link: could not list identities for a notice: %s", error)
+        logger.info("could not list identities for a notice: %s", error)
         return None
 
 
 def extension() -> CaptureLink:
-    """The app's :class:`CaptureLink`."""
+    """The app's :class:`~flask_capture_link.CaptureLink`."""
     ext: CaptureLink = current_app.extensions["capture_link"]
     return ext
 
@@ -235,14 +275,15 @@ def max_age() -> int:
 
 def spend_state(
     value: str | None, purpose: str, subject: str | None = None
-) -> state.LinkState | Refusal:
+) -> state.VerifiedState | Refusal:
     """Spend the state ``value`` (every request that presents one does, whatever its outcome)
     and check it: the state, or the refusal of a state that cannot be used (raised by
     :func:`usable` once the request's other fields are checked). A refusal leads back to the
     page of a well-signed state's button, as a success does."""
+    ext = extension()
     try:
         return state.consume(
-            session, value, purpose, extension().user_binding(), max_age(), subject
+            session, value, purpose, ext.user_binding(), max_age(), subject, ext.state_store()
         )
     except StateStoreUnavailable as exc:
         return Refusal(
@@ -252,7 +293,7 @@ def spend_state(
         return Refusal("invalid_state", reason=exc.reason, next=state.peek_next(value, max_age()))
 
 
-def usable(spent: state.LinkState | Refusal) -> state.LinkState:
+def usable(spent: state.VerifiedState | Refusal) -> state.VerifiedState:
     """The spent state, or its refusal raised."""
     if isinstance(spent, Refusal):
         raise spent
@@ -260,9 +301,10 @@ def usable(spent: state.LinkState | Refusal) -> state.LinkState:
 
 
 @dataclass(frozen=True)
-class Arrival:
-    """What a request to the views brought, read once (``""``: not sent). ``readable`` is
-    false for a body that could not be read; its fields are then only the query's."""
+class LinkRequest:
+    """What a request to the token URL or to unlink brought, read once (``""``: not sent).
+    ``readable`` is false for a body that could not be read; its fields are then only the
+    query's."""
 
     readable: bool
     token: str
@@ -271,7 +313,7 @@ class Arrival:
     bounced: bool
 
     @classmethod
-    def read(cls, *, query: bool) -> Arrival:
+    def read(cls, *, query: bool) -> LinkRequest:
         """Read the form (and, with ``query``, the query string where the form lacks a
         field: Social Login may deliver the token by GET)."""
         form = read_form()
@@ -318,37 +360,87 @@ def read_form() -> dict[str, str] | None:
         return None
 
 
-def bounce(arrival: Arrival) -> ResponseReturnValue:
-    """A same-origin page that posts token and state again, now with the session cookie."""
-    logger.debug("capture-link: token POST arrived without a session; bouncing")
+def bounce(link_request: LinkRequest) -> Response:
+    """How a token POST that arrived without the session cookie gets it: a page of the site
+    itself that posts token and state again to the same URL; that POST is same-site, so the
+    cookie comes along.
+
+    Browsers do not send a ``SameSite=Lax`` cookie (Flask-Login's and most sites' choice) on
+    the cross-site POST by which Social Login delivers the token. The page submits itself with
+    a script (allowed by hash in its own Content-Security-Policy), and shows a Continue button
+    where scripts do not run. The token stays in the body: never in a URL, never cached, never
+    sent on as a Referer.
+    """
+    logger.debug("token POST arrived without a session; bouncing")
     # This request's URL (in the access log) may hold the state: spend it here, and bounce its
     # successor, which travels only in bodies (one that is not usable is refused after the
     # bounce, with the session, so the user sees why).
-    successor = state.pass_on(arrival.state, max_age())
-    return bounce_page(arrival.token, successor, BOUNCED_FIELD)
+    successor = state.pass_on(link_request.state, max_age(), extension().state_store())
+    # Rendered without the site's context processors: one that touches the session would
+    # give this cookieless response a new session cookie, replacing the browser's own.
+    template = current_app.jinja_env.get_template("capture_link/bounce.html")
+    html = template.render(
+        action=url_for("capture_link.token"),
+        token=link_request.token,
+        state=successor,
+        bounced_field=BOUNCED_FIELD,
+        script=BOUNCE_SCRIPT,
+    )
+    response = make_response(html, 200)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    response.headers.update(NO_STORE)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
-def report(problem: Refusal | CaptureError, link_state: state.LinkState | None) -> Response:
+def report(problem: Refusal | CaptureError, verified: state.VerifiedState | None) -> Response:
     """End a request that was refused, by the extension or by Capture: log why (with
     Capture's request id), signal ``link_failed``, flash the outcome's message and redirect,
     to the state's ``next`` unless the refusal says where."""
     if isinstance(problem, Refusal):
         outcome = OUTCOMES[problem.outcome]
-        logger.log(
-            outcome.log_level, "capture-link: %s refused: %s", request.endpoint, problem.reason
-        )
+        logger.log(outcome.log_level, "%s refused: %s", request.endpoint, problem.reason)
         signals.send(signals.link_failed, error=None, outcome=problem.outcome)
         next_path = problem.next
     else:
         outcome = outcome_for(problem)
-        logger.log(outcome.log_level, "capture-link: %s failed: %s", request.endpoint, problem)
+        logger.log(outcome.log_level, "%s failed: %s", request.endpoint, problem)
         signals.send(signals.link_failed, error=problem, outcome=outcome.message_key)
-        provider = link_state.provider if link_state is not None else None
-        outcome = already_linked.refine(extension(), outcome, provider)
+        provider = verified.provider if verified is not None else None
+        outcome = already_linked(outcome, provider)
         next_path = None
-    if next_path is None and link_state is not None:
-        next_path = link_state.next
+    if next_path is None and verified is not None:
+        next_path = verified.next
     return finish(outcome, next=next_path)
+
+
+def already_linked(outcome: Outcome, provider: str | None) -> Outcome:
+    """``outcome``, or for ``unique_violation`` when the user already has an identity of
+    ``provider`` linked, the outcome that says it may be the one listed.
+
+    Capture does not say to whom a refused identity belongs: it may be on this very account
+    or on another, and the message must be true either way. When the button was for a
+    provider of which the user already has an identity linked, the refused one may well be
+    that one, listed on the page; the user is told so, by the provider's name. (One extra call
+    to Capture, made only on this failure; if it fails, the general message stays.)"""
+    if outcome.message_key != "unique_violation" or not provider:
+        return outcome
+    if not any(is_of_provider(i.domain, provider) for i in extension().linked_identities()):
+        return outcome
+    listed = OUTCOMES["unique_violation_listed"]
+    return replace(listed, provider=provider_name(provider))
+
+
+def is_of_provider(domain: str, provider: str) -> bool:
+    """Whether a linked identity's profile ``domain`` (``"google.com"``) is of ``provider``
+    (``"google"``)."""
+    domain = domain.lower().removeprefix("www.")
+    known = PROFILE_DOMAINS.get(provider)
+    if known is not None:
+        return domain in known
+    return domain.split(".")[0] == provider
 
 
 def finish(outcome: Outcome, *, next: str | None) -> Response:
@@ -363,12 +455,12 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
     else:
         # A cross-site POST without the cookie: writing a flash would start a new session
         # whose cookie replaces the browser's own, signing the user out.
-        logger.info("capture-link: no session cookie; %s not flashed", outcome.message_key)
+        logger.info("no session cookie; %s not flashed", outcome.message_key)
     if outcome.sign_in_again:
         ext.forget_tokens()
-        target = login_url(next)
+        target = sign_in_url(next)
     elif outcome.reauthenticate:
-        target = freshness.reauthentication_url(safe_next(next) or default_next())
+        target = sign_in_url(safe_next(next) or default_next(), reauthenticate=True)
     else:
         target = safe_next(next) or default_next()
     response = make_response(redirect(target, code=303))
@@ -385,17 +477,3 @@ def session_cookie_sent() -> bool:
     """Whether the browser sent this site's session cookie with the request."""
     name = current_app.session_interface.get_cookie_name(current_app)
     return name in request.cookies
-
-
-def login_url(next: str | None) -> str:
-    """``CAPTURE_LINK_LOGIN_URL``, else Flask-Login's ``login_view`` (with ``next``), else
-    ``/``."""
-    configured = current_app.config["CAPTURE_LINK_LOGIN_URL"]
-    if configured:
-        return str(configured)
-    manager = getattr(current_app, "login_manager", None)
-    if manager is not None and manager.login_view:
-        from flask_login import login_url as flask_login_url
-
-        return str(flask_login_url(manager.login_view, next_url=safe_next(next) or None))
-    return "/"

@@ -419,6 +419,3 @@ def _kind(exc: BaseException) -> str:
         inner = getattr(current, "reason", None) or (current.args[0] if current.args else None)
         current = inner if inner is not current else None
     return " <- ".join(dict.fromkeys(names))
-
-
-__all__ = ["DEFAULT_TIMEOUT", "CaptureClient", "CaptureError", "new_session"]

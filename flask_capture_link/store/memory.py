@@ -1,0 +1,103 @@
+"""The in-process state store: spent nonces in a dict under a lock, and refreshes shared
+between the threads of one process.
+
+Right for one process. With several worker processes each has its own, so single use of a
+link state (and refresh sharing) holds per process only: give the extension Redis instead
+(:mod:`flask_capture_link.store.redis`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from ..client.models import Tokens
+from .base import StateStore
+
+#: How often (seconds) the store drops the nonces of expired states.
+PRUNE_EVERY = 30.0
+
+#: Seconds the new tokens are kept for a concurrent request with the same old refresh token.
+#: Short: for that long, whoever holds the spent refresh token gets the new tokens.
+SHARE_FOR = 10.0
+
+#: Refresh results kept at most in one process (each a few hundred bytes).
+MAX_SHARED = 1024
+
+
+class MemoryStateStore(StateStore):
+    """Spent nonces in this process's memory; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spent: dict[str, float] = {}
+        self._prune_at = 0.0
+        self._refreshes = RefreshCoordinator()
+
+    def spend(self, nonce: str, ttl: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._prune_at:
+                self._spent = {n: until for n, until in self._spent.items() if until > now}
+                self._prune_at = now + PRUNE_EVERY
+            until = self._spent.get(nonce)
+            if until is not None and until > now:
+                return False
+            self._spent[nonce] = now + max(ttl, 1.0)
+            return True
+
+    def refresh(
+        self, refresh_token: str, call: Callable[[str], Tokens], *, wait: float = 0.0
+    ) -> Tokens:
+        return self._refreshes.refresh(refresh_token, call)
+
+
+class RefreshCoordinator:
+    """Makes concurrent refreshes of one refresh token, in one process, into one call.
+
+    When two requests of one session (two tabs) both find the access token expired, only one
+    may send the refresh token to Capture. The others wait for and take the first one's new
+    tokens, kept for :data:`SHARE_FOR` seconds, instead of spending the used refresh token
+    (which Capture refuses, signing the user out).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, threading.Lock] = {}
+        self._results: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
+
+    def refresh(self, refresh_token: str, call: Callable[[str], Tokens]) -> Tokens:
+        """``call(refresh_token)``, unless another thread did it in the last
+        :data:`SHARE_FOR` seconds: then its result. Errors are not shared."""
+        key = hashlib.sha256(refresh_token.encode()).hexdigest()
+        with self._lock:
+            lock = self._in_flight.setdefault(key, threading.Lock())
+        with lock:
+            shared = self._shared(key)
+            if shared is not None:
+                return shared
+            try:
+                tokens = call(refresh_token)
+            except BaseException:
+                with self._lock:
+                    self._in_flight.pop(key, None)
+                raise
+            with self._lock:  # the result is shared before the lock is let go
+                self._results[key] = (time.monotonic(), tokens)
+                while len(self._results) > MAX_SHARED:
+                    self._results.popitem(last=False)
+                self._in_flight.pop(key, None)
+            return tokens
+
+    def _shared(self, key: str) -> Tokens | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > SHARE_FOR:
+                del self._results[key]
+                return None
+            return found[1]
