@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import redis
 
-from flask_capture_link.state_store import MemoryStateStore, RedisStateStore, StateStore
+from flask_capture_link.store import MemoryStateStore, RedisStateStore, StateStore
 
 from . import overhead
 from .capture_process import CaptureProcess

@@ -585,9 +585,7 @@ class CaptureLink:
                 with found.lock:
                     client = found.redis_by_url.get(url)
                     if client is None:
-                        import redis
-
-                        client = found.redis_by_url[url] = redis.Redis.from_url(str(url))
+                        client = found.redis_by_url[url] = _redis_from_url(str(url))
             return client
         return integrations.flask_session_redis(app)
 
@@ -661,6 +659,18 @@ def _client_settings(app_config: Mapping[str, Any]) -> tuple[Any, ...]:
 def _frozen(settings: tuple[Any, ...]) -> tuple[Any, ...]:
     """``settings`` with each list copied, so a list changed in place later compares unequal."""
     return tuple(list(value) if isinstance(value, list) else value for value in settings)
+
+
+def _redis_from_url(url: str) -> Any:
+    """A Redis client for ``CAPTURE_LINK_REDIS_URL`` that tries a command twice at most, at
+    once: redis-py's default (ten tries with backoff) would hold every token URL request for
+    seconds while Redis is down. A second ``SET NX`` of a spend is safe (see
+    :mod:`flask_capture_link.store.redis`)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1))
 
 
 def _refresh_wait() -> float:

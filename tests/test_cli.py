@@ -48,7 +48,9 @@ def test_check_ping_proves_the_token_client_s_credentials(
     capture_emulator: EmulatorServer,
 ) -> None:
     emulator = capture_emulator.emulator
-    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=emulator.client_secret))
+    app = make_site(
+        site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=emulator.client_secret)
+    )
     result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
     assert result.exit_code == 0, result.output
     assert "tokens: sign-ins get an authorization code (response_type=code)" in result.output

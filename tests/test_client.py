@@ -11,8 +11,8 @@ import requests
 
 from flask_capture_link import errors
 from flask_capture_link.client import CaptureClient
+from flask_capture_link.client.models import LinkedIdentity, Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.models import LinkedIdentity, Tokens
 
 from .helpers import ENTITY, LINK, REFRESH, UNLINK, race
 from .processes import free_port
@@ -298,7 +298,7 @@ def test_linked_identities_asks_for_attributes_the_default_schema_has(
 
 
 def test_linked_identities_never_asks_for_provider_secrets_or_the_whole_plural() -> None:
-    from flask_capture_link.client import ENTITY_ATTRIBUTES
+    from flask_capture_link.client.client import ENTITY_ATTRIBUTES
 
     assert "profiles" not in ENTITY_ATTRIBUTES
     assert not [name for name in ENTITY_ATTRIBUTES if "accessCredentials" in name]
@@ -418,7 +418,7 @@ def test_secrets_never_in_errors_or_logs(
 
 def test_echoed_secrets_are_scrubbed(capture_emulator: EmulatorServer) -> None:
     """Should Capture ever echo a parameter, the error still holds no secret."""
-    from flask_capture_link.client import _read_answer
+    from flask_capture_link.client.client import _read_answer
 
     response = requests.Response()
     response.status_code = 200

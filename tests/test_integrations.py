@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_capture_link.workers import likely_many, workers_option
+from flask_capture_link.integrations import likely_many, workers_option
 
 GUNICORN = "/srv/site/.venv/bin/gunicorn"
 

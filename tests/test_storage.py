@@ -10,11 +10,11 @@ import pytest
 from flask import Flask, render_template_string, session
 from flask_login import LoginManager, UserMixin, current_user
 
-from flask_capture_link import CaptureLink
+from flask_capture_link import CaptureLink, NoAccessToken
 from flask_capture_link.catalog import ENGLISH
+from flask_capture_link.client.models import Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.freshness import SIGN_IN_KEY, SIGNED_IN_KEY
-from flask_capture_link.models import Tokens
 from flask_capture_link.storage import SessionStorage, TokenStorage
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
@@ -221,11 +221,11 @@ def test_a_loader_wins_for_the_access_token(session_app: Flask) -> None:
         assert ext.with_access_token(lambda access_token: access_token) == "from the loader"
 
 
-def test_with_access_token_is_none_without_a_token(session_app: Flask) -> None:
+def test_with_access_token_raises_no_access_token_without_one(session_app: Flask) -> None:
     ext = session_app.extensions["capture_link"]
     called: list[str] = []
-    with session_app.test_request_context("/"):
-        assert ext.with_access_token(called.append) is None
+    with session_app.test_request_context("/"), pytest.raises(NoAccessToken):
+        ext.with_access_token(called.append)
     assert called == []
 
 

@@ -25,11 +25,11 @@ from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 from markupsafe import escape
 
 from flask_capture_link import state
-from flask_capture_link.bounce import CONTENT_SECURITY_POLICY
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.freshness import SIGN_IN_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
+from flask_capture_link.views import CONTENT_SECURITY_POLICY
 
 from ..helpers import (
     LINK,

@@ -120,7 +120,12 @@ def seen() -> Seen:
 def every_logger_at_debug(
     all_logs: pytest.LogCaptureFixture,
 ) -> Iterator[pytest.LogCaptureFixture]:
-    for name in ("urllib3.connectionpool", "flask_capture_link.client", "site", "flask.app"):
+    for name in (
+        "urllib3.connectionpool",
+        "flask_capture_link.client.client",
+        "site",
+        "flask.app",
+    ):
         all_logs.set_level(logging.DEBUG, logger=name)
     yield all_logs
 

@@ -18,8 +18,8 @@ from flask import Flask, render_template_string
 from flask_capture_link import errors
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.client import CaptureClient
+from flask_capture_link.client.models import LinkedIdentity, Tokens
 from flask_capture_link.emulator import CaptureEmulator
-from flask_capture_link.models import LinkedIdentity, Tokens
 from flask_capture_link.outcomes import OUTCOMES, outcome_for
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from flask_capture_link import conformance
+from flask_capture_link.client import conformance
 
 from . import corpus
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from flask_capture_link.conformance import shape_problems
+from flask_capture_link.client.conformance import shape_problems
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 
 from . import corpus

@@ -1,4 +1,4 @@
-"""A notice on every change (notices.py): what ``account_linked`` and ``account_unlinked``
+"""A notice on every change (signals.py): what ``account_linked`` and ``account_unlinked``
 carry, the example site's notice in its log, and the docs' mail handler, run for real
 against a small SMTP server."""
 

@@ -135,7 +135,7 @@ def test_new_tokens_replace_all_of_the_previous_users(
 ) -> None:
     """B signs in on A's session with tokens that carry no refresh token: a 414 must not be
     refreshed with A's refresh token (that would link B's identity to A's account)."""
-    from flask_capture_link.models import Tokens
+    from flask_capture_link.client.models import Tokens
 
     emulator.add_user("b@example.com", "pw")
     sign_in(client, emulator, emulator.demo_email)  # A, with a refresh token

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string
 
-from flask_capture_link.already_linked import is_of_provider
 from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
+from flask_capture_link.views import is_of_provider
 
 from .helpers import LINK, last_flash, make_site, site_config
 

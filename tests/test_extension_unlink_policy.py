@@ -1,4 +1,4 @@
-"""No lock-out on unlink (unlink_policy.py and ``CaptureLink.unlink_allowed``): the last
+"""No lock-out on unlink (``CaptureLink.unlink_allowed`` and its default): the last
 identity of an account that may have no password stays, unless the site's hook says
 otherwise; nothing is sent to Capture for a refused unlink."""
 

@@ -1,0 +1,77 @@
+"""The in-process state store: one spend per nonce among threads, nonces forgotten when their
+states expire, and refreshes single-flight among threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from flask_capture_link.client.models import Tokens
+from flask_capture_link.store import memory
+from flask_capture_link.store.memory import MemoryStateStore, RefreshCoordinator
+
+from ..helpers import race
+
+THREADS = 12
+
+
+def test_spends_once_among_threads() -> None:
+    store = MemoryStateStore()
+    assert race(THREADS, lambda i: store.spend("nonce", 600)).count(True) == 1
+    assert store.spend("nonce", 600) is False
+    assert store.spend("another", 600) is True
+
+
+def test_forgets_a_nonce_when_its_state_has_expired(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MemoryStateStore()
+    now = [1000.0]
+    monkeypatch.setattr(memory.time, "monotonic", lambda: now[0])
+    assert store.spend("nonce", 5)
+    now[0] += 4
+    assert not store.spend("nonce", 5)
+    now[0] += memory.PRUNE_EVERY  # expired, and pruned
+    assert store.spend("nonce", 5)
+
+
+def test_concurrent_refreshes_of_one_token_make_one_call() -> None:
+    calls: list[str] = []
+    gate = threading.Event()
+
+    def refresh(token: str) -> Tokens:
+        calls.append(token)
+        gate.wait(5)
+        return Tokens(access_token="new", refresh_token="next")
+
+    coordinator = RefreshCoordinator()
+    threading.Timer(0.2, gate.set).start()
+    results = race(6, lambda i: coordinator.refresh("old", refresh))
+    assert calls == ["old"]
+    assert {r.access_token for r in results} == {"new"}
+
+
+def test_a_failed_refresh_is_not_shared() -> None:
+    attempts: list[str] = []
+
+    def refused(token: str) -> Tokens:
+        attempts.append(token)
+        raise RuntimeError("refused")
+
+    store = MemoryStateStore()
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            store.refresh("spent", refused)
+    assert attempts == ["spent", "spent"]
+
+
+def test_a_shared_result_is_given_for_a_while_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [time.monotonic()]
+    monkeypatch.setattr(memory.time, "monotonic", lambda: now[0])
+    coordinator = RefreshCoordinator()
+    issued = iter(["first", "second"])
+    refresh = lambda token: Tokens(access_token=next(issued))  # noqa: E731
+    assert coordinator.refresh("old", refresh).access_token == "first"
+    assert coordinator.refresh("old", refresh).access_token == "first"
+    now[0] += memory.SHARE_FOR + 1
+    assert coordinator.refresh("old", refresh).access_token == "second"
