@@ -174,12 +174,15 @@ def change_tokens(client: Any, **changes: object) -> None:
     """Replace fields (``access_token``, ``refresh_token``, ``expires_at``) of the tokens the
     app's token storage keeps for the test client's session, through that storage."""
     app = client.application
-    with client.session_transaction() as session:
-        with app.app_context(), RequestContext(app, _environ_of(client), session=session):
-            storage = app.extensions["capture_link"].token_storage
-            stored = storage.load()
-            assert stored is not None, "no tokens are stored for this session"
-            storage.save(dataclasses.replace(stored, **changes))  # type: ignore[arg-type]
+    with (
+        client.session_transaction() as session,
+        app.app_context(),
+        RequestContext(app, _environ_of(client), session=session),
+    ):
+        storage = app.extensions["capture_link"].token_storage
+        stored = storage.load()
+        assert stored is not None, "no tokens are stored for this session"
+        storage.save(dataclasses.replace(stored, **changes))  # type: ignore[arg-type]
 
 
 def _environ_of(client: Any) -> dict[str, Any]:
