@@ -10,7 +10,7 @@ import copy
 import importlib.util
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -189,93 +189,147 @@ def apply_defaults(config: dict[str, Any]) -> None:
 
 
 def problems(config: Mapping[str, Any]) -> list[ConfigError]:
-    """Everything wrong with the settings, in the order a site would fix it."""
+    """Everything wrong with the settings, in the order a site would fix it: the required
+    ones, what only Capture's needs decide (:func:`_capture_problems`), then each setting of
+    :data:`VALUE_CHECKS` and the Redis ones."""
     found: list[ConfigError] = []
-
-    def need(name: str, why: str) -> str | None:
+    if not config.get("SECRET_KEY"):
+        found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
+    for name, why in _required(config):
         value = config.get(PREFIX + name)
         if value is None or value == "":
             found.append(ConfigError(PREFIX + name, f"is required: {why}"))
-            return None
-        if not isinstance(value, str):
+        elif not isinstance(value, str):
             found.append(ConfigError(PREFIX + name, "must be a string"))
-            return None
-        return value
-
-    if not config.get("SECRET_KEY"):
-        found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
-    domain = need("DOMAIN", "the Capture domain, e.g. https://example.us.janraincapture.com")
-    if domain is not None:
-        problem = _url_problem(domain, domain_only=True)
-        if problem:
-            found.append(ConfigError(PREFIX + "DOMAIN", problem))
-    need("CLIENT_ID", "the id of an API client with the login_client feature")
-    if not config.get(PREFIX + "USE_CLIENT_DEFAULT_FLOW"):
-        version = need(
-            "FLOW_VERSION",
-            "a concrete flow version, or set CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW = True",
-        )
-        if version is not None and version.strip().upper() == "HEAD":
+    found.extend(_capture_problems(config))
+    for name, test, problem, number in VALUE_CHECKS:
+        value = config.get(PREFIX + name)
+        if not test(value):
             found.append(
-                ConfigError(
-                    PREFIX + "FLOW_VERSION",
-                    "Capture refuses HEAD; give the concrete version number",
-                )
+                _wrong(name, problem, value) if number else ConfigError(PREFIX + name, problem)
             )
-        need("FLOW", "the flow name, usually 'standard'")
-    redirect_uri = need("REDIRECT_URI", "Capture requires it; your site's URL will do")
-    if redirect_uri is not None and not redirect_uri.startswith(("http:", "https:")):
+    found.extend(_redis_problems(config))
+    return found
+
+
+def _required(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The settings that must be set, with what each is."""
+    required = [
+        ("DOMAIN", "the Capture domain, e.g. https://example.us.janraincapture.com"),
+        ("CLIENT_ID", "the id of an API client with the login_client feature"),
+    ]
+    if not config.get(PREFIX + "USE_CLIENT_DEFAULT_FLOW"):
+        required += [
+            (
+                "FLOW_VERSION",
+                "a concrete flow version, or set CAPTURE_LINK_USE_CLIENT_DEFAULT_FLOW = True",
+            ),
+            ("FLOW", "the flow name, usually 'standard'"),
+        ]
+    required.append(("REDIRECT_URI", "Capture requires it; your site's URL will do"))
+    return required
+
+
+def _capture_problems(config: Mapping[str, Any]) -> list[ConfigError]:
+    """What Capture (and Social Login) would refuse of settings that are set."""
+    found: list[ConfigError] = []
+    for name, domain_only in (("DOMAIN", True), ("SOCIAL_LOGIN_URL", False)):
+        url = config.get(PREFIX + name)
+        problem = _url_problem(url, domain_only=domain_only) if isinstance(url, str) else None
+        if url and problem:
+            found.append(ConfigError(PREFIX + name, problem))
+    version = config.get(PREFIX + "FLOW_VERSION")
+    use_default = config.get(PREFIX + "USE_CLIENT_DEFAULT_FLOW")
+    if not use_default and isinstance(version, str) and version.strip().upper() == "HEAD":
+        found.append(
+            ConfigError(
+                PREFIX + "FLOW_VERSION", "Capture refuses HEAD; give the concrete version number"
+            )
+        )
+    redirect_uri = config.get(PREFIX + "REDIRECT_URI")
+    if isinstance(redirect_uri, str) and redirect_uri and not _is_web_url(redirect_uri):
         found.append(ConfigError(PREFIX + "REDIRECT_URI", "must start with http: or https:"))
-    social = config.get(PREFIX + "SOCIAL_LOGIN_URL")
-    if social:
-        problem = _url_problem(str(social))
-        if problem:
-            found.append(ConfigError(PREFIX + "SOCIAL_LOGIN_URL", problem))
-    link_path = config.get(PREFIX + "LINK_PATH")
-    if not isinstance(link_path, str) or not link_path.startswith("/") or "//" in link_path:
-        found.append(ConfigError(PREFIX + "LINK_PATH", "must be a path starting with /"))
     ca_bundle = config.get(PREFIX + "CA_BUNDLE")
     if ca_bundle is not None and not (isinstance(ca_bundle, str) and os.path.exists(ca_bundle)):
         found.append(ConfigError(PREFIX + "CA_BUNDLE", f"no CA file or folder at {ca_bundle!r}"))
-    for name in ("CLIENT_SECRET", "TOKEN_CLIENT_ID", "LOGIN_URL"):
-        if config.get(PREFIX + name) is not None and not isinstance(config[PREFIX + name], str):
-            found.append(ConfigError(PREFIX + name, "must be a string or None"))
-    default_next = config.get(PREFIX + "DEFAULT_NEXT")
-    if not isinstance(default_next, str) or safe_next(default_next) != default_next:
-        found.append(ConfigError(PREFIX + "DEFAULT_NEXT", "must be a path on this site"))
-    leeway = config.get(PREFIX + "REFRESH_LEEWAY")
-    if not isinstance(leeway, (int, float)) or isinstance(leeway, bool) or leeway < 0:
-        found.append(_wrong("REFRESH_LEEWAY", "must be seconds >= 0", leeway))
-    require_fresh = config.get(PREFIX + "REQUIRE_FRESH")
-    if not isinstance(require_fresh, bool):
-        found.append(_wrong("REQUIRE_FRESH", "must be True or False", require_fresh))
-    fresh_for = config.get(PREFIX + "FRESH_FOR")
-    if not isinstance(fresh_for, (int, float)) or isinstance(fresh_for, bool) or fresh_for <= 0:
-        found.append(_wrong("FRESH_FOR", "must be seconds > 0", fresh_for))
-    prefix = config.get(PREFIX + "URL_PREFIX")
-    if not isinstance(prefix, str) or not prefix.startswith("/"):
-        found.append(ConfigError(PREFIX + "URL_PREFIX", "must be a path starting with /"))
-    timeout = config.get(PREFIX + "TIMEOUT")
-    if not _is_timeout(timeout):
-        found.append(_wrong("TIMEOUT", "must be seconds > 0, or (connect, read) seconds", timeout))
-    max_age = config.get(PREFIX + "STATE_MAX_AGE")
-    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age <= 0:
-        found.append(_wrong("STATE_MAX_AGE", "must be a whole number of seconds", max_age))
-    found.extend(_redis_problems(config))
-    if not isinstance(config.get(PREFIX + "MESSAGES"), Mapping):
-        found.append(ConfigError(PREFIX + "MESSAGES", "must be a dict of message key to text"))
-    categories = config.get(PREFIX + "FLASH_CATEGORIES")
-    if not isinstance(categories, Mapping) or not all(
-        key in FLASH_CATEGORY_NAMES and isinstance(value, str) and value
-        for key, value in categories.items()
-    ):
-        found.append(
-            ConfigError(
-                PREFIX + "FLASH_CATEGORIES",
-                "must be a dict from success, error or info to the category your templates use",
-            )
-        )
     return found
+
+
+def _is_web_url(value: str) -> bool:
+    return value.startswith(("http:", "https:"))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_optional_string(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("/")
+
+
+def _is_flash_categories(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(
+        key in FLASH_CATEGORY_NAMES and isinstance(name, str) and name
+        for key, name in value.items()
+    )
+
+
+#: The settings checked by their value alone: the test, what to say when it fails, and
+#: whether it is a number or flag (the message then says so when the value came as a string).
+VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
+    (
+        "LINK_PATH",
+        lambda value: _is_path(value) and "//" not in value,
+        "must be a path starting with /",
+        False,
+    ),
+    ("CLIENT_SECRET", _is_optional_string, "must be a string or None", False),
+    ("TOKEN_CLIENT_ID", _is_optional_string, "must be a string or None", False),
+    ("LOGIN_URL", _is_optional_string, "must be a string or None", False),
+    (
+        "DEFAULT_NEXT",
+        lambda value: isinstance(value, str) and safe_next(value) == value,
+        "must be a path on this site",
+        False,
+    ),
+    (
+        "REFRESH_LEEWAY",
+        lambda value: _is_number(value) and value >= 0,
+        "must be seconds >= 0",
+        True,
+    ),
+    ("REQUIRE_FRESH", lambda value: isinstance(value, bool), "must be True or False", True),
+    ("FRESH_FOR", lambda value: _is_number(value) and value > 0, "must be seconds > 0", True),
+    ("URL_PREFIX", _is_path, "must be a path starting with /", False),
+    (
+        "TIMEOUT",
+        lambda value: _is_timeout(value),
+        "must be seconds > 0, or (connect, read) seconds",
+        True,
+    ),
+    (
+        "STATE_MAX_AGE",
+        lambda value: isinstance(value, int) and not isinstance(value, bool) and value > 0,
+        "must be a whole number of seconds",
+        True,
+    ),
+    (
+        "MESSAGES",
+        lambda value: isinstance(value, Mapping),
+        "must be a dict of message key to text",
+        False,
+    ),
+    (
+        "FLASH_CATEGORIES",
+        _is_flash_categories,
+        "must be a dict from success, error or info to the category your templates use",
+        False,
+    ),
+)
 
 
 def validate(config: Mapping[str, Any]) -> None:
