@@ -192,7 +192,12 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
         return value
 
     if not config.get("SECRET_KEY"):
-        found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
+        found.append(
+            ConfigError(
+                "SECRET_KEY",
+                "is required: link states are signed, and the session's tokens sealed, with it",
+            )
+        )
     domain = need("DOMAIN", "the Capture domain, e.g. https://example.us.janraincapture.com")
     if domain is not None:
         problem = _url_problem(domain, domain_only=True)

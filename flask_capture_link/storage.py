@@ -162,7 +162,7 @@ def _seal(tokens: Tokens) -> str:
 def _tokens(data: bytes) -> Tokens:
     """The tokens of an opened record."""
     try:
-        record = json.loads(data)
+        record = json.loads(data.decode("utf-8"))
     except ValueError:
         raise SealError("a sealed value that holds no tokens") from None
     if not isinstance(record, dict) or not isinstance(record.get("a"), str) or not record["a"]:
