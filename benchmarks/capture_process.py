@@ -8,7 +8,7 @@ the TCP connections its server accepted.
 Example::
 
     with CaptureProcess(tls=True) as capture:
-        emails, access_tokens = capture.sign_in_users(4)
+        emails, access_tokens, refresh_tokens = capture.sign_in_users(4)
         tokens = capture.social_tokens(100)
         requests.post(capture.url + LINK_PATH, data=..., verify=capture.ca_bundle)
         capture.connections_accepted
@@ -103,10 +103,10 @@ class CaptureProcess:
         """TCP connections the emulator's server accepted since it started."""
         return int(self._call("connections"))
 
-    def sign_in_users(self, count: int) -> tuple[list[str], list[str]]:
-        """``count`` new users, signed in: their emails and access tokens."""
-        emails, access_tokens = self._call("sign_in_users", count)
-        return list(emails), list(access_tokens)
+    def sign_in_users(self, count: int) -> tuple[list[str], list[str], list[str]]:
+        """``count`` new users, signed in: their emails, access tokens and refresh tokens."""
+        emails, access_tokens, refresh_tokens = self._call("sign_in_users", count)
+        return list(emails), list(access_tokens), list(refresh_tokens)
 
     def social_tokens(self, count: int, provider: str = "google") -> list[str]:
         """``count`` Social Login tokens, each for a new identity at ``provider``."""
@@ -153,14 +153,18 @@ def serve(tls: bool) -> None:
     tag = os.urandom(4).hex()
     users = [0]
 
-    def sign_in_users(count: int) -> tuple[list[str], list[str]]:
+    def sign_in_users(count: int) -> tuple[list[str], list[str], list[str]]:
         emails = [f"bench-{tag}-{users[0] + i}@example.com" for i in range(count)]
         users[0] += count
-        access_tokens = []
+        access_tokens, refresh_tokens = [], []
         for email in emails:
             emulator.add_user(email, "bench-password")
-            access_tokens.append(str(emulator.sign_in(email)["access_token"]))
-        return emails, access_tokens
+            answer = emulator.sign_in(email)
+            access_tokens.append(str(answer["access_token"]))
+            # A sign-in without a client secret may carry none: a stand-in of the same size,
+            # so the session cookie weighs what a signed-in user's does.
+            refresh_tokens.append(str(answer.get("refresh_token") or os.urandom(16).hex()))
+        return emails, access_tokens, refresh_tokens
 
     def social_tokens(provider: str, start: int, count: int) -> list[str]:
         return [

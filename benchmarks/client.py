@@ -102,7 +102,7 @@ def _measure(capture: CaptureProcess, counts: Counts, report: Report) -> None:
         "redirect_uri": redirect_uri,
     }
     url = capture.url + LINK_PATH
-    _, access_tokens = capture.sign_in_users(8)
+    _, access_tokens, _ = capture.sign_in_users(8)
 
     def new_client() -> CaptureClient:
         return CaptureClient(

@@ -32,6 +32,8 @@ from urllib.parse import urlencode, urlsplit
 
 import flask
 
+from flask_capture_link.client.models import Tokens
+
 from . import site_app
 from .capture_process import CaptureProcess
 
@@ -455,6 +457,7 @@ class Link:
     token_path: str
     token: str
     access_token: str
+    plain_cookie: str = ""
 
     def extension(self) -> Job:
         """The Social Login token POST to the extension's token URL."""
@@ -466,8 +469,9 @@ class Link:
         return _form_post("/bare/token", body, self.cookie)
 
     def naive(self) -> Job:
-        """The same POST to the sample-code view (which reads the session, not the state)."""
-        return _form_post("/naive/token", {"token": self.token}, self.cookie)
+        """The same POST to the sample-code view (which reads the access token from the
+        session in the clear, as the samples keep it, and no state)."""
+        return _form_post("/naive/token", {"token": self.token}, self.plain_cookie)
 
 
 def _form_post(path: str, fields: dict[str, str], cookie: str) -> Job:
@@ -476,20 +480,48 @@ def _form_post(path: str, fields: dict[str, str], cookie: str) -> Job:
 
 
 class LinkFactory:
-    """Makes :class:`Link` requests for a site config: signed-in users at the emulator, a
-    state per link signed as the site signs it, a Social Login token per link."""
+    """Makes :class:`Link` requests for a site config: signed-in users at the emulator (their
+    tokens sealed in the session as ``store_tokens`` keeps them), a state per link signed as
+    the site signs it, a Social Login token per link."""
 
     def __init__(self, capture: CaptureProcess, config: dict[str, Any], users: int = 8) -> None:
         self.capture = capture
         self.app = site_app.create_app(config)
         self._serializer = self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
         self._cookie_name = self.app.config["SESSION_COOKIE_NAME"]
-        self.emails, self.access_tokens = capture.sign_in_users(users)
+        self.emails, self.access_tokens, self.refresh_tokens = capture.sign_in_users(users)
+        self._expires_at = time.time() + 3600
 
     def cookie(self, access_token: str | None) -> str:
-        """A session cookie holding ``access_token`` (signed in) or nothing."""
-        data = {site_app.ACCESS_TOKEN_KEY: access_token} if access_token else {}
+        """A session cookie of a user signed in with ``access_token`` (and a refresh token and
+        expiry, sealed as the extension keeps them), or of nobody."""
+        with self.app.test_request_context("/"):
+            if access_token:
+                self._store(access_token)
+            return f"{self._cookie_name}={self._serializer.dumps(dict(flask.session))}"
+
+    def plain_cookie(self, access_token: str) -> str:
+        """The same user's session cookie with the tokens in the clear, under the three session
+        keys the extension used before it sealed them: the cookie sealing is measured against."""
+        data = {
+            site_app.ACCESS_TOKEN_KEY: access_token,
+            "capture_refresh_token": self._refresh_token(access_token),
+            "capture_access_token_expires_at": self._expires_at,
+        }
         return f"{self._cookie_name}={self._serializer.dumps(data)}"
+
+    def _store(self, access_token: str) -> None:
+        """Keep the user's tokens in the current request's session as ``store_tokens`` does
+        (without its sign-in record: the benchmark measures the link, not freshness)."""
+        tokens = Tokens(
+            access_token,
+            refresh_token=self._refresh_token(access_token),
+            expires_at=self._expires_at,
+        )
+        self.app.extensions["capture_link"].token_storage.save(tokens)
+
+    def _refresh_token(self, access_token: str) -> str:
+        return self.refresh_tokens[self.access_tokens.index(access_token)]
 
     def links(self, count: int, next_path: str | None = None) -> list[Link]:
         """``count`` link requests, each with its own session, state and token."""
@@ -501,10 +533,18 @@ class LinkFactory:
             for n, token in enumerate(tokens):
                 access_token = self.access_tokens[n % len(self.access_tokens)]
                 session.clear()
-                session[site_app.ACCESS_TOKEN_KEY] = access_token
+                self._store(access_token)
                 url = urlsplit(ext.token_url(next_path))
                 cookie = f"{self._cookie_name}={self._serializer.dumps(dict(session))}"
-                made.append(Link(cookie, f"{url.path}?{url.query}", token, access_token))
+                made.append(
+                    Link(
+                        cookie,
+                        f"{url.path}?{url.query}",
+                        token,
+                        access_token,
+                        plain_cookie=self.plain_cookie(access_token),
+                    )
+                )
         return made
 
     def linked(self) -> int:

@@ -31,7 +31,8 @@ SECRET_KEY = "benchmark secret key, loopback only"
 #: Environment variable holding the site's config as JSON.
 CONFIG_ENV = "BENCH_SITE_CONFIG"
 
-#: Where the extension keeps the access token (its default ``CAPTURE_LINK_SESSION_KEY``).
+#: Where the sample-code view reads the access token in the clear (the extension's
+#: ``CAPTURE_LINK_SESSION_KEY``; the extension keeps its own tokens sealed elsewhere).
 ACCESS_TOKEN_KEY = "capture_access_token"
 
 PAGE = """<!doctype html><title>Account</title>

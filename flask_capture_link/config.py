@@ -59,14 +59,11 @@ TIMEOUT: float | tuple[float, float] = (3.05, 10.0)
 #: store, else certifi's.
 CA_BUNDLE: str | None = None
 
-#: Session key holding the user's Registration access token.
+#: Session key where a site may put a user's Registration access token itself; the default
+#: storage reads it when it holds no tokens of its own. Such a token is as readable as the
+#: session cookie and has no refresh: prefer ``store_tokens``, which keeps the tokens encrypted
+#: under a key of their own (see docs/token-storage.md).
 SESSION_KEY = "capture_access_token"
-
-#: Session key holding the refresh token, when ``store_tokens`` was given one.
-REFRESH_TOKEN_SESSION_KEY = "capture_refresh_token"  # noqa: S105 - a key name
-
-#: Session key holding the access token's expiry (a Unix timestamp).
-EXPIRES_AT_SESSION_KEY = "capture_access_token_expires_at"
 
 #: Where the extension's views live: the token URL is ``{URL_PREFIX}/token``, unlink is
 #: ``{URL_PREFIX}/unlink``. Fixed at ``init_app``: set it before.
@@ -194,7 +191,12 @@ def problems(config: Mapping[str, Any]) -> list[ConfigError]:
     :data:`VALUE_CHECKS` and the Redis ones."""
     found: list[ConfigError] = []
     if not config.get("SECRET_KEY"):
-        found.append(ConfigError("SECRET_KEY", "is required: link states are signed with it"))
+        found.append(
+            ConfigError(
+                "SECRET_KEY",
+                "is required: link states are signed, and the session's tokens sealed, with it",
+            )
+        )
     for name, why in _required(config):
         value = config.get(PREFIX + name)
         if value is None or value == "":

@@ -51,7 +51,7 @@ link_failed = _signals.signal("link-failed")
 account_unlinked = _signals.signal("account-unlinked")
 
 #: Sent after an expired access token was refreshed and the new tokens stored. Sender: the
-#: app. Keyword: ``tokens`` (:class:`~flask_capture_link.models.Tokens`; its repr shows no
+#: app. Keyword: ``tokens`` (:class:`~flask_capture_link.Tokens`; its repr shows no
 #: token).
 access_token_refreshed = _signals.signal("access-token-refreshed")
 
@@ -74,9 +74,9 @@ def details(identity: LinkedIdentity | None) -> dict[str, Any]:
     """The signal keywords of a change to ``identity`` (``None`` when Capture could not say
     which identity it was):
 
-    * ``identity``: the :class:`~flask_capture_link.models.LinkedIdentity`, or ``None``;
+    * ``identity``: the :class:`~flask_capture_link.LinkedIdentity`, or ``None``;
     * ``provider``: its profile domain as Capture records it (``"google.com"``), or ``None``;
-    * ``label``: its :attr:`~flask_capture_link.models.LinkedIdentity.label`, or ``None``;
+    * ``label``: its :attr:`~flask_capture_link.LinkedIdentity.label`, or ``None``;
     * ``time``: when, an aware :class:`~datetime.datetime` in UTC;
     * ``ip``: the client's address, ``request.remote_addr`` (behind a proxy, wrap the app in
       werkzeug's ``ProxyFix`` so that this is the client's and not the proxy's);

@@ -3,7 +3,7 @@
 Every part of the extension that reads or writes the tokens (:meth:`CaptureLink.store_tokens`,
 :meth:`~CaptureLink.forget_tokens`, :meth:`~CaptureLink.access_token`, the refresh, and
 :func:`flask_capture_link.testing.sign_in`) goes through the app's :class:`TokenStorage`. The
-default, :class:`SessionStorage`, keeps them in Flask's session. A site that keeps them
+default, :class:`SessionStorage`, keeps them in Flask's session, encrypted. A site that keeps them
 elsewhere (a database row of the user, a server-side cache) gives its own storage to the
 extension, as with Flask-Dance::
 
@@ -21,15 +21,28 @@ browser's session fresh.
 
 from __future__ import annotations
 
+import json
+import logging
 from abc import ABC, abstractmethod
+from typing import Any
 
 from flask import current_app, session
 
 from .client.models import Tokens
+from .sealing import SealError, seal, unseal
+
+logger = logging.getLogger(__name__)
+
+#: Session key of the sealed tokens :class:`SessionStorage` keeps.
+TOKENS_KEY = "_capture_link_tokens"
+
+#: What the sealed tokens are for: bound to them, so a value sealed for anything else with the
+#: same secret does not open as tokens.
+PURPOSE = b"session tokens"
 
 
 class TokenStorage(ABC):
-    """Keeps the current user's :class:`~flask_capture_link.models.Tokens`.
+    """Keeps the current user's :class:`~flask_capture_link.Tokens`.
 
     Subclass it to keep them elsewhere than the session::
 
@@ -65,38 +78,100 @@ class TokenStorage(ABC):
 
 
 class SessionStorage(TokenStorage):
-    """The default storage: the tokens in ``flask.session``, under the keys the app's config
-    names when they are used: ``CAPTURE_LINK_SESSION_KEY`` (the access token; a site may put
-    it there itself), ``CAPTURE_LINK_REFRESH_TOKEN_SESSION_KEY`` and
-    ``CAPTURE_LINK_EXPIRES_AT_SESSION_KEY`` (a Unix timestamp)."""
+    """The default storage: the tokens in ``flask.session``, sealed.
+
+    The access token, the refresh token and the expiry are kept together as one value under
+    :data:`TOKENS_KEY`, encrypted and authenticated (AES-GCM, :mod:`~flask_capture_link.sealing`)
+    with a key derived from the app's ``SECRET_KEY``: Flask's default cookie session is only
+    signed, and anyone who holds a copy of the cookie could otherwise read the tokens in it and
+    call Capture as the user. A value sealed with a key of ``SECRET_KEY_FALLBACKS`` still opens
+    (and is sealed again with ``SECRET_KEY``); one that opens with no key (rotated away,
+    changed) counts as no tokens, and is dropped.
+
+    An access token a site puts under ``session[CAPTURE_LINK_SESSION_KEY]`` itself is read too,
+    when no sealed tokens are there: it is as readable as the cookie, and has no refresh.
+    """
 
     def load(self) -> Tokens | None:
-        access_token = session.get(_key("SESSION_KEY"))
+        sealed = session.get(TOKENS_KEY)
+        if sealed is not None:
+            tokens = self._open(sealed)
+            if tokens is not None:
+                return tokens
+        access_token = session.get(_session_key())
         if not isinstance(access_token, str) or not access_token:
             return None
-        refresh_token = session.get(_key("REFRESH_TOKEN_SESSION_KEY"))
-        expires_at = session.get(_key("EXPIRES_AT_SESSION_KEY"))
-        return Tokens(
-            access_token=access_token,
-            refresh_token=refresh_token if isinstance(refresh_token, str) else None,
-            expires_at=float(expires_at) if isinstance(expires_at, (int, float)) else None,
-        )
+        return Tokens(access_token=access_token)
 
     def save(self, tokens: Tokens) -> None:
-        session[_key("SESSION_KEY")] = tokens.access_token
-        for name, value in (
-            ("REFRESH_TOKEN_SESSION_KEY", tokens.refresh_token),
-            ("EXPIRES_AT_SESSION_KEY", tokens.expires_at),
-        ):
-            if value is not None:
-                session[_key(name)] = value
-            else:
-                session.pop(_key(name), None)
+        session[TOKENS_KEY] = _seal(tokens)
+        # The site's own plain access token is replaced too: nothing survives from before.
+        session.pop(_session_key(), None)
 
     def forget(self) -> None:
-        for name in ("SESSION_KEY", "REFRESH_TOKEN_SESSION_KEY", "EXPIRES_AT_SESSION_KEY"):
-            session.pop(_key(name), None)
+        session.pop(TOKENS_KEY, None)
+        session.pop(_session_key(), None)
+
+    def _open(self, sealed: object) -> Tokens | None:
+        keys = _secret_keys()
+        try:
+            if not isinstance(sealed, str):
+                raise SealError("not a sealed value")
+            data, index = unseal(sealed, keys, purpose=PURPOSE)
+            tokens = _tokens(data)
+        except SealError as exc:
+            # The value is not logged: whatever it holds stays unread.
+            logger.warning("capture-link: the session's tokens are dropped: %s", exc)
+            session.pop(TOKENS_KEY, None)
+            return None
+        if index > 0:
+            session[TOKENS_KEY] = _seal(tokens)  # from a fallback key: move on to the current
+        return tokens
 
 
-def _key(name: str) -> str:
-    return str(current_app.config[f"CAPTURE_LINK_{name}"])
+def _session_key() -> str:
+    return str(current_app.config["CAPTURE_LINK_SESSION_KEY"])
+
+
+def _secret_keys() -> list[str | bytes]:
+    """``SECRET_KEY`` and then ``SECRET_KEY_FALLBACKS`` (Flask 3.1), read at use."""
+    config = current_app.config
+    keys: list[str | bytes] = [config.get("SECRET_KEY") or ""]
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+    if isinstance(fallbacks, (str, bytes)):
+        fallbacks = (fallbacks,)
+    keys.extend(key for key in fallbacks if isinstance(key, (str, bytes)) and key)
+    return keys
+
+
+def _seal(tokens: Tokens) -> str:
+    record: dict[str, Any] = {"a": tokens.access_token}
+    if tokens.refresh_token is not None:
+        record["r"] = tokens.refresh_token
+    if tokens.expires_at is not None:
+        record["e"] = tokens.expires_at
+    data = json.dumps(record, separators=(",", ":")).encode("utf-8")
+    try:
+        return seal(data, _secret_keys(), purpose=PURPOSE)
+    except ValueError:
+        raise RuntimeError(
+            "the tokens are sealed with the app's SECRET_KEY, and it is not set"
+        ) from None
+
+
+def _tokens(data: bytes) -> Tokens:
+    """The tokens of an opened record."""
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except ValueError:
+        raise SealError("a sealed value that holds no tokens") from None
+    if not isinstance(record, dict) or not isinstance(record.get("a"), str) or not record["a"]:
+        raise SealError("a sealed value that holds no tokens")
+    refresh_token, expires_at = record.get("r"), record.get("e")
+    return Tokens(
+        access_token=record["a"],
+        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
+        expires_at=float(expires_at)
+        if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool)
+        else None,
+    )

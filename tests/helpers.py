@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +19,7 @@ from flask import Flask, render_template_string, request
 from flask.ctx import RequestContext
 from flask.testing import EnvironBuilder
 
-from flask_capture_link import CaptureLink, config
+from flask_capture_link import CaptureLink
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.emulator.capture import (
     ENTITY,
@@ -27,6 +28,8 @@ from flask_capture_link.emulator.capture import (
     SIGN_IN,
     UNLINK_ACCOUNT,
 )
+from flask_capture_link.client.models import Tokens
+from flask_capture_link.storage import SessionStorage
 from flask_capture_link.testing import flashes
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "site_config",
     "site_with",
     "state_of",
+    "stored_tokens",
     "unlink_forms",
 ]
 
@@ -124,16 +128,34 @@ def state_of(token_url: str) -> str:
 
 
 def session_tokens(client: Any, **values: object) -> None:
-    """Put these session values (``access_token``, ``refresh_token``, ``expires_at``) in the
-    test client's session, under the keys the extension reads by default."""
-    keys = {
-        "access_token": config.SESSION_KEY,
-        "refresh_token": config.REFRESH_TOKEN_SESSION_KEY,
-        "expires_at": config.EXPIRES_AT_SESSION_KEY,
-    }
+    """Change the tokens kept in the test client's session (``access_token``,
+    ``refresh_token``, ``expires_at``; the others stay), through the app's
+    :class:`~flask_capture_link.storage.SessionStorage`: they are sealed, as the extension keeps
+    them."""
+    with in_session(client):
+        storage = SessionStorage()
+        kept = storage.load() or Tokens(access_token="")
+        storage.save(dataclasses.replace(kept, **values))
+
+
+def stored_tokens(client: Any) -> Tokens | None:
+    """The tokens kept in the test client's session, opened with the app's secret key."""
+    with in_session(client):
+        return SessionStorage().load()
+
+
+@contextmanager
+def in_session(client: Any) -> Iterator[None]:
+    """A request context of the test client's own session (changes are kept)."""
+    app = client.application
     with client.session_transaction() as session:
-        for name, value in values.items():
-            session[keys[name]] = value
+        builder = EnvironBuilder(app)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        with app.app_context(), RequestContext(app, environ, session=session):
+            yield
 
 
 def form_fields(page: str) -> dict[str, str]:

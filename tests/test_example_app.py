@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from example_app import account, create_app
 from flask_capture_link.emulator import EmulatorServer
 
-from .helpers import REFRESH
+from .helpers import REFRESH, stored_tokens
 
 
 @pytest.fixture
@@ -41,10 +41,10 @@ def signed_in(site: Flask, capture_emulator: EmulatorServer) -> FlaskClient:
 
 
 def stored_refresh_token(browser: FlaskClient) -> str:
-    with browser.session_transaction() as session:
-        token = session["capture_refresh_token"]
-    assert isinstance(token, str)
-    return token
+    stored = stored_tokens(browser)
+    assert stored is not None
+    assert isinstance(stored.refresh_token, str)
+    return stored.refresh_token
 
 
 def test_a_refused_refresh_shows_the_sign_in_page_with_a_message(

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_capture_link import CaptureLink, ConfigError
 from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
 from .helpers import last_flash, make_site, site_config
@@ -188,7 +189,7 @@ def test_flask_login_user_binds_the_state(capture_emulator: EmulatorServer) -> N
 
         url = find_token_url(client.get("/").get_data(as_text=True))
         with client.session_transaction() as stored:
-            stored.pop("capture_access_token")
+            stored.pop(TOKENS_KEY)
         response = deliver_token(client, url, emulator.issue_social_token("google", "fl2"))
         assert response.headers["Location"].startswith("/sign-in")
         assert last_flash(client) == ("error", ENGLISH["missing_access_token"])
@@ -199,7 +200,7 @@ def test_store_and_forget_tokens(app: Flask, emulator: CaptureEmulator) -> None:
     with app.test_request_context("/"):
         tokens = ext.client.sign_in(emulator.demo_email, emulator.demo_password)
         ext.store_tokens(tokens)
-        assert session["capture_access_token"] == tokens.access_token
+        assert tokens.access_token not in str(dict(session))  # sealed
         assert ext.access_token() == tokens.access_token
         ext.forget_tokens()
         assert ext.access_token() is None

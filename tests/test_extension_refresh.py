@@ -13,9 +13,19 @@ from flask import Flask, render_template_string
 from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.client.models import Tokens
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, REFRESH, change_tokens, last_flash, make_site, site_config
+from .helpers import (
+    LINK,
+    REFRESH,
+    change_tokens,
+    last_flash,
+    make_site,
+    session_tokens,
+    site_config,
+    stored_tokens,
+)
 
 
 @pytest.fixture
@@ -36,25 +46,24 @@ def app(capture_emulator: EmulatorServer) -> Flask:
     return app
 
 
-def session_value(client: Any, key: str) -> Any:
-    with client.session_transaction() as session:
-        return session.get(key)
+def stored(client: Any) -> Tokens:
+    """The tokens kept in the client's session; none: empty ones."""
+    return stored_tokens(client) or Tokens(access_token="")
 
 
 def test_refresh_before_expiry(app: Flask, client: Any, emulator: CaptureEmulator) -> None:
     answer = sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
     emulator.advance_clock(3600 - 30)  # inside the refresh leeway
-    with client.session_transaction() as session:
-        session["capture_access_token_expires_at"] = time.time() + 30
+    session_tokens(client, expires_at=time.time() + 30)
     refreshed: list[Any] = []
     with signals.access_token_refreshed.connected_to(lambda s, **kw: refreshed.append(kw), app):
         deliver_token(client, url, emulator.issue_social_token("google", "a"))
     assert last_flash(client) == ("success", ENGLISH["success"])
     assert len(emulator.calls_to(REFRESH)) == 1
     assert [c.stat for c in emulator.calls_to(LINK)] == ["ok"]  # refreshed before the call
-    assert session_value(client, "capture_access_token") != answer["access_token"]
-    assert session_value(client, "capture_refresh_token") != answer["refresh_token"]
+    assert stored(client).access_token != answer["access_token"]
+    assert stored(client).refresh_token != answer["refresh_token"]
     assert len(refreshed) == 1
     assert answer["access_token"] not in repr(refreshed)
 
@@ -85,7 +94,7 @@ def test_used_refresh_token_signs_out_cleanly(
     response = deliver_token(client, url, emulator.issue_social_token("google", "c"))
     assert response.headers["Location"] == "/sign-in"
     assert last_flash(client) == ("error", ENGLISH["access_token_expired"])
-    assert session_value(client, "capture_refresh_token") is None
+    assert stored(client).refresh_token is None
     assert emulator.identities(emulator.demo_email) == []
 
 
@@ -106,8 +115,7 @@ def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     emulator.add_identity(emulator.demo_email, "google", "e")
-    with client.session_transaction() as session:
-        session["capture_access_token_expires_at"] = time.time() - 1
+    session_tokens(client, expires_at=time.time() - 1)
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     emulator.set_fault(REFRESH, "latency", seconds=0.3)  # both requests meet the refresh
 
@@ -135,8 +143,6 @@ def test_new_tokens_replace_all_of_the_previous_users(
 ) -> None:
     """B signs in on A's session with tokens that carry no refresh token: a 414 must not be
     refreshed with A's refresh token (that would link B's identity to A's account)."""
-    from flask_capture_link.client.models import Tokens
-
     emulator.add_user("b@example.com", "pw")
     sign_in(client, emulator, emulator.demo_email)  # A, with a refresh token
     b_access_token = emulator.sign_in("b@example.com")["access_token"]
@@ -147,7 +153,7 @@ def test_new_tokens_replace_all_of_the_previous_users(
         return "ok"
 
     client.get("/b-signs-in")
-    assert session_value(client, "capture_refresh_token") is None
+    assert stored(client).refresh_token is None
     url = find_token_url(client.get("/").get_data(as_text=True))
     emulator.expire_access_tokens("b@example.com")
     deliver_token(client, url, emulator.issue_social_token("google", "b-google"))
@@ -161,8 +167,7 @@ def test_a_refresh_between_button_and_token_keeps_the_state_valid(
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
-    with client.session_transaction() as session:
-        session["capture_access_token_expires_at"] = time.time() - 1
+    session_tokens(client, expires_at=time.time() - 1)
     client.get("/accounts")  # another tab refreshes the access token
     assert len(emulator.calls_to(REFRESH)) == 1
     deliver_token(client, url, emulator.issue_social_token("google", "after-refresh"))

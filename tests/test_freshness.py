@@ -74,9 +74,10 @@ def add_pages(app: Flask, ext: CaptureLink, emulator: CaptureEmulator) -> None:
 
     @app.route("/store-refreshed", methods=["POST"])
     def store_refreshed() -> str:
-        from flask import session
-
-        refresh_token = session["capture_refresh_token"]
+        stored = ext.token_storage.load()
+        assert stored is not None
+        refresh_token = stored.refresh_token
+        assert refresh_token is not None
         secret = app.config["CAPTURE_LINK_CLIENT_SECRET"]
         ext.store_tokens(ext.client.refresh(refresh_token, secret))
         return "stored"

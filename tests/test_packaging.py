@@ -13,9 +13,9 @@ import flask_capture_link
 PACKAGE = Path(flask_capture_link.__file__).resolve().parent
 SETUP_CFG = PACKAGE.parent / "setup.cfg"
 
-#: Imported only by optional parts: the pytest plugin, TLS (the ``tls`` extra), the Redis state
-#: store (the ``redis`` extra), Flask-Babel when the site uses it, and type-checking-only names.
-OPTIONAL = {"pytest", "cryptography", "redis", "flask_babel", "_typeshed"}
+#: Imported only by optional parts: the pytest plugin, the Redis state store (the ``redis``
+#: extra), Flask-Babel when the site uses it, and type-checking-only names.
+OPTIONAL = {"pytest", "redis", "flask_babel", "_typeshed"}
 
 #: Import name -> distribution name, where they differ beyond case and ``-``/``_``.
 DISTRIBUTIONS = {"flask_login": "flask-login"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,19 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.client.models import Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.freshness import SIGN_IN_KEY, SIGNED_IN_KEY
-from flask_capture_link.storage import SessionStorage, TokenStorage
+from flask_capture_link.storage import TOKENS_KEY, SessionStorage, TokenStorage
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import LINK, REFRESH, UNLINK, last_flash, make_site, site_config, unlink_forms
+from .helpers import (
+    LINK,
+    REFRESH,
+    UNLINK,
+    last_flash,
+    make_site,
+    site_config,
+    stored_tokens,
+    unlink_forms,
+)
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}
@@ -101,7 +112,7 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
     email = emulator.demo_email
     answer = sign_in(client, emulator, email, user=User(email))
     assert storage.rows[email][0] == answer["access_token"]
-    assert "capture_access_token" not in session_keys(client)  # not in the session
+    assert session_keys(client).isdisjoint({"capture_access_token", TOKENS_KEY})
 
     url = find_token_url(client.get("/account"), "google")
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
@@ -160,31 +171,24 @@ def test_no_tokens_in_the_storage_is_no_access_token(
 
 @pytest.fixture
 def session_app(capture_emulator: EmulatorServer) -> Flask:
-    return make_site(
-        site_config(
-            capture_emulator,
-            CAPTURE_LINK_SESSION_KEY="my_access",
-            CAPTURE_LINK_REFRESH_TOKEN_SESSION_KEY="my_refresh",
-            CAPTURE_LINK_EXPIRES_AT_SESSION_KEY="my_expiry",
-        )
-    )
+    return make_site(site_config(capture_emulator, CAPTURE_LINK_SESSION_KEY="my_access"))
 
 
-def test_the_default_keeps_the_tokens_under_the_configured_session_keys(
+def test_the_default_keeps_the_tokens_sealed_under_one_session_key(
     session_app: Flask, emulator: CaptureEmulator
 ) -> None:
     with session_app.test_client() as client:
         answer = sign_in(client, emulator, emulator.demo_email)
         with client.session_transaction() as stored:
-            assert set(stored) == {
-                "my_access",
-                "my_refresh",
-                "my_expiry",
-                SIGN_IN_KEY,
-                SIGNED_IN_KEY,
-            }
-            assert stored["my_access"] == answer["access_token"]
-            assert stored["my_refresh"] == answer["refresh_token"]
+            assert set(stored) == {TOKENS_KEY, SIGN_IN_KEY, SIGNED_IN_KEY}
+            sealed = stored[TOKENS_KEY]
+        assert answer["access_token"] not in sealed
+        assert answer["refresh_token"] not in sealed
+        kept = stored_tokens(client)
+        assert kept is not None
+        assert kept.access_token == answer["access_token"]
+        assert kept.refresh_token == answer["refresh_token"]
+        assert kept.expires_at == pytest.approx(time.time() + answer["expires_in"], abs=60)
 
 
 def test_session_storage_replaces_and_forgets(session_app: Flask) -> None:
@@ -195,11 +199,21 @@ def test_session_storage_replaces_and_forgets(session_app: Flask) -> None:
         assert storage.load() == Tokens("first", refresh_token="refresh", expires_at=123.0)
         storage.save(Tokens("second"))  # nothing of the first survives
         assert storage.load() == Tokens("second")
-        assert dict(session) == {"my_access": "second"}
+        assert set(session) == {TOKENS_KEY}
         storage.forget()
         assert storage.load() is None
         assert dict(session) == {}
         storage.forget()  # nothing kept is no error
+
+
+def test_each_save_seals_anew(session_app: Flask) -> None:
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        storage.save(Tokens("same"))
+        first = session[TOKENS_KEY]
+        storage.save(Tokens("same"))
+        assert session[TOKENS_KEY] != first  # a fresh nonce
+        assert storage.load() == Tokens("same")
 
 
 def test_a_site_that_sets_the_session_key_itself_still_works(session_app: Flask) -> None:
@@ -207,9 +221,84 @@ def test_a_site_that_sets_the_session_key_itself_still_works(session_app: Flask)
     assert isinstance(ext.token_storage, SessionStorage)
     with session_app.test_request_context("/"):
         session["my_access"] = "set by the site"
-        session["my_expiry"] = "not a number"
         assert ext.access_token() == "set by the site"
-        assert ext.token_storage.load() == Tokens("set by the site")
+        assert ext.token_storage.load() == Tokens("set by the site")  # no refresh
+        ext.store_tokens(Tokens("stored", refresh_token="r"))
+        assert "my_access" not in session  # replaced by the sealed tokens
+        assert ext.access_token() == "stored"
+        ext.forget_tokens()
+        assert dict(session).keys().isdisjoint({"my_access", TOKENS_KEY})
+
+
+def test_sealed_tokens_win_over_the_sites_own_key(session_app: Flask) -> None:
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        storage.save(Tokens("sealed"))
+        session["my_access"] = "put there later by the site"
+        assert storage.load() == Tokens("sealed")
+
+
+def test_tokens_sealed_under_an_old_secret_key_open_with_it_as_a_fallback(
+    session_app: Flask,
+) -> None:
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        storage.save(Tokens("before the rotation", refresh_token="r", expires_at=5.0))
+        sealed = session[TOKENS_KEY]
+    session_app.config.update(SECRET_KEY="the new key", SECRET_KEY_FALLBACKS=["test secret key"])
+    with session_app.test_request_context("/"):
+        session[TOKENS_KEY] = sealed
+        assert storage.load() == Tokens("before the rotation", refresh_token="r", expires_at=5.0)
+        resealed = session[TOKENS_KEY]
+        assert resealed != sealed  # sealed again, with the new key
+    session_app.config.update(SECRET_KEY_FALLBACKS=[])
+    with session_app.test_request_context("/"):
+        session[TOKENS_KEY] = resealed
+        assert storage.load() == Tokens("before the rotation", refresh_token="r", expires_at=5.0)
+        session[TOKENS_KEY] = sealed
+        assert storage.load() is None  # the old key is gone: no tokens
+
+
+@pytest.mark.parametrize(
+    "kept",
+    ["", "not sealed", 42, ["a", "list"], "AQ" + "A" * 60],
+    ids=["empty", "text", "number", "list", "garbage"],
+)
+def test_what_does_not_open_is_no_tokens_and_is_dropped(
+    session_app: Flask, caplog: pytest.LogCaptureFixture, kept: object
+) -> None:
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        session[TOKENS_KEY] = kept
+        assert storage.load() is None
+        assert TOKENS_KEY not in session
+        assert storage.load() is None
+    warnings = [r for r in caplog.records if r.name == "flask_capture_link.storage"]
+    assert [r.levelno for r in warnings] == [logging.WARNING]  # once
+    assert "dropped" in warnings[0].getMessage()
+
+
+def test_a_tampered_blob_is_no_tokens_and_not_logged(
+    session_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        storage.save(Tokens("secret-access-token-value"))
+        sealed = session[TOKENS_KEY]
+        flipped = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
+        session[TOKENS_KEY] = flipped
+        assert storage.load() is None
+    text = caplog.text
+    assert "secret-access-token-value" not in text
+    assert flipped not in text and sealed not in text
+
+
+def test_without_a_secret_key_nothing_is_saved(session_app: Flask) -> None:
+    with session_app.test_request_context("/"):
+        session_app.config["SECRET_KEY"] = None
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            SessionStorage().save(Tokens("never kept"))
+        assert TOKENS_KEY not in session
 
 
 def test_a_loader_wins_for_the_access_token(session_app: Flask) -> None:

@@ -10,9 +10,10 @@ from flask_login import LoginManager, UserMixin, login_fresh, login_required
 
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import last_flash, make_site, site_config
+from .helpers import last_flash, make_site, site_config, stored_tokens
 
 
 class User(UserMixin):  # type: ignore[misc]
@@ -39,23 +40,23 @@ def login_site(server: EmulatorServer) -> Flask:
     return app
 
 
-def test_sign_in_uses_the_configured_session_keys(
+def test_sign_in_keeps_the_tokens_sealed_as_store_tokens_does(
     capture_emulator: EmulatorServer, emulator: CaptureEmulator
 ) -> None:
-    keys = {
-        "CAPTURE_LINK_SESSION_KEY": "at",
-        "CAPTURE_LINK_REFRESH_TOKEN_SESSION_KEY": "rt",
-        "CAPTURE_LINK_EXPIRES_AT_SESSION_KEY": "exp",
-    }
-    app = make_site(site_config(capture_emulator, **keys))
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_SESSION_KEY="at"))
     with app.test_client() as client:
         answer = sign_in(client, emulator, emulator.demo_email)
+        kept = stored_tokens(client)
+        assert kept is not None
+        assert (kept.access_token, kept.refresh_token) == (
+            answer["access_token"],
+            answer["refresh_token"],
+        )
+        assert isinstance(kept.expires_at, float)
         with client.session_transaction() as stored:
-            assert stored["at"] == answer["access_token"]
-            assert stored["rt"] == answer["refresh_token"]
-            assert isinstance(stored["exp"], float)
-            assert "capture_access_token" not in stored
-            assert "capture_refresh_token" not in stored
+            assert TOKENS_KEY in stored
+            assert "at" not in stored
+            assert answer["access_token"] not in str(dict(stored))
         url = find_token_url(client.get("/account"), "google")
         deliver_token(client, url, emulator.issue_social_token("google", "keys"))
         assert last_flash(client) == ("success", ENGLISH["success"])
@@ -129,5 +130,7 @@ def test_session_key_stores_the_access_token_there_too(
     app: Flask, client: Any, emulator: CaptureEmulator
 ) -> None:
     answer = sign_in(client, emulator, emulator.demo_email, session_key="mine")
+    kept = stored_tokens(client)
+    assert kept is not None
     with client.session_transaction() as stored:
-        assert stored["mine"] == stored["capture_access_token"] == answer["access_token"]
+        assert stored["mine"] == kept.access_token == answer["access_token"]

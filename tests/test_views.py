@@ -13,6 +13,7 @@ from flask import Flask
 from flask_capture_link import ConfigError, signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
 from .helpers import (
@@ -21,6 +22,7 @@ from .helpers import (
     last_flash,
     link_calls,
     make_site,
+    session_tokens,
     site_config,
     state_of,
 )
@@ -238,14 +240,13 @@ def test_used_social_token(client: Any, emulator: CaptureEmulator, signed_in: An
 def test_unknown_access_token_sends_to_sign_in_and_drops_it(
     app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
 ) -> None:
-    with client.session_transaction() as session:
-        session["capture_access_token"] = "not-a-real-token"
+    session_tokens(client, access_token="not-a-real-token")
     url = find_token_url(client.get("/").get_data(as_text=True))
     response = deliver_token(client, url, emulator.issue_social_token("google", "l"))
     assert response.headers["Location"] == "/"  # no login view configured
     assert last_flash(client) == ("error", ENGLISH["invalid_access_token"])
     with client.session_transaction() as session:
-        assert "capture_access_token" not in session
+        assert TOKENS_KEY not in session
 
 
 def test_expired_access_token_without_refresh_sends_to_sign_in(
@@ -261,7 +262,7 @@ def test_expired_access_token_without_refresh_sends_to_sign_in(
         assert response.headers["Location"] == "/sign-in"
         assert last_flash(client) == ("error", ENGLISH["session_expired"])
         with client.session_transaction() as session:
-            assert "capture_access_token" not in session
+            assert TOKENS_KEY not in session
 
 
 @pytest.mark.parametrize(

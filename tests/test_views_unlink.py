@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string
 
-from flask_capture_link import config, signals
+from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
 from .helpers import ENTITY, UNLINK, last_flash, make_site, site_config, unlink_forms
@@ -129,7 +130,7 @@ def test_unlink_without_an_access_token_calls_nothing(
     form = linked_form(client, emulator)
     calls = len(emulator.calls)
     with client.session_transaction() as session:
-        session.pop(config.SESSION_KEY)
+        session.pop(TOKENS_KEY)
     response = client.post("/capture-link/unlink", data=form)
     assert response.status_code == 303
     assert last_flash(client) == ("error", ENGLISH["missing_access_token"])

@@ -17,7 +17,17 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from ..helpers import ENTITY, LINK, REFRESH, UNLINK, form_fields, last_flash, link_calls, site_with
+from ..helpers import (
+    ENTITY,
+    LINK,
+    REFRESH,
+    UNLINK,
+    form_fields,
+    last_flash,
+    link_calls,
+    session_tokens,
+    site_with,
+)
 from ..processes import free_port
 
 CONNECT, READ = 1.0, 0.5
@@ -218,8 +228,7 @@ def test_refresh_fault_before_the_link(capture_emulator: EmulatorServer, kind: s
     client = app.test_client()
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
-    with client.session_transaction() as stored:
-        stored["capture_access_token_expires_at"] = time.time() - 1  # due for a refresh
+    session_tokens(client, expires_at=time.time() - 1)  # due for a refresh
     emulator.set_fault(REFRESH, kind, seconds=10 if kind == "hang" else None)
     token = emulator.issue_social_token("google", "r")
 

@@ -30,7 +30,18 @@ from flask_capture_link.emulator.faults import KINDS
 from flask_capture_link.errors import CaptureError
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from ..helpers import LINK, REFRESH, SIGN_IN, UNLINK, form_fields, make_site, site_config, state_of
+from ..helpers import (
+    LINK,
+    REFRESH,
+    SIGN_IN,
+    UNLINK,
+    form_fields,
+    make_site,
+    session_tokens,
+    site_config,
+    state_of,
+    stored_tokens,
+)
 from ..processes import free_port
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -132,10 +143,11 @@ def every_logger_at_debug(
 
 def tokens_of(client: FlaskClient, seen: Seen) -> None:
     """Add the tokens the session holds now (after a sign-in or a refresh) to the secrets."""
-    with client.session_transaction() as stored:
-        for key in ("capture_access_token", "capture_refresh_token"):
-            if isinstance(stored.get(key), str):
-                seen.secrets.add(stored[key])
+    stored = stored_tokens(client)
+    if stored is not None:
+        seen.secrets.add(stored.access_token)
+        if stored.refresh_token is not None:
+            seen.secrets.add(stored.refresh_token)
 
 
 def issue(emulator: CaptureEmulator, seen: Seen, provider: str, account: str) -> str:
@@ -207,9 +219,9 @@ def run_attacks_and_faults(app: Flask, server: EmulatorServer, seen: Seen) -> No
     deliver_token(victim, url, issue(emulator, seen, "linkedin", "refresh-broken"))
     victim.post("/password", data={"email": "victim@example.com", "password": PASSWORD})
     tokens_of(victim, seen)
-    with victim.session_transaction() as stored:
-        stored["capture_refresh_token"] = "not-a-refresh-token-but-secret"
-        stored["capture_access_token_expires_at"] = time.time() - 1
+    session_tokens(
+        victim, refresh_token="not-a-refresh-token-but-secret", expires_at=time.time() - 1
+    )
     seen.secrets.add("not-a-refresh-token-but-secret")
     deliver_token(victim, token_url(victim), issue(emulator, seen, "linkedin", "bad-refresh"))
 
@@ -303,8 +315,7 @@ def test_no_secret_when_capture_is_unreachable(
     )
     url = find_token_url(client.get("/").get_data(as_text=True))
     deliver_token(client, url, issue(emulator, seen, "google", "nowhere"))
-    with client.session_transaction() as stored:
-        stored["capture_access_token_expires_at"] = time.time() - 1
+    session_tokens(client, expires_at=time.time() - 1)
     url = find_token_url(client.get("/").get_data(as_text=True))
     deliver_token(client, url, issue(emulator, seen, "google", "nowhere-refresh"))
     assert_nothing_leaked(seen, every_logger_at_debug.records, at_least=6)
@@ -367,8 +378,7 @@ def test_no_secret_when_capture_quotes_it_back(
     url = find_token_url(client.get("/accounts").get_data(as_text=True))
     deliver_token(client, url, issue(emulator, seen, "google", "echoed"))  # link
     signed_in(client, emulator, seen, emulator.demo_email)
-    with client.session_transaction() as stored:
-        stored["capture_access_token_expires_at"] = time.time() - 1
+    session_tokens(client, expires_at=time.time() - 1)
     url = find_token_url(client.get("/").get_data(as_text=True))
     deliver_token(client, url, issue(emulator, seen, "google", "echoed-2"))  # refresh
     client.post("/password", data={"email": "someone@example.com", "password": PASSWORD})
