@@ -20,6 +20,7 @@ from flask.ctx import RequestContext
 from flask.testing import EnvironBuilder
 
 from flask_capture_link import CaptureLink
+from flask_capture_link.client.models import Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.emulator.capture import (
     ENTITY,
@@ -28,7 +29,6 @@ from flask_capture_link.emulator.capture import (
     SIGN_IN,
     UNLINK_ACCOUNT,
 )
-from flask_capture_link.client.models import Tokens
 from flask_capture_link.storage import SessionStorage
 from flask_capture_link.testing import flashes
 

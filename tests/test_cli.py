@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redis
 from flask import Flask
 
@@ -270,6 +271,8 @@ def test_check_says_require_fresh_is_off(capture_emulator: EmulatorServer) -> No
 def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorServer) -> None:
     emulator = capture_emulator.emulator
     secret = emulator.client_secret
+    # The shape of a linked identity is checked only when the test account has one.
+    identifier = emulator.add_identity(emulator.demo_email, "google", "ann")
     app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret))
     args = ["capture-link", "check", "--contract", "--email", emulator.demo_email]
     result = app.test_cli_runner().invoke(args=[*args, "--password", emulator.demo_password])
@@ -278,6 +281,7 @@ def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorSe
     lines = [line for line in result.output.splitlines() if line.startswith("contract:")]
     assert [line.split(":")[1].strip() for line in lines] == [
         "sign in with the test account",
+        "exchange the test account's code",
         "/entity with our attributes",
         "link a made-up Social Login token",
         "unlink an identity the account lacks",
@@ -286,15 +290,16 @@ def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorSe
     assert all(": ok: answered like" in line for line in lines), result.output
     assert "answered like 'engage_error'" in result.output
     # Only harmless calls: nothing was linked or unlinked.
-    assert emulator.identities(emulator.demo_email) == []
+    assert [i["identifier"] for i in emulator.identities(emulator.demo_email)] == [identifier]
     for secret_value in (secret, emulator.demo_password):
         assert secret_value not in result.output
     # No token the check was given either (the emulator's are 24 and 32 letters and digits).
     assert not re.search(r"\b[a-z0-9]{24,}\b", "\n".join(lines))
     [sign_in] = emulator.calls_to(SIGN_IN)
     assert sign_in.stat == "ok"
-    [refresh] = emulator.calls_to(REFRESH)
-    assert refresh.auth_scheme == "Basic" and refresh.stat == "ok"
+    exchange, refresh = emulator.calls_to(REFRESH)
+    assert "code" in exchange.param_names and "refresh_token" in refresh.param_names
+    assert all(c.auth_scheme == "Basic" and c.stat == "ok" for c in (exchange, refresh))
 
 
 def test_contract_check_without_an_account_checks_the_refusals(
@@ -351,3 +356,60 @@ def test_contract_check_never_prints_a_secret_capture_echoes(
     assert "[redacted]" in result.output
     assert token not in result.output
     assert "pw-in-output" not in result.output
+
+
+_ELEMENT = {"domain": "google.com", "identifier": "https://www.google.com/profiles/ann"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "answer", "call", "problem"),
+    [
+        (ENTITY,
+         {"stat": "ok", "result": {"profiles": [
+             {**_ELEMENT, "displayName": "Ann", "verifiedEmail": None, "profile": None}]}},
+         "/entity with our attributes", "unasked field result.profiles[0].displayName"),
+        (ENTITY, {"stat": "ok", "result": {"profiles": []}},
+         "/entity with our attributes", "the test account has no linked identity"),
+        (ENTITY,
+         {"stat": "ok", "result": {"profiles": [
+             {**_ELEMENT, "verifiedEmail": None, "profile": None,
+              "accessCredentials": {"accessToken": "x"}}]}},
+         "/entity with our attributes", "documented 'linked identities': unasked field "
+         "result.profiles[0].accessCredentials"),
+        (REFRESH,
+         {"stat": "ok", "access_token": "a" * 24, "refresh_token": "r" * 32, "expires_in": "3600"},
+         "exchange the test account's code", "expires_in is a string, not a positive integer"),
+        (REFRESH, {"stat": "ok", "access_token": "a" * 24, "expires_in": 3600},
+         "exchange the test account's code", "no field refresh_token"),
+        (SIGN_IN, {"stat": "ok", "access_token": "a" * 24, "capture_user": {}},
+         "sign in with the test account", "no field authorization_code"),
+    ],
+    ids=["display fields beside profile null", "nothing linked", "accessCredentials",
+         "expires_in a string", "no refresh token", "no code"],
+)  # fmt: skip
+def test_contract_check_reports_each_deviation_of_a_tenant(
+    capture_emulator: EmulatorServer,
+    endpoint: str,
+    answer: dict[str, object],
+    call: str,
+    problem: str,
+) -> None:
+    emulator = capture_emulator.emulator
+    if "nothing linked" not in problem and "no linked identity" not in problem:
+        emulator.add_identity(emulator.demo_email, "google", "ann")
+    emulator.answer_next(endpoint, answer)  # the tenant's answer, over real HTTP
+    secret = emulator.client_secret
+    app = make_site(site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret))
+    args = ["capture-link", "check", "--contract", "--email", emulator.demo_email]
+    result = app.test_cli_runner().invoke(args=[*args, "--password", emulator.demo_password])
+
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if line.startswith(f"contract: {call}:")]
+    assert ": DIFFERS: " in line and problem in line, line
+    assert "problem: Capture's answers differ from its documents" in result.output
+    if endpoint == SIGN_IN:
+        assert "no authorization_code, so the site would get no refresh token" in result.output
+    if "refresh_token" in problem:
+        assert "the sign-in gave no refresh token although the site has a client secret" in (
+            result.output
+        )

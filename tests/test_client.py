@@ -11,10 +11,10 @@ import requests
 
 from flask_capture_link import errors
 from flask_capture_link.client import CaptureClient
-from flask_capture_link.client.models import LinkedIdentity, Tokens
+from flask_capture_link.client.models import PASSWORD, LinkedIdentity, Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 
-from .helpers import ENTITY, LINK, REFRESH, UNLINK, race
+from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, UNLINK, race
 from .processes import free_port
 
 
@@ -250,7 +250,124 @@ def test_no_cookie_is_kept_between_calls(capture: CaptureClient) -> None:
     plain.close()
 
 
-def test_sign_in_unlink_and_list(capture: CaptureClient, emulator: CaptureEmulator) -> None:
+def test_sign_in_without_a_secret_gives_an_access_token_only(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
+    assert tokens.access_token and tokens.refresh_token is None and tokens.expires_at is None
+    [call] = emulator.calls_to(SIGN_IN)
+    assert call.stat == "ok"
+    assert emulator.calls_to(REFRESH) == []
+    with pytest.raises(ValueError, match="client_secret"):
+        capture.exchange_code("36fczgm2uvks88")
+    with pytest.raises(ValueError, match="client_secret"):
+        capture.refresh("r" * 32)
+
+
+def secret_client(
+    server: EmulatorServer, *, token_client_id: str | None = None, secret: str | None = None
+) -> CaptureClient:
+    emulator = server.emulator
+    return CaptureClient(
+        server.url,
+        emulator.client_id,
+        flow_version=emulator.flow_version,
+        redirect_uri="http://localhost/",
+        client_secret=secret or emulator.client_secret,
+        token_client_id=token_client_id,
+    )
+
+
+def test_sign_in_with_a_secret_exchanges_a_code_for_a_refresh_token(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with secret_client(capture_emulator) as client:
+        started = time.time()
+        tokens = client.sign_in(emulator.demo_email, emulator.demo_password)
+        assert tokens.refresh_token and tokens.obtained_by == PASSWORD
+        assert tokens.expires_at is not None and tokens.expires_at >= started + 3600
+        assert client.linked_identities(tokens.access_token) == []
+        fresh = client.refresh(tokens.refresh_token)  # the client's own secret
+    [sign_in] = emulator.calls_to(SIGN_IN)
+    exchange, refresh = emulator.calls_to(REFRESH)
+    assert sign_in.stat == exchange.stat == refresh.stat == "ok"
+    assert exchange.auth_scheme == refresh.auth_scheme == "Basic"
+    assert exchange.param_names == ("code", "grant_type", "redirect_uri")  # no secret in it
+    assert fresh.refresh_token != tokens.refresh_token
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert emulator.client_secret not in logged and emulator.demo_password not in logged
+
+
+def test_a_separate_token_client_exchanges_the_code(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    with secret_client(
+        capture_emulator,
+        token_client_id=emulator.owner_client_id,
+        secret=emulator.owner_client_secret,
+    ) as client:
+        tokens = client.sign_in(emulator.demo_email, emulator.demo_password)
+        assert tokens.refresh_token
+        assert client.refresh(tokens.refresh_token).refresh_token
+
+
+def test_a_code_is_exchanged_once(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    with secret_client(capture_emulator) as client:
+        emulator.answer_next(SIGN_IN, {"stat": "ok", "authorization_code": "36fczgm2uvks88"})
+        with pytest.raises(errors.AuthorizationCodeInvalid) as raised:
+            client.sign_in(emulator.demo_email, emulator.demo_password)  # a made-up code
+    assert "36fczgm2uvks88" not in str(raised.value) + repr(raised.value)
+    assert raised.value.http_status == 400
+
+
+@pytest.mark.parametrize(
+    ("token_client_id", "secret"), [("nosuchclient", None), (None, "not-the-secret")]
+)
+def test_wrong_token_client_credentials_are_refused_as_such(
+    capture_emulator: EmulatorServer,
+    emulator: CaptureEmulator,
+    token_client_id: str | None,
+    secret: str | None,
+) -> None:
+    with secret_client(
+        capture_emulator, token_client_id=token_client_id, secret=secret
+    ) as client, pytest.raises(errors.ClientCredentialsRefused) as raised:  # fmt: skip
+        client.sign_in(emulator.demo_email, emulator.demo_password)
+    assert raised.value.code == 402
+    assert "not-the-secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("expires_in", ["3600", 0, -5, True, None, "soon"])
+def test_an_expires_in_that_is_not_a_positive_number_leaves_the_expiry_unknown(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, expires_in: object
+) -> None:
+    body = {"stat": "ok", "access_token": "a" * 24, "refresh_token": "r" * 32}
+    emulator.answer_next(REFRESH, {**body, "expires_in": expires_in})
+    with secret_client(capture_emulator) as client:
+        tokens = client.refresh("x" * 32)
+    assert tokens.refresh_token == "r" * 32 and tokens.expires_at is None
+
+
+def test_an_expiry_reported_as_invalid_argument_is_an_expiry(
+    capture: CaptureClient, emulator: CaptureEmulator
+) -> None:
+    body = {"stat": "error", "code": 200, "error": "invalid_argument"}
+    emulator.answer_next(ENTITY, {**body, "argument_name": "access_token"})
+    with pytest.raises(errors.AccessTokenExpired):
+        capture.linked_identities("access-token")
+    emulator.answer_next(LINK, {"stat": "error", "code": 413, "error": "invalid_access_token"})
+    with pytest.raises(errors.AccessTokenInvalid) as raised:
+        capture.link_account("t" * 40, "access-token")
+    assert type(raised.value) is errors.AccessTokenInvalid  # not an expiry: not refreshed
+
+
+def test_sign_in_unlink_and_list(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    capture = secret_client(capture_emulator)
     tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
     assert isinstance(tokens, Tokens)
     assert tokens.refresh_token and tokens.expires_at and tokens.expires_at > time.time()
@@ -263,6 +380,7 @@ def test_sign_in_unlink_and_list(capture: CaptureClient, emulator: CaptureEmulat
     assert capture.linked_identities(tokens.access_token) == []
     with pytest.raises(errors.InvalidArgument):
         capture.unlink_account(tokens.access_token, identity.identifier)
+    capture.close()
 
 
 def test_wrong_password(capture: CaptureClient, emulator: CaptureEmulator) -> None:
@@ -272,7 +390,7 @@ def test_wrong_password(capture: CaptureClient, emulator: CaptureEmulator) -> No
 
 
 def test_refresh_tokens_are_single_use(capture: CaptureClient, emulator: CaptureEmulator) -> None:
-    tokens = capture.sign_in(emulator.demo_email, emulator.demo_password)
+    tokens = Tokens.from_answer(emulator.sign_in(emulator.demo_email))
     assert tokens.refresh_token
     fresh = capture.refresh(tokens.refresh_token, emulator.client_secret)
     assert fresh.refresh_token and fresh.refresh_token != tokens.refresh_token
@@ -359,7 +477,9 @@ def test_linked_identities_falls_back_to_the_vendor_attributes(
         (200, {"stat": "error", "code": 402, "error": "invalid_client_credentials"},
          errors.ClientCredentialsRefused),
         (502, {"stat": "error", "code": 500, "error": "unexpected_error"},
-         errors.UnexpectedError),  # a 5xx refuses nothing: the refresh token may be good
+         errors.CaptureUnavailable),  # a 5xx refuses nothing: the refresh token may be good
+        (200, {"stat": "error", "code": 500, "error": "unexpected_error"},
+         errors.CaptureUnavailable),  # an internal error (jump.ios), no verdict either
         (200, {"stat": "error", "code": 510, "error": "api_limit_error"},
          errors.CaptureUnavailable),
     ],

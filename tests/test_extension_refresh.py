@@ -12,8 +12,8 @@ from flask import Flask, render_template_string
 
 from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
-from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.client.models import Tokens
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
 from .helpers import (

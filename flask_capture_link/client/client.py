@@ -10,20 +10,24 @@ One client serves one Capture application and is safe to share between threads a
     )
     client.link_account(token, access_token)
 
-Every parameter goes in the form body, never the query string. Capture's answer is read as
+With a ``client_secret`` (the site's server side holds it), :meth:`CaptureClient.sign_in` asks
+for an authorization code and exchanges it at ``/oauth/token`` for an access token and a
+refresh token, as the vendor's API-based guide does; without one it asks for an access token
+only. Every parameter goes in the form body, never the query string. Capture's answer is read as
 JSON first and its HTTP status second, because Capture reports errors with HTTP 200. A failure
 raises the matching :mod:`flask_capture_link.errors` exception.
 """
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
 import json
 import logging
 import os
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +41,7 @@ from .errors import (
     CaptureError,
     CaptureUnavailable,
     UnknownAttribute,
+    code_refusal,
     error_from_body,
     refresh_refusal,
 )
@@ -104,6 +109,11 @@ class CaptureClient:
 
     :param domain: the Capture (Registration) domain, e.g. ``https://x.us.janraincapture.com``.
     :param client_id: an API client with the ``login_client`` feature.
+    :param client_secret: the secret of ``token_client_id``; with it, :meth:`sign_in` ends
+        with a refresh token and :meth:`refresh` needs no secret of its own. Never logged.
+    :param token_client_id: the API client whose credentials go to ``/oauth/token`` (as HTTP
+        Basic): the vendor's permission table names owner and access_issuer clients there,
+        its guides the login client. Default: ``client_id``.
     :param flow: the flow name.
     :param flow_version: a concrete flow version (Capture refuses ``HEAD``); ``None`` omits
         both flow and version, for API clients with ``default_flow_name`` and
@@ -131,6 +141,8 @@ class CaptureClient:
         timeout: Timeout = DEFAULT_TIMEOUT,
         verify: bool | str = True,
         session: requests.Session | None = None,
+        client_secret: str | None = None,
+        token_client_id: str | None = None,
     ) -> None:
         if flow_version is not None and flow_version.upper() == "HEAD":
             raise ValueError("flow_version must be a concrete version; Capture refuses HEAD")
@@ -140,6 +152,9 @@ class CaptureClient:
         #: ``scheme://host:port`` of Capture, for messages (never a user or password).
         self.origin = transport.origin(self.domain)
         self.client_id = client_id
+        #: The client whose id and secret authenticate ``/oauth/token`` calls.
+        self.token_client_id = token_client_id or client_id
+        self.client_secret = client_secret or None
         self.flow = flow if flow_version is not None else None
         self.flow_version = flow_version
         self.locale = locale
@@ -213,46 +228,104 @@ class CaptureClient:
         return self._post("/entity", params, secrets=(access_token,))
 
     def sign_in(self, email: str, password: str, *, locale: str | None = None) -> Tokens:
-        """Sign in with email and password (``/oauth/auth_native_traditional``)."""
+        """Sign in with email and password (``/oauth/auth_native_traditional``).
+
+        With a ``client_secret``, asks for an authorization code (``response_type=code``) and
+        exchanges it (:meth:`exchange_code`): the tokens carry a refresh token. Without one,
+        asks for an access token (``response_type=token``): no refresh token, which is a
+        supported state (the user signs in again when the access token ends).
+        """
         params = self._flow_params(locale, redirect_uri=True)
         params.update(
-            response_type="token",
+            response_type="code" if self.client_secret else "token",
             form="signInForm",
             signInEmailAddress=email,
             currentPassword=password,
         )
         started = time.time()
         answer = self._post("/oauth/auth_native_traditional", params, secrets=(password,))
+        code = answer.get("authorization_code")
+        if self.client_secret and isinstance(code, str) and code:
+            return self.exchange_code(code, obtained_by=PASSWORD)
         return self._tokens(answer, started, PASSWORD)
 
-    def refresh(self, refresh_token: str, client_secret: str) -> Tokens:
+    def exchange_code(
+        self,
+        code: str,
+        *,
+        redirect_uri: str | None = None,
+        obtained_by: str | None = None,
+    ) -> Tokens:
+        """Trade an authorization code (from a sign-in with ``response_type=code``) for an
+        access token and a refresh token (``/oauth/token``, ``grant_type=authorization_code``,
+        the token client's credentials as HTTP Basic). Codes are single-use.
+
+        :param redirect_uri: the one the code was issued with; default the client's.
+        :param obtained_by: what the tokens' :attr:`~Tokens.obtained_by` says, e.g.
+            :data:`~flask_capture_link.models.PASSWORD` for a password sign-in's code.
+        :raises ValueError: when the client has no ``client_secret``.
+        :raises AuthorizationCodeInvalid: Capture refused the code;
+            :class:`~flask_capture_link.errors.ClientCredentialsRefused` when it refused the
+            client credentials.
+        :raises CaptureUnavailable: nothing was refused (a transport failure, a 5xx, an
+            internal error, "try again later"): the sign-in may be tried again.
+        """
+        if not self.client_secret:
+            raise ValueError("exchange_code needs the client's client_secret")
+        params = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri or self.redirect_uri,
+        }
+        return self._token_call(params, (code,), self.client_secret, code_refusal, obtained_by)
+
+    def refresh(self, refresh_token: str, client_secret: str | None = None) -> Tokens:
         """Trade a refresh token for new tokens. Refresh tokens are single-use: the answer
         carries a new one, and the old one must never be sent again.
 
+        :param client_secret: the token client's secret; default the client's own.
         :raises RefreshTokenInvalid: when Capture refused the refresh in any documented shape
-            (its own error envelope, or OAuth's ``error``, HTTP 200 or 4xx): the refresh token
-            is dead. :class:`~flask_capture_link.errors.ClientCredentialsRefused` (a subclass)
-            when the refusal names the client credentials: the site is misconfigured.
-        :raises CaptureUnavailable: on a transport failure, a 5xx or a temporary refusal; the
-            refresh token may still be good.
+            (its OAuth shape, its own envelope or RFC 6749's; HTTP 200 or 4xx): the refresh
+            token is dead. :class:`~flask_capture_link.errors.ClientCredentialsRefused` (a
+            subclass) when the refusal names the client credentials: the site is
+            misconfigured.
+        :raises CaptureUnavailable: on a transport failure, a 5xx, a 500 ``unexpected_error``
+            (an internal error of Capture), 480, 510, or an answer no document shows: nothing
+            was refused, and the refresh token may still be good.
+        :raises ValueError: when there is no secret at all.
         """
-        params = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": self.client_id,
-            "client_secret": client_secret,
-        }
+        secret = client_secret or self.client_secret
+        if not secret:
+            raise ValueError("refresh needs a client_secret")
+        params = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return self._token_call(params, (refresh_token,), secret, refresh_refusal, REFRESH)
+
+    def _token_call(
+        self,
+        params: dict[str, str],
+        grant_secrets: tuple[str, ...],
+        client_secret: str,
+        refusal: Callable[[CaptureError], CaptureError],
+        obtained_by: str | None,
+    ) -> Tokens:
+        credentials = f"{self.token_client_id}:{client_secret}".encode()
+        basic = base64.b64encode(credentials).decode("ascii")
         started = time.time()
         try:
-            answer = self._post("/oauth/token", params, secrets=(refresh_token, client_secret))
+            answer = self._post(
+                "/oauth/token",
+                params,
+                secrets=(*grant_secrets, client_secret, basic),
+                authorization="Basic " + basic,
+            )
         except CaptureError as error:
-            refusal = refresh_refusal(error)
-            if refusal is error:
+            converted = refusal(error)
+            if converted is error:
                 raise
-            raise refusal from None
-        return self._tokens(answer, started, REFRESH)
+            raise converted from None
+        return self._tokens(answer, started, obtained_by)
 
-    def _send(self, url: str, body: str) -> requests.Response:
+    def _send(self, url: str, body: str, authorization: str | None = None) -> requests.Response:
         """POST a form body. On the client's own session the request is prepared here and
         sent as is: requests' per-call merging of session settings (proxies, headers, hooks,
         environment) is a third of a pooled call's CPU, and this session needs none of it.
@@ -260,15 +333,18 @@ class CaptureClient:
         the URL, the headers, an empty cookie jar) is done once per URL; each call copies it
         and adds its body."""
         if not self._own_session:
+            headers = _FORM if authorization is None else {**_FORM, "Authorization": authorization}
             return self.session.post(
                 url,
                 data=body,
-                headers=_FORM,
+                headers=headers,
                 timeout=self.timeout,
                 verify=self.verify,
                 allow_redirects=False,
             )
         prepared = self._prepared_post(url).copy()
+        if authorization is not None:
+            prepared.headers["Authorization"] = authorization
         prepared.prepare_body(data=body, files=None)
         return self.session.send(
             prepared,
@@ -297,17 +373,22 @@ class CaptureClient:
             params["redirect_uri"] = self.redirect_uri
         return params
 
-    def _tokens(self, answer: dict[str, Any], started: float, obtained_by: str) -> Tokens:
+    def _tokens(self, answer: dict[str, Any], started: float, obtained_by: str | None) -> Tokens:
         if not isinstance(answer.get("access_token"), str):
             raise CaptureUnavailable("Capture's answer carried no access_token")
         return Tokens.from_answer(answer, now=started, obtained_by=obtained_by)
 
     def _post(
-        self, path: str, params: Mapping[str, str], *, secrets: Iterable[str]
+        self,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        secrets: Iterable[str],
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         secrets = tuple(s for s in secrets if s)
         try:
-            response = self._send(self.domain + path, urlencode(params))
+            response = self._send(self.domain + path, urlencode(params), authorization)
         except requests.ConnectTimeout as exc:
             raise CaptureUnavailable(
                 f"could not reach {self.origin}: no connection in time (calling {path})"

@@ -130,7 +130,9 @@ class AccessTokenInvalid(CaptureError):
 
 
 class AccessTokenExpired(AccessTokenInvalid):
-    """414: the Registration access token expired (they live one hour)."""
+    """The Registration access token expired (they live one hour): 414
+    ``access_token_expired``, or 200 ``invalid_argument`` naming ``access_token`` as some
+    tenants report it. A site with a refresh token refreshes once and retries once."""
 
     outcome = "access_token_expired"
 
@@ -177,11 +179,20 @@ class RefreshTokenInvalid(InvalidArgument):
 
 
 class ClientCredentialsRefused(RefreshTokenInvalid):
-    """Capture refused a refresh for the site's client credentials (``CAPTURE_LINK_CLIENT_ID``
-    / ``CAPTURE_LINK_CLIENT_SECRET``, e.g. 402 ``invalid_client_credentials`` or OAuth's
-    ``invalid_client``): a site misconfiguration. The user's tokens are dropped all the same."""
+    """Capture refused ``/oauth/token`` for the site's client credentials (the token client's
+    id and secret, e.g. 402 ``invalid_client_credentials``, OAuth's ``invalid_client``, or a
+    client without the permission): a site misconfiguration. Raised by a refresh (the user's
+    tokens are dropped all the same) and by a code exchange."""
 
     outcome = "access_token_expired"
+
+
+class AuthorizationCodeInvalid(InvalidArgument):
+    """Capture refused to exchange an authorization code: unknown, already used (codes are
+    single-use), expired (415), or given with another ``redirect_uri`` (420). The sign-in did
+    not complete; the user signs in again."""
+
+    outcome = "unknown"
 
 
 class IdentityNotLinked(InvalidArgument):
@@ -244,16 +255,20 @@ ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
     403: ClientPermissionError,
     413: AccessTokenInvalid,
     414: AccessTokenExpired,
+    415: AuthorizationCodeInvalid,
+    420: AuthorizationCodeInvalid,
     480: CaptureUnavailable,
     500: UnexpectedError,
     510: CaptureUnavailable,
 }
 
-#: Finer classes for ``invalid_argument``, by ``argument_name``. Public Capture clients treat
-#: an invalid access token argument as an ended session.
+#: Finer classes for ``invalid_argument``, by ``argument_name``. Some tenants report an
+#: expired access token as ``invalid_argument`` naming it: taken as an expiry, so a site
+#: refreshes once and retries once (a refused refresh then ends the session).
 ERRORS_BY_ARGUMENT: dict[str, type[CaptureError]] = {
-    "access_token": AccessTokenInvalid,
+    "access_token": AccessTokenExpired,
     "refresh_token": RefreshTokenInvalid,
+    "code": AuthorizationCodeInvalid,
     "identifier_to_remove": IdentityNotLinked,
 }
 
@@ -294,7 +309,7 @@ def _class_for(name: str | None, code: int | None) -> type[CaptureError]:
 
 
 #: Words in a refusal of ``/oauth/token`` (its ``error``, ``sub_error`` or ``argument_name``)
-#: that put the blame on the site's client credentials rather than on the refresh token.
+#: that put the blame on the site's client credentials rather than on the grant.
 CLIENT_CREDENTIAL_WORDS = frozenset(
     {
         "invalid_client",
@@ -307,28 +322,81 @@ CLIENT_CREDENTIAL_WORDS = frozenset(
     }
 )
 
+#: Capture error codes of ``/oauth/token`` that name the client credentials: 402 (an unknown
+#: client id or a wrong secret, jump.ios) and 403 (a client without the permission).
+CLIENT_CREDENTIAL_CODES = frozenset({402, 403})
+
+#: Words (``error`` or ``sub_error``) of a documented refusal of the grant itself.
+GRANT_REFUSAL_WORDS = frozenset(
+    {
+        "invalid_request",  # docs.janrain.com's OAuth shape; RFC 6749
+        "invalid_grant",
+        "unsupported_grant_type",
+        "missing_argument",
+        "invalid_argument",
+        "record_not_found",
+        "invalid_access_token",
+        "access_token_expired",
+    }
+)
+
+#: Capture error codes of a documented refusal of the grant: missing or invalid argument,
+#: no such record, an invalid or expired token or code, a ``redirect_uri`` that differs.
+GRANT_REFUSAL_CODES = frozenset({100, 200, 310, 413, 414, 415, 420})
+
+#: Capture error codes that refuse nothing: an internal error (500), a call disabled for a
+#: while (480) or too many calls (510). The grant may still be good.
+TEMPORARY_CODES = frozenset({480, 500, 510})
+TEMPORARY_WORDS = frozenset({"unexpected_error", "api_feature_disabled", "api_limit_error"})
+
 
 def refresh_refusal(error: CaptureError) -> CaptureError:
-    """What a failed ``/oauth/token`` call means for the refresh token.
+    """What a failed ``grant_type=refresh_token`` call of ``/oauth/token`` means.
 
-    A definite refusal (Capture answered an error, in its own shape or OAuth's, with HTTP 200
-    or 4xx) becomes :class:`RefreshTokenInvalid`, or :class:`ClientCredentialsRefused` when
-    it names the client credentials (code 402 or 403 too). ``error`` itself comes back when
-    nothing was refused: a transport failure, a 5xx, or Capture's "try again later".
+    A documented refusal (Capture's OAuth shape, its own envelope or RFC 6749's, with HTTP
+    200 or 4xx) becomes :class:`RefreshTokenInvalid`, or :class:`ClientCredentialsRefused`
+    when it names the client credentials. Anything else refuses nothing (a transport failure,
+    a 5xx, a 500 ``unexpected_error``, 480, 510, a body that is not Capture's, an error no
+    document lists): :class:`CaptureUnavailable`, and the refresh token may still be good.
     """
-    if isinstance(error, (CaptureUnavailable, RefreshTokenInvalid)):
+    return token_refusal(error, RefreshTokenInvalid)
+
+
+def code_refusal(error: CaptureError) -> CaptureError:
+    """What a failed ``grant_type=authorization_code`` call of ``/oauth/token`` means: as
+    :func:`refresh_refusal`, with :class:`AuthorizationCodeInvalid` for a refused code."""
+    return token_refusal(error, AuthorizationCodeInvalid)
+
+
+def token_refusal(error: CaptureError, refused: type[CaptureError]) -> CaptureError:
+    """``error`` of an ``/oauth/token`` call as ``refused`` (the grant is dead),
+    :class:`ClientCredentialsRefused` (the site's credentials are) or
+    :class:`CaptureUnavailable` (nothing was refused)."""
+    if isinstance(error, CaptureUnavailable):
         return error
-    if error.http_status is not None and error.http_status >= 500:
+    sub_error = error.fields.get("sub_error")
+    words = {error.error, sub_error, error.fields.get("argument_name")}
+    temporary = (
+        (error.http_status is not None and error.http_status >= 500)
+        or error.code in TEMPORARY_CODES
+        or bool({error.error, sub_error} & TEMPORARY_WORDS)
+    )
+    if temporary:
+        cls: type[CaptureError] = CaptureUnavailable
+    elif words & CLIENT_CREDENTIAL_WORDS or error.code in CLIENT_CREDENTIAL_CODES:
+        cls = ClientCredentialsRefused
+    elif {error.error, sub_error} & GRANT_REFUSAL_WORDS or error.code in GRANT_REFUSAL_CODES:
+        cls = refused
+    else:
+        cls = CaptureUnavailable
+    if type(error) is cls:
         return error
-    words = {error.error, error.fields.get("sub_error"), error.fields.get("argument_name")}
-    names_client = bool(words & CLIENT_CREDENTIAL_WORDS) or error.code in (402, 403)
-    cls = ClientCredentialsRefused if names_client else RefreshTokenInvalid
-    refusal = cls(
+    converted = cls(
         error.description,
         code=error.code,
         error=error.error,
         request_id=error.request_id,
         fields=error.fields,
     )
-    refusal.http_status = error.http_status
-    return refusal
+    converted.http_status = error.http_status
+    return converted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,16 +33,22 @@ class Tokens:
     def from_answer(
         cls, answer: dict[str, Any], *, now: float | None = None, obtained_by: str | None = None
     ) -> Tokens:
-        """Read an ``/oauth/*`` answer; ``expires_in`` is counted from ``now``."""
-        expires_in = answer.get("expires_in")
+        """Read an ``/oauth/*`` answer; ``expires_in`` is counted from ``now``.
+
+        ``expires_in`` counts only as a positive number of seconds (every vendor example shows
+        the number ``3600``; RFC 6749 a JSON number): anything else (a string, zero, ``true``)
+        leaves the expiry unknown, and ``check --contract`` reports such an answer.
+        """
         start = time.time() if now is None else now
+        seconds = expires_in_seconds(answer.get("expires_in"))
+        refresh_token = answer.get("refresh_token")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            refresh_token = None
         return cls(
             obtained_by=obtained_by,
             access_token=str(answer["access_token"]),
-            refresh_token=str(answer["refresh_token"]) if answer.get("refresh_token") else None,
-            expires_at=start + float(expires_in)
-            if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
-            else None,
+            refresh_token=refresh_token,
+            expires_at=None if seconds is None else start + seconds,
         )
 
     def expired(self, *, leeway: float = 0.0, now: float | None = None) -> bool:
@@ -49,6 +56,15 @@ class Tokens:
         if self.expires_at is None:
             return False
         return (time.time() if now is None else now) + leeway >= self.expires_at
+
+
+def expires_in_seconds(value: object) -> float | None:
+    """``expires_in`` of a token answer as seconds, or ``None`` when it is not a positive,
+    finite number (a string such as ``"3600"`` included: no source shows one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 @dataclass(frozen=True)

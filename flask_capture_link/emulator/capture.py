@@ -2,9 +2,11 @@
 
 Capture answers errors with HTTP 200 and ``{"stat": "error", "code": N, "error": ...}``; every
 check below raises :class:`CaptureError` with the values of the vendor's specification, so an
-endpoint reads as its list of checks. ``/oauth/token`` refuses in the OAuth shape instead
-(:class:`TokenError`: HTTP 400, ``error``, ``sub_error``, ``argument_name``). Every answer here
-is one that ``tests/contract/`` documents. The caller holds the emulator's lock.
+endpoint reads as its list of checks. ``/oauth/token`` refuses in the OAuth shape that
+docs.janrain.com's error-code page shows instead (:class:`TokenError`: HTTP 400, ``stat``,
+``code``, ``"error": "invalid_request"``, the Capture error as ``sub_error``,
+``argument_name``). Every answer here is one that ``tests/contract/`` documents. The caller
+holds the emulator's lock.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from collections.abc import Callable, Mapping
 from werkzeug.wrappers import Response
 
 from . import schema
-from .state import FLOW, FLOW_VERSION, LOCALES, Client, Grant, Store, User, random_string
+from .state import (
+    FLOW,
+    FLOW_VERSION,
+    LOCALES,
+    Client,
+    CodeGrant,
+    Grant,
+    Store,
+    User,
+    random_string,
+)
 
 Form = Mapping[str, str]
 Body = dict[str, object]
@@ -26,7 +38,9 @@ LINK_ACCOUNT = "/oauth/link_account_native"
 UNLINK_ACCOUNT = "/oauth/unlink_account_native"
 ENTITY = "/entity"
 SIGN_IN = "/oauth/auth_native_traditional"
-REFRESH = "/oauth/token"
+TOKEN = "/oauth/token"  # noqa: S105 - a path
+#: The old name of :data:`TOKEN`.
+REFRESH = TOKEN
 
 _WRONG_CREDENTIALS = "Incorrect username or password. Please try again."
 
@@ -67,24 +81,26 @@ class CaptureError(Exception):
 
 
 class TokenError(CaptureError):
-    """A refusal of ``/oauth/token`` in the OAuth shape: HTTP 400, ``"error":
-    "invalid_request"``, the Capture error as ``sub_error`` and the parameter at fault as
-    ``argument_name`` (see ``tests/contract/oauth_token.json``)."""
+    """A refusal of ``/oauth/token`` in the OAuth shape docs.janrain.com shows: HTTP 400,
+    ``stat`` error, Capture's ``code``, ``"error": "invalid_request"``, Capture's error name
+    as ``sub_error`` and the parameter at fault as ``argument_name``."""
 
     status = 400
 
-    def __init__(self, sub_error: str, argument_name: str, description: str) -> None:
-        super().__init__(400, "invalid_request", description)
+    def __init__(self, code: int, sub_error: str, argument_name: str, description: str) -> None:
+        super().__init__(code, "invalid_request", description)
         self.sub_error = sub_error
         self.argument_name = argument_name
 
     def body(self) -> Body:
-        """The OAuth error body: no ``stat`` and no ``code``."""
+        """The OAuth error body, as the vendor's example (no support id in it)."""
         return {
+            "stat": "error",
+            "code": self.code,
             "error": self.error,
-            "error_description": self.description,
             "sub_error": self.sub_error,
             "argument_name": self.argument_name,
+            "error_description": self.description,
         }
 
 
@@ -94,10 +110,16 @@ def invalid_argument(name: str, description: str) -> CaptureError:
 
 
 def require(form: Form, names: list[str]) -> None:
-    """Code 100 naming, in order, every required parameter that is absent or empty."""
+    """Code 100 naming, in order, every required parameter that is absent or empty (the
+    specification's description) and the first as ``argument_name`` (docs.janrain.com)."""
     missing = [name for name in names if not form.get(name)]
     if missing:
-        raise CaptureError(100, "missing_argument", "missing arguments: " + ", ".join(missing))
+        raise CaptureError(
+            100,
+            "missing_argument",
+            "missing arguments: " + ", ".join(missing),
+            argument_name=missing[0],
+        )
 
 
 def login_client(store: Store, form: Form, *after_locale: str) -> Client:
@@ -196,12 +218,17 @@ def entity(store: Store, form: Form) -> Body:
 
 
 def sign_in(store: Store, form: Form) -> Body:
-    """``/oauth/auth_native_traditional``: email and password sign-in returning tokens."""
+    """``/oauth/auth_native_traditional``: email and password sign-in.
+
+    ``response_type=token`` answers an access token and ``capture_user`` (what jump.ios's
+    sign-in handler reads; no source shows a refresh token there); ``response_type=code`` an
+    ``authorization_code`` for the server to exchange at ``/oauth/token``.
+    """
     fields = ["redirect_uri", "response_type", "form", "signInEmailAddress", "currentPassword"]
     client = login_client(store, form, *fields)
     check_redirect_uri(form)
-    if form["response_type"] != "token":
-        raise invalid_argument("response_type", "the emulator supports response_type token")
+    if form["response_type"] not in ("token", "code"):
+        raise invalid_argument("response_type", "response_type must be token or code")
     if form["form"] != "signInForm":
         raise invalid_argument("form", f"no form named '{form['form']}' in this flow")
     user = store.find_user(form["signInEmailAddress"])
@@ -214,45 +241,81 @@ def sign_in(store: Store, form: Form) -> Body:
             _WRONG_CREDENTIALS,
             invalid_fields={"signInForm": [_WRONG_CREDENTIALS]},
         )
-    tokens = store.issue_tokens(user, client.client_id)
-    return {"stat": "ok", **tokens, "capture_user": user.summary()}
+    if form["response_type"] == "code":
+        code = store.issue_code(user, client.client_id, form["redirect_uri"])
+        return {"stat": "ok", "authorization_code": code, "capture_user": user.summary()}
+    access_token = store.issue_access_token(user, client.client_id)
+    return {"stat": "ok", "access_token": access_token, "capture_user": user.summary()}
 
 
-def refresh(store: Store, form: Form) -> Body:
-    """``/oauth/token`` with ``grant_type=refresh_token``; refresh tokens are single-use.
-
-    Client credentials come in the form or as HTTP Basic (the caller puts those in the form).
-    """
-    names = ["grant_type", "refresh_token", "client_id", "client_secret"]
-    missing = [name for name in names if not form.get(name)]
-    if missing:
+def token(store: Store, form: Form) -> Body:
+    """``/oauth/token``: ``grant_type=authorization_code`` (a sign-in's code) or
+    ``refresh_token``; both single-use. Client credentials come as HTTP Basic or in the form
+    (the caller puts the Basic ones in the form); a login client or an owner, access_issuer
+    or direct_access client may call it."""
+    _token_require(form, ["grant_type", "client_id", "client_secret"])
+    grant_type = form["grant_type"]
+    if grant_type not in ("authorization_code", "refresh_token"):
         raise TokenError(
-            "missing_argument", missing[0], "missing arguments: " + ", ".join(missing)
-        )
-    if form["grant_type"] != "refresh_token":
-        raise TokenError(
-            "invalid_argument", "grant_type", "the emulator supports grant_type refresh_token"
+            200, "invalid_argument", "grant_type", f"invalid grant_type: {grant_type}"
         )
     client = store.clients.get(form["client_id"])
-    if client is None:  # the shape of a wrong secret, with a description that says why
+    if client is None:  # jump.ios: 402 is an unknown client id or a wrong secret
         raise TokenError(
-            "invalid_client_credentials", "client_secret", unknown_client(form["client_id"])
+            402, "invalid_client_credentials", "client_id", unknown_client(form["client_id"])
         )
     if not hmac.compare_digest(client.client_secret.encode(), form["client_secret"].encode()):
         raise TokenError(
+            402,
             "invalid_client_credentials",
             "client_secret",
             "client_id and client_secret do not match",
         )
+    if not client.may_call_token:
+        raise TokenError(
+            403,
+            "client_permission_error",
+            "client_id",
+            "this client may not call oauth/token: it needs the owner, access_issuer or "
+            "login_client feature",
+        )
+    if grant_type == "authorization_code":
+        user = _redeem_code(store, client, form)
+    else:
+        user = _redeem_refresh_token(store, client, form)
+    return {"stat": "ok", **store.issue_tokens(user, client.client_id)}
+
+
+def _token_require(form: Form, names: list[str]) -> None:
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise TokenError(
+            100, "missing_argument", missing[0], f"missing required argument: {missing[0]}"
+        )
+
+
+def _redeem_code(store: Store, client: Client, form: Form) -> User:
+    _token_require(form, ["code", "redirect_uri"])
+    # Spent by any attempt, whatever the outcome (RFC 6749: a code is used once).
+    grant: CodeGrant | None = store.codes.pop(form["code"], None)
+    if grant is None or store.clock.now() >= grant.expires_at or not client.may_redeem(grant):
+        raise TokenError(200, "invalid_argument", "code", "code is not valid")
+    if form["redirect_uri"] != grant.redirect_uri:  # jump.ios: 420 on the code exchange
+        raise TokenError(
+            420,
+            "redirect_uri_mismatch",
+            "redirect_uri",
+            "redirect_uri does not match the one the code was issued with",
+        )
+    return store.users[grant.user_uuid]
+
+
+def _redeem_refresh_token(store: Store, client: Client, form: Form) -> User:
+    _token_require(form, ["refresh_token"])
     grant: Grant | None = store.refresh_tokens.pop(form["refresh_token"], None)
-    if (
-        grant is None
-        or grant.client_id != client.client_id
-        or store.clock.now() >= grant.expires_at
-    ):
-        raise TokenError("invalid_argument", "refresh_token", "refresh_token is not valid")
-    tokens = store.issue_tokens(store.users[grant.user_uuid], client.client_id)
-    return {"stat": "ok", **tokens, "token_type": "Bearer"}
+    if grant is None or store.clock.now() >= grant.expires_at or not client.may_redeem(grant):
+        raise TokenError(200, "invalid_argument", "refresh_token", "refresh_token is not valid")
+    return store.users[grant.user_uuid]
 
 
 #: Capture endpoints by path.
@@ -261,7 +324,13 @@ ENDPOINTS: dict[str, Callable[[Store, Form], Body]] = {
     UNLINK_ACCOUNT: unlink_account,
     ENTITY: entity,
     SIGN_IN: sign_in,
-    REFRESH: refresh,
+    TOKEN: token,
+}
+
+#: The HTTP methods each endpoint takes: ``/entity`` by GET too (the vendor's REST API takes
+#: GET and POST); the ``/oauth`` calls only a POST with a form body.
+METHODS: dict[str, frozenset[str]] = {
+    path: frozenset({"GET", "POST"} if path == ENTITY else {"POST"}) for path in ENDPOINTS
 }
 
 
@@ -273,9 +342,10 @@ def answer(store: Store, endpoint: str, form: Form) -> tuple[int, Body]:
         return error.status, error.body()
 
 
-#: Endpoints that take the user's access token, which may come as a form field or in the
-#: ``Authorization`` header (``OAuth <token>`` as janrain-python-api sends it, or ``Bearer``).
-ACCESS_TOKEN_ENDPOINTS = frozenset({LINK_ACCOUNT, UNLINK_ACCOUNT, ENTITY})
+#: Endpoints that take the user's access token in the ``Authorization`` header too
+#: (``OAuth <token>``, the vendor's janrain-oauth authentication, or ``Bearer``): ``/entity``
+#: only. The ``/oauth/*_native`` pages say every parameter goes in the body.
+ACCESS_TOKEN_ENDPOINTS = frozenset({ENTITY})
 
 
 def with_authorization(endpoint: str, form: Form, authorization: str | None) -> dict[str, str]:
@@ -287,7 +357,7 @@ def with_authorization(endpoint: str, form: Form, authorization: str | None) -> 
     scheme, value = scheme.lower(), value.strip()
     if endpoint in ACCESS_TOKEN_ENDPOINTS and scheme in ("oauth", "bearer") and value:
         merged.setdefault("access_token", value)
-    elif endpoint == REFRESH and scheme == "basic" and value:
+    elif endpoint == TOKEN and scheme == "basic" and value:
         try:
             client_id, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from . import capture, faults, social_login
@@ -80,21 +81,32 @@ class CaptureEmulator:
         login = Client(
             derived(seed, "login client id"),
             derived(seed, "login client secret"),
-            login_client=True,
+            frozenset({"login_client"}),
         )
         other = Client(
             derived(seed, "other client id"),
             derived(seed, "other client secret"),
-            login_client=False,
+            frozenset({"direct_read_access"}),
+        )
+        owner = Client(
+            derived(seed, "owner client id"),
+            derived(seed, "owner client secret"),
+            frozenset({"owner"}),
         )
         self._demo_uuid = derived_uuid(seed, "demo user")
         self._login_client = login
-        self._store.clients.update({login.client_id: login, other.client_id: other})
+        self._store.clients.update({client.client_id: client for client in (login, other, owner)})
         #: The API client with the ``login_client`` feature, and its secret.
         self.client_id = login.client_id
         self.client_secret = login.client_secret
-        #: An API client without ``login_client``: the login endpoints answer it 403.
+        #: An API client without ``login_client`` (``direct_read_access``): the login
+        #: endpoints answer it 403, and so does ``/oauth/token``.
         self.unprivileged_client_id = other.client_id
+        self.unprivileged_client_secret = other.client_secret
+        #: An ``owner`` API client: it may call ``/oauth/token`` with codes and refresh tokens
+        #: issued to the login client (``CAPTURE_LINK_TOKEN_CLIENT_ID``), not the login calls.
+        self.owner_client_id = owner.client_id
+        self.owner_client_secret = owner.client_secret
         self.reset()
 
     def reset(self) -> None:
@@ -122,7 +134,8 @@ class CaptureEmulator:
             return self._store.add_user(email, password, display_name).uuid
 
     def sign_in(self, email: str) -> dict[str, object]:
-        """Issue tokens for that user as a sign-in would.
+        """Issue tokens for that user as a sign-in with ``response_type=code`` and the
+        exchange of its code at ``/oauth/token`` would.
 
         Returns ``{"access_token", "refresh_token", "expires_in"}``.
         """
@@ -233,15 +246,17 @@ class CaptureEmulator:
         if request.path in capture.ENDPOINTS:
             response = self._capture_call(request)
         else:
+            # No source shows what Capture answers an unknown path: a plain 404, not one of
+            # Capture's envelopes (an assumption, listed in docs/conformance.md).
             page = social_login.route(request, self.issue_social_token)
-            response = page or capture.json_response(
-                capture.CaptureError(404, "not_found", "no such endpoint").body(), 404
-            )
+            response = page if page is not None else NotFound().get_response()
         return response(environ, start_response)
 
     def _capture_call(self, request: Request) -> Response:
         endpoint = request.path
-        form = request.form if request.method == "POST" else {}
+        # A POST's parameters come from its body only: a query-string parameter is not one
+        # (the /oauth pages); /entity by GET takes them from the query.
+        form = request.args if request.method == "GET" else request.form
         with self._lock:
             fault = self._faults.take(endpoint)
         if fault is not None and fault.kind == "latency":
@@ -250,12 +265,12 @@ class CaptureEmulator:
             body = faults.error_body(fault.kind)
             self._record(request, form, body)
             return faults.respond(fault, body, request.environ, self._pause)
-        if request.method != "POST":
-            body = capture.CaptureError(405, "method_not_allowed", "use POST").body()
-            self._record(request, form, body)
-            response = capture.json_response(body, 405)
-            response.allow.add("POST")
-            return response
+        allowed = capture.METHODS[endpoint]
+        if request.method not in allowed:
+            # No source shows Capture's answer to another method: a plain 405 with Allow,
+            # not one of Capture's envelopes (an assumption, listed in docs/conformance.md).
+            self._record(request, (), None)
+            return MethodNotAllowed(valid_methods=sorted(allowed)).get_response()
         authorization = request.headers.get("Authorization")
         params = capture.with_authorization(endpoint, form, authorization)
         with self._lock:
@@ -263,8 +278,9 @@ class CaptureEmulator:
             status, answer = (
                 canned.popleft() if canned else capture.answer(self._store, endpoint, params)
             )
+            query = () if request.method == "GET" else request.args
             self._calls.append(
-                Call.of(endpoint, request.method, form, request.args, answer, authorization)
+                Call.of(endpoint, request.method, form, query, answer, authorization)
             )
         return capture.json_response(answer, status)
 

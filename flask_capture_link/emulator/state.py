@@ -23,6 +23,20 @@ LOCALES = ("en-US", "es-ES")
 #: Refresh tokens live 30 days, like Capture's.
 REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600.0
 
+#: Authorization codes live 10 minutes: RFC 6749 4.1.2's recommended maximum (no vendor page
+#: gives Capture's own lifetime; an assumption, see docs/conformance.md).
+AUTHORIZATION_CODE_LIFETIME = 600.0
+
+#: API client features (the vendor's permission tables) that may call ``/oauth/token``; the
+#: vendor's table lists owner, access_issuer and direct_access, its guides use the login
+#: client, so both are accepted.
+TOKEN_FEATURES = frozenset({"owner", "access_issuer", "direct_access", "login_client"})
+
+#: Features whose client may exchange a code or refresh token issued to another client of
+#: the application (an assumption: the table lets them call ``/oauth/token``, and a sign-in
+#: issues codes to the login client).
+ISSUER_FEATURES = frozenset({"owner", "access_issuer", "direct_access"})
+
 _ALPHANUMERIC = string.ascii_lowercase + string.digits
 
 
@@ -54,12 +68,27 @@ class Clock:
 
 @dataclass
 class Client:
-    """A Capture API client; only one with ``login_client`` may call the login endpoints."""
+    """A Capture API client and its features (``login_client``, ``owner``, ...); only one
+    with ``login_client`` may call the login endpoints."""
 
     client_id: str
     client_secret: str
-    login_client: bool
+    features: frozenset[str] = frozenset()
     default_flow: bool = False
+
+    @property
+    def login_client(self) -> bool:
+        """Whether the client may call the login endpoints (``/oauth/*_native``)."""
+        return "login_client" in self.features
+
+    @property
+    def may_call_token(self) -> bool:
+        """Whether the client may call ``/oauth/token``."""
+        return bool(self.features & TOKEN_FEATURES)
+
+    def may_redeem(self, grant: Grant | CodeGrant) -> bool:
+        """Whether this client may exchange a code or refresh token issued as ``grant``."""
+        return grant.client_id == self.client_id or bool(self.features & ISSUER_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -163,6 +192,17 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class CodeGrant:
+    """What an authorization code stands for: a user, the client and ``redirect_uri`` it was
+    issued with, its expiry (RFC 6749: bound to the client and the redirect URI)."""
+
+    user_uuid: str
+    client_id: str
+    redirect_uri: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class SocialGrant:
     """What a Social Login token stands for: the identity the user signed in with."""
 
@@ -183,6 +223,7 @@ class Store:
         self.users: dict[str, User] = {}
         self.access_tokens: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
+        self.codes: dict[str, CodeGrant] = {}
         self.social_tokens: dict[str, SocialGrant] = {}
         self._uuid_by_email: dict[str, str] = {}
         self._owner_by_identity: dict[tuple[str, str], str] = {}
@@ -190,7 +231,8 @@ class Store:
 
     def clear(self) -> None:
         """Forget every user and token; API clients stay."""
-        for table in (self.users, self.access_tokens, self.refresh_tokens, self.social_tokens):
+        tables = (self.users, self.access_tokens, self.refresh_tokens, self.codes)
+        for table in (*tables, self.social_tokens):
             table.clear()
         self._uuid_by_email.clear()
         self._owner_by_identity.clear()
@@ -260,16 +302,27 @@ class Store:
         self._next_id += 1
         return self._next_id - 1
 
-    def issue_tokens(self, user: User, client_id: str) -> dict[str, object]:
-        """A fresh access token and refresh token for the user, as Capture answers them."""
-        now = self.clock.now()
+    def issue_access_token(self, user: User, client_id: str) -> str:
+        """A fresh access token for the user (a sign-in with ``response_type=token``)."""
         access_token = random_string(24)
+        expires_at = self.clock.now() + self.access_token_lifetime
+        self.access_tokens[access_token] = Grant(user.uuid, client_id, expires_at)
+        return access_token
+
+    def issue_code(self, user: User, client_id: str, redirect_uri: str) -> str:
+        """A single-use authorization code (a sign-in with ``response_type=code``)."""
+        code = random_string(14)  # the vendor's examples show 14 letters and digits
+        expires_at = self.clock.now() + AUTHORIZATION_CODE_LIFETIME
+        self.codes[code] = CodeGrant(user.uuid, client_id, redirect_uri, expires_at)
+        return code
+
+    def issue_tokens(self, user: User, client_id: str) -> dict[str, object]:
+        """A fresh access token and refresh token for the user, as ``/oauth/token`` answers
+        them (an exchanged code or a refresh)."""
+        access_token = self.issue_access_token(user, client_id)
         refresh_token = random_string(32)
-        self.access_tokens[access_token] = Grant(
-            user.uuid, client_id, now + self.access_token_lifetime
-        )
         self.refresh_tokens[refresh_token] = Grant(
-            user.uuid, client_id, now + REFRESH_TOKEN_LIFETIME
+            user.uuid, client_id, self.clock.now() + REFRESH_TOKEN_LIFETIME
         )
         return {
             "access_token": access_token,

@@ -34,8 +34,10 @@ TOKEN = corpus.load("oauth_token")["path"]
 ANSWERS = corpus.each_answer(*corpus.CALLS)
 
 
-def call(capture: CaptureClient, name: str) -> Any:
+def call(capture: CaptureClient, name: str, entry: dict[str, Any]) -> Any:
     """Make the call ``name`` with values the canned answer makes irrelevant."""
+    if entry.get("grant") == "authorization_code":
+        return capture.exchange_code("7n12d0snfps1bb")
     calls = {
         "link_account_native": lambda: capture.link_account("t" * 40, "access-token"),
         "unlink_account_native": lambda: capture.unlink_account("access-token", "http://x/1"),
@@ -48,15 +50,25 @@ def call(capture: CaptureClient, name: str) -> Any:
 
 @pytest.mark.parametrize(("name", "entry"), ANSWERS, ids=corpus.ids(ANSWERS))
 def test_client_makes_of_each_answer_what_the_corpus_says(
-    capture: CaptureClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    capture: CaptureClient,
+    capture_with_secret: CaptureClient,
+    emulator: CaptureEmulator,
+    name: str,
+    entry: dict[str, Any],
 ) -> None:
     emulator.answer_next(
         corpus.load(name)["path"], corpus.filled(entry["body"]), status=entry["status"]
     )
     expected = entry["client"]
+    if expected.get("then"):  # the sign-in's code is exchanged: the exchange is answered too
+        then = corpus.answer("oauth_token", expected["then"])
+        emulator.answer_next(TOKEN, corpus.filled(then["body"]), status=then["status"])
+    needs_secret = expected.get("with_secret") or entry.get("grant") == "authorization_code"
+    if needs_secret:
+        capture = capture_with_secret
     if "raises" in expected:
         with pytest.raises(errors.CaptureError) as caught:
-            call(capture, name)
+            call(capture, name, entry)
         assert type(caught.value).__name__ == expected["raises"]
         assert outcome_for(caught.value).message_key == entry["outcome"]
     elif "retries_with" in expected:
@@ -66,13 +78,17 @@ def test_client_makes_of_each_answer_what_the_corpus_says(
         assert identity.label == "google.com"  # domain and identifier only
         assert [c.error for c in emulator.calls_to(ENTITY)] == ["unknown_attribute", None]
     elif expected["returns"] is None:
-        assert call(capture, name) is None
+        assert call(capture, name, entry) is None
     elif expected["returns"] == "tokens":
-        tokens = call(capture, name)
+        tokens = call(capture, name, entry)
         assert isinstance(tokens, Tokens)
         assert tokens.access_token == corpus.FILLERS["<string>"]
+        if needs_secret:  # a sign-in for a code ends with a refresh token
+            assert tokens.refresh_token == corpus.FILLERS["<string>"]
+            [exchange] = emulator.calls_to(TOKEN)
+            assert exchange.auth_scheme == "Basic" and "code" in exchange.param_names
     else:
-        identities = call(capture, name)
+        identities = call(capture, name, entry)
         assert all(isinstance(identity, LinkedIdentity) for identity in identities)
         labels = [label.replace("<domain>", "<string>") for label in expected["labels"]]
         assert [identity.label for identity in identities] == [
@@ -135,7 +151,11 @@ def test_site_flashes_the_outcome_of_each_unlink_answer(
     flashed(client, entry["outcome"])
 
 
-REFUSALS = [(n, e) for n, e in corpus.each_answer("oauth_token") if e["outcome"]]
+REFUSALS = [
+    (n, e)
+    for n, e in corpus.each_answer("oauth_token")
+    if e["outcome"] and e.get("grant") != "authorization_code"
+]
 
 
 @pytest.mark.parametrize(("name", "entry"), REFUSALS, ids=corpus.ids(REFUSALS))

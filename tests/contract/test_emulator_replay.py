@@ -59,7 +59,27 @@ def placeholder_values(server: EmulatorServer, http: requests.Session) -> dict[s
     spend = {"grant_type": "refresh_token", "refresh_token": spent}
     auth = (emulator.client_id, emulator.client_secret)
     assert http.post(server.url + "/oauth/token", data=spend, auth=auth).status_code == 200
+    sign_in = {
+        **form,
+        "response_type": "code",
+        "form": "signInForm",
+        "signInEmailAddress": demo,
+        "currentPassword": emulator.demo_password,
+    }
+    del sign_in["token"], sign_in["access_token"]
+    codes = []
+    for _ in range(2):
+        answer = http.post(server.url + "/oauth/auth_native_traditional", data=sign_in).json()
+        codes.append(str(answer["authorization_code"]))
+    spend_code = {"grant_type": "authorization_code", "code": codes[1]}
+    spend_code["redirect_uri"] = "http://localhost"
+    assert http.post(server.url + "/oauth/token", data=spend_code, auth=auth).status_code == 200
     return {
+        "code": codes[0],
+        "spent_code": codes[1],
+        "owner_client_id": emulator.owner_client_id,
+        "owner_client_secret": emulator.owner_client_secret,
+        "unprivileged_client_secret": emulator.unprivileged_client_secret,
         "client_id": emulator.client_id,
         "client_secret": emulator.client_secret,
         "unprivileged_client_id": emulator.unprivileged_client_id,
@@ -88,9 +108,11 @@ def test_emulator_answers_each_documented_request_in_the_documented_shape(
     sent = corpus.substitute(request_entry, values)
     documented = corpus.answer(name, request_entry["expect"])
 
-    with http.post(
+    with http.request(
+        sent.get("method", "POST"),
         capture_emulator.url + corpus.load(name)["path"],
-        data=sent["form"],
+        data=sent["form"] or None,
+        params=sent.get("query"),
         headers=sent.get("headers"),
         auth=tuple(sent["basic"]) if "basic" in sent else None,
     ) as response:

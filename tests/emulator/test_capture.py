@@ -314,10 +314,12 @@ def test_entity_needs_a_valid_access_token(api: CaptureAPI) -> None:
     assert_error(body, 413, "invalid_access_token", "invalid access token")
 
 
-def sign_in_form(api: CaptureAPI, email: str, password: str) -> dict[str, str]:
+def sign_in_form(
+    api: CaptureAPI, email: str, password: str, response_type: str = "token"
+) -> dict[str, str]:
     return api.flow_form(
         redirect_uri="http://localhost",
-        response_type="token",
+        response_type=response_type,
         form="signInForm",
         signInEmailAddress=email,
         currentPassword=password,
@@ -327,12 +329,121 @@ def sign_in_form(api: CaptureAPI, email: str, password: str) -> dict[str, str]:
 def test_sign_in_returns_tokens_that_work(api: CaptureAPI, emu: CaptureEmulator) -> None:
     body = api.post(SIGN_IN, sign_in_form(api, "Demo@Example.com", emu.demo_password))
 
+    # What jump.ios's sign-in handler reads, and no refresh token: no source shows one here.
+    assert set(body) == {"stat", "access_token", "capture_user"}
     assert body["stat"] == "ok"
-    assert body["expires_in"] == 3600
     assert body["capture_user"]["email"] == emu.demo_email
     assert body["capture_user"]["displayName"] == "Demo User"
     assert 16 <= len(body["access_token"]) <= 32
     assert api.post(ENTITY, {"access_token": body["access_token"]})["stat"] == "ok"
+
+
+def code_form(emu: CaptureEmulator, code: str, **fields: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": "http://localhost",
+        **fields,
+    }
+
+
+def sign_in_for_a_code(api: CaptureAPI, emu: CaptureEmulator) -> str:
+    body = api.post(SIGN_IN, sign_in_form(api, emu.demo_email, emu.demo_password, "code"))
+    assert set(body) == {"stat", "authorization_code", "capture_user"}
+    return str(body["authorization_code"])
+
+
+def test_a_code_from_a_sign_in_is_exchanged_once_for_tokens(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    code = sign_in_for_a_code(api, emu)
+    auth = (emu.client_id, emu.client_secret)
+
+    status, body = post_token(api, code_form(emu, code), auth=auth)
+
+    assert status == 200
+    assert set(body) == {"stat", "access_token", "refresh_token", "expires_in"}
+    assert body["expires_in"] == 3600
+    assert api.post(ENTITY, {"access_token": body["access_token"]})["stat"] == "ok"
+    status, again = post_token(api, code_form(emu, code), auth=auth)
+    assert status == 400
+    assert again == {
+        "stat": "error",
+        "code": 200,
+        "error": "invalid_request",
+        "sub_error": "invalid_argument",
+        "argument_name": "code",
+        "error_description": "code is not valid",
+    }
+
+
+def test_a_code_is_bound_to_its_redirect_uri(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    code = sign_in_for_a_code(api, emu)
+    form = code_form(emu, code, redirect_uri="http://elsewhere.example/")
+    status, body = post_token(api, form, auth=(emu.client_id, emu.client_secret))
+    assert (status, body["code"], body["argument_name"]) == (400, 420, "redirect_uri")
+    # The refused attempt spent it.
+    status, body = post_token(api, code_form(emu, code), auth=(emu.client_id, emu.client_secret))
+    assert (status, body["argument_name"]) == (400, "code")
+
+
+def test_a_code_expires(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    code = sign_in_for_a_code(api, emu)
+    emu.advance_clock(600)
+    status, body = post_token(api, code_form(emu, code), auth=(emu.client_id, emu.client_secret))
+    assert (status, body["code"], body["argument_name"]) == (400, 200, "code")
+
+
+def test_an_owner_client_may_exchange_the_login_client_s_code(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    code = sign_in_for_a_code(api, emu)
+    auth = (emu.owner_client_id, emu.owner_client_secret)
+    status, body = post_token(api, code_form(emu, code), auth=auth)
+    assert (status, body["stat"]) == (200, "ok")
+    # and refresh what it got
+    form = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    assert post_token(api, form, auth=auth)[0] == 200
+
+
+def test_a_client_without_the_permission_may_not_call_oauth_token(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    code = sign_in_for_a_code(api, emu)
+    auth = (emu.unprivileged_client_id, emu.unprivileged_client_secret)
+    status, body = post_token(api, code_form(emu, code), auth=auth)
+    assert (status, body["code"], body["sub_error"]) == (400, 403, "client_permission_error")
+
+
+def test_an_unknown_client_id_is_402(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    code = sign_in_for_a_code(api, emu)
+    status, body = post_token(api, code_form(emu, code), auth=("nobody", "secret"))
+    assert (status, body["stat"], body["code"]) == (400, "error", 402)
+    assert (body["error"], body["sub_error"]) == ("invalid_request", "invalid_client_credentials")
+
+
+def test_an_unknown_grant_type_is_the_vendor_s_example(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    status, body = post_token(api, {"grant_type": "X"}, auth=(emu.client_id, emu.client_secret))
+    assert status == 400
+    assert body == {
+        "stat": "error",
+        "code": 200,
+        "error": "invalid_request",
+        "sub_error": "invalid_argument",
+        "argument_name": "grant_type",
+        "error_description": "invalid grant_type: X",
+    }
+
+
+def test_sign_in_takes_no_parameter_from_the_query(api: CaptureAPI, emu: CaptureEmulator) -> None:
+    form = sign_in_form(api, emu.demo_email, emu.demo_password)
+    password = form.pop("currentPassword")
+    body = api.post(SIGN_IN, form, params={"currentPassword": password})
+    assert (body["code"], body["argument_name"]) == (100, "currentPassword")
+    [call] = emu.calls_to(SIGN_IN)
+    assert call.query_param_names == ("currentPassword",)
 
 
 @pytest.mark.parametrize(
@@ -376,18 +487,20 @@ def test_refresh_gives_new_tokens_and_spends_the_old_refresh_token(
     old = emu.sign_in(emu.demo_email)
     body = api.post(REFRESH, refresh_form(emu, str(old["refresh_token"])))
 
-    assert body["stat"] == "ok"
-    assert (body["expires_in"], body["token_type"]) == (3600, "Bearer")
+    assert set(body) == {"stat", "access_token", "refresh_token", "expires_in"}
+    assert body["expires_in"] == 3600
     assert body["refresh_token"] != old["refresh_token"]
     assert api.post(ENTITY, {"access_token": body["access_token"]})["stat"] == "ok"
 
     status, again = post_token(api, refresh_form(emu, str(old["refresh_token"])))
     assert status == 400
     assert again == {
+        "stat": "error",
+        "code": 200,
         "error": "invalid_request",
-        "error_description": "refresh_token is not valid",
         "sub_error": "invalid_argument",
         "argument_name": "refresh_token",
+        "error_description": "refresh_token is not valid",
     }
     assert api.post(REFRESH, refresh_form(emu, body["refresh_token"]))["stat"] == "ok"
 
@@ -430,30 +543,52 @@ def test_refresh_needs_the_client_secret(api: CaptureAPI, emu: CaptureEmulator) 
     assert api.post(REFRESH, refresh_form(emu, str(tokens["refresh_token"])))["stat"] == "ok"
 
 
-def test_refresh_missing_arguments(api: CaptureAPI) -> None:
+def test_refresh_missing_arguments(api: CaptureAPI, emu: CaptureEmulator) -> None:
     status, body = post_token(api, {"grant_type": "refresh_token"})
+    assert (status, body["code"], body["sub_error"], body["argument_name"]) == (
+        400,
+        100,
+        "missing_argument",
+        "client_id",
+    )
+    auth = (emu.client_id, emu.client_secret)
+    status, body = post_token(api, {"grant_type": "refresh_token"}, auth=auth)
     assert (status, body["error"], body["sub_error"], body["argument_name"]) == (
         400,
         "invalid_request",
         "missing_argument",
         "refresh_token",
     )
-    assert body["error_description"] == (
-        "missing arguments: refresh_token, client_id, client_secret"
-    )
+    assert body["error_description"] == "missing required argument: refresh_token"
 
 
-def test_other_methods_are_refused_with_a_json_error(api: CaptureAPI) -> None:
-    with api.session.get(api.server.url + LINK) as response:
+@pytest.mark.parametrize("endpoint", [LINK, UNLINK, SIGN_IN, REFRESH])
+def test_an_oauth_call_by_get_is_refused_without_an_envelope(
+    api: CaptureAPI, endpoint: str
+) -> None:
+    # No source shows Capture's answer: a plain 405, never one of Capture's envelopes.
+    with api.session.get(api.server.url + endpoint) as response:
         assert response.status_code == 405
         assert response.headers["Allow"] == "POST"
-        assert response.json()["stat"] == "error"
+        assert "application/json" not in response.headers["Content-Type"]
 
 
-def test_unknown_paths_answer_a_json_404(api: CaptureAPI, emu: CaptureEmulator) -> None:
+def test_entity_by_get_takes_its_parameters_from_the_query(
+    api: CaptureAPI, emu: CaptureEmulator
+) -> None:
+    access_token = linked_demo(api, emu)
+    params = {"access_token": access_token, "attributes": '["profiles.domain"]'}
+    with api.session.get(api.server.url + ENTITY, params=params) as response:
+        body = response.json()
+    assert body == {"stat": "ok", "result": {"profiles": [{"domain": "google.com"}]}}
+    call = emu.calls_to(ENTITY)[-1]
+    assert (call.method, call.param_names) == ("GET", ("access_token", "attributes"))
+
+
+def test_unknown_paths_answer_a_plain_404(api: CaptureAPI, emu: CaptureEmulator) -> None:
     with api.session.post(api.server.url + "/oauth/nothing_here") as response:
         assert response.status_code == 404
-        assert response.json()["stat"] == "error"
+        assert "application/json" not in response.headers["Content-Type"]
     assert emu.calls == []
 
 
@@ -512,16 +647,26 @@ def test_entity_refuses_attributes_that_are_not_a_json_list(api: CaptureAPI) -> 
 
 
 @pytest.mark.parametrize("scheme", ["OAuth", "Bearer"])
-@pytest.mark.parametrize("endpoint", [ENTITY, UNLINK])
-def test_the_access_token_may_come_in_the_authorization_header(
-    api: CaptureAPI, emu: CaptureEmulator, scheme: str, endpoint: str
+def test_the_access_token_may_come_in_the_authorization_header_of_entity(
+    api: CaptureAPI, emu: CaptureEmulator, scheme: str
 ) -> None:
     access_token = linked_demo(api, emu)
-    form = api.flow_form(identifier_to_remove=GOOGLE_ALICE) if endpoint == UNLINK else {}
-    body = api.post(endpoint, form, headers={"Authorization": f"{scheme} {access_token}"})
+    body = api.post(ENTITY, {}, headers={"Authorization": f"{scheme} {access_token}"})
     assert body["stat"] == "ok"
-    assert emu.calls_to(endpoint)[-1].auth_scheme == scheme
-    assert "access_token" not in emu.calls_to(endpoint)[-1].param_names
+    assert emu.calls_to(ENTITY)[-1].auth_scheme == scheme
+    assert "access_token" not in emu.calls_to(ENTITY)[-1].param_names
+
+
+@pytest.mark.parametrize("endpoint", [LINK, UNLINK])
+def test_the_oauth_calls_take_the_access_token_from_the_body_only(
+    api: CaptureAPI, emu: CaptureEmulator, endpoint: str
+) -> None:
+    access_token = linked_demo(api, emu)
+    fields = {"token": "t" * 40, "redirect_uri": "http://x/"} if endpoint == LINK else {}
+    form = api.flow_form(identifier_to_remove=GOOGLE_ALICE, **fields)
+    body = api.post(endpoint, form, headers={"Authorization": f"OAuth {access_token}"})
+    assert (body["code"], body["argument_name"]) == (100, "access_token")
+    assert len(emu.identities(emu.demo_email)) == 1
 
 
 def test_a_wrong_token_in_the_header_is_an_invalid_access_token(api: CaptureAPI) -> None:
