@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from flask_capture_link import errors
-from flask_capture_link.client import CaptureClient
+from flask_capture_link.client import CaptureClient, errors
 from flask_capture_link.client.models import PASSWORD, LinkedIdentity, Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 

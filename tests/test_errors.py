@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flask_capture_link import errors
+from flask_capture_link.client import errors
 
 
 @pytest.mark.parametrize(

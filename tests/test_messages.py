@@ -7,7 +7,8 @@ import logging
 import pytest
 from flask import Flask
 
-from flask_capture_link import catalog, errors
+from flask_capture_link import catalog
+from flask_capture_link.client import errors
 from flask_capture_link.messages import language_of, lookup
 from flask_capture_link.outcomes import OUTCOMES, outcome_for
 
@@ -84,7 +85,7 @@ def test_flask_babel_translates_overrides_and_english_fallback(app: Flask) -> No
         ({"code": 414, "error": "access_token_expired"}, "access_token_expired", logging.INFO,
          True),
         ({"code": 200, "error": "invalid_argument", "argument_name": "access_token"},
-         "invalid_access_token", logging.INFO, True),
+         "access_token_expired", logging.INFO, True),
         ({"code": 200, "error": "invalid_argument", "argument_name": "flow"}, "invalid_argument",
          logging.ERROR, False),
         ({"code": 100, "error": "missing_argument"}, "missing_argument", logging.ERROR, False),

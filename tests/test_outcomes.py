@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from flask_capture_link import errors
+from flask_capture_link.client import errors
 from flask_capture_link.outcomes import OUTCOMES, outcome_for
 
 CLASSES = [

@@ -7,27 +7,38 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from itsdangerous import URLSafeTimedSerializer
 
 from flask_capture_link import state
+from flask_capture_link.store import MemoryStateStore
 
 
 @pytest.fixture
 def ctx() -> Iterator[Flask]:
     app = Flask(__name__)
     app.secret_key = "state test key"
+    app.extensions["test store"] = MemoryStateStore()
     with app.test_request_context("/"):
         yield app
+
+
+def consume(
+    session: Any, value: str, purpose: str, user: str | None, max_age: int
+) -> state.VerifiedState:
+    """``state.consume`` with this test app's store and no subject."""
+    return state.consume(
+        session, value, purpose, user, max_age, None, current_app.extensions["test store"]
+    )
 
 
 def test_a_state_is_spent_once(ctx: Flask) -> None:
     session: dict[str, Any] = {}
     value = state.issue(session, state.LINK, "user:1", "/account")
-    found = state.consume(session, value, state.LINK, "user:1", 600)
+    found = consume(session, value, state.LINK, "user:1", 600)
     assert found.next == "/account"
     with pytest.raises(state.InvalidState, match="already used"):
-        state.consume(session, value, state.LINK, "user:1", 600)
+        consume(session, value, state.LINK, "user:1", 600)
 
 
 @pytest.mark.parametrize(
@@ -42,9 +53,9 @@ def test_wrong_purpose_or_user(ctx: Flask, purpose: str, user: str | None, reaso
     session: dict[str, Any] = {}
     value = state.issue(session, state.LINK, "user:1", None)
     with pytest.raises(state.InvalidState, match=reason):
-        state.consume(session, value, purpose, user, 600)
+        consume(session, value, purpose, user, 600)
     with pytest.raises(state.InvalidState, match="already used"):  # a refused state is spent
-        state.consume(session, value, state.LINK, "user:1", 600)
+        consume(session, value, state.LINK, "user:1", 600)
 
 
 def test_another_session(ctx: Flask) -> None:
@@ -52,11 +63,11 @@ def test_another_session(ctx: Flask) -> None:
     other: dict[str, Any] = {}
     state.issue(other, state.LINK, "user:1", None)
     with pytest.raises(state.InvalidState, match="another session"):
-        state.consume(other, values[0], state.LINK, "user:1", 600)
+        consume(other, values[0], state.LINK, "user:1", 600)
     with pytest.raises(state.InvalidState, match="another session"):
-        state.consume({}, values[1], state.LINK, "user:1", 600)
+        consume({}, values[1], state.LINK, "user:1", 600)
     with pytest.raises(state.InvalidState, match="already used"):  # spent all the same
-        state.consume(other, values[0], state.LINK, "user:1", 600)
+        consume(other, values[0], state.LINK, "user:1", 600)
 
 
 def test_signed_with_another_key(ctx: Flask) -> None:
@@ -67,7 +78,7 @@ def test_signed_with_another_key(ctx: Flask) -> None:
     )
     forged = URLSafeTimedSerializer("attacker key", salt="flask-capture-link.state").dumps(payload)
     with pytest.raises(state.InvalidState, match="signature"):
-        state.consume(session, forged, state.LINK, "user:1", 600)
+        consume(session, forged, state.LINK, "user:1", 600)
 
 
 def test_a_state_made_during_a_key_rotation_outlives_the_fallback(ctx: Flask) -> None:
@@ -76,7 +87,7 @@ def test_a_state_made_during_a_key_rotation_outlives_the_fallback(ctx: Flask) ->
     session: dict[str, Any] = {}
     value = state.issue(session, state.LINK, "user:1", None)  # signed with the new key only
     ctx.config["SECRET_KEY_FALLBACKS"] = []  # the rotation is over
-    assert state.consume(session, value, state.LINK, "user:1", 600).purpose == state.LINK
+    assert consume(session, value, state.LINK, "user:1", 600).purpose == state.LINK
 
 
 def test_rendering_buttons_does_not_grow_the_session(ctx: Flask) -> None:
@@ -93,21 +104,11 @@ def test_using_states_does_not_grow_the_session(ctx: Flask) -> None:
     values = [state.issue(session, state.LINK, "user:1", None) for _ in range(50)]
     size = len(json.dumps(session))
     for value in values:
-        state.consume(session, value, state.LINK, "user:1", 600)
+        consume(session, value, state.LINK, "user:1", 600)
     assert len(json.dumps(session)) == size
     for value in values:  # spent in the state store, not in the session: still refused
         with pytest.raises(state.InvalidState, match="already used"):
-            state.consume(session, value, state.LINK, "user:1", 600)
-
-
-def test_a_record_from_before_the_state_store_keeps_its_states_and_drops_its_list(
-    ctx: Flask,
-) -> None:
-    session: dict[str, Any] = {}
-    value = state.issue(session, state.LINK, "user:1", None)
-    session[state.SESSION_RECORD] = {**session[state.SESSION_RECORD], "used": [["x", 1]], "f": 0}
-    state.consume(session, value, state.LINK, "user:1", 600)
-    assert set(session[state.SESSION_RECORD]) == {"k"}
+            consume(session, value, state.LINK, "user:1", 600)
 
 
 def test_user_id_is_not_readable_in_the_state(ctx: Flask) -> None:
@@ -121,7 +122,7 @@ def test_garbage_is_refused(ctx: Flask, garbage: str) -> None:
     session: dict[str, Any] = {}
     state.issue(session, state.LINK, None, None)
     with pytest.raises(state.InvalidState):
-        state.consume(session, garbage, state.LINK, None, 600)
+        consume(session, garbage, state.LINK, None, 600)
 
 
 def test_states_survive_a_key_rotation(ctx: Flask) -> None:
@@ -129,9 +130,9 @@ def test_states_survive_a_key_rotation(ctx: Flask) -> None:
     value = state.issue(session, state.LINK, "user:1", None)
     ctx.secret_key = "the new key"
     ctx.config["SECRET_KEY_FALLBACKS"] = ["state test key"]
-    assert state.consume(session, value, state.LINK, "user:1", 600).purpose == state.LINK
+    assert consume(session, value, state.LINK, "user:1", 600).purpose == state.LINK
     ctx.config["SECRET_KEY_FALLBACKS"] = []
     other = state.issue(session, state.LINK, "user:1", None)
     ctx.secret_key = "yet another key"
     with pytest.raises(state.InvalidState):  # without the fallback: refused
-        state.consume(session, other, state.LINK, "user:1", 600)
+        consume(session, other, state.LINK, "user:1", 600)

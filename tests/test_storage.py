@@ -16,7 +16,7 @@ from flask_capture_link import CaptureLink, NoAccessToken
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.client.models import Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.freshness import SIGN_IN_KEY, SIGNED_IN_KEY
+from flask_capture_link.state import SESSION_RECORD
 from flask_capture_link.storage import TOKENS_KEY, SessionStorage, TokenStorage
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
@@ -106,6 +106,11 @@ def session_keys(client: Any) -> set[str]:
         return set(stored)
 
 
+def session_value(client: Any, key: str) -> Any:
+    with client.session_transaction() as stored:
+        return stored.get(key)
+
+
 def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
     client: Any, emulator: CaptureEmulator, storage: ServerStorage
 ) -> None:
@@ -134,7 +139,7 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
 
     client.get("/sign-out")
     assert storage.rows == {}
-    assert SIGN_IN_KEY not in session_keys(client)
+    assert "id" not in (session_value(client, SESSION_RECORD) or {})  # no sign-in noted
 
 
 def test_a_refused_refresh_forgets_the_tokens_once(
@@ -180,7 +185,7 @@ def test_the_default_keeps_the_tokens_sealed_under_one_session_key(
     with session_app.test_client() as client:
         answer = sign_in(client, emulator, emulator.demo_email)
         with client.session_transaction() as stored:
-            assert set(stored) == {TOKENS_KEY, SIGN_IN_KEY, SIGNED_IN_KEY}
+            assert set(stored) == {TOKENS_KEY, SESSION_RECORD}  # tokens; sign-in and state key
             sealed = stored[TOKENS_KEY]
         assert answer["access_token"] not in sealed
         assert answer["refresh_token"] not in sealed

@@ -47,7 +47,7 @@ from .errors import (
 )
 from .models import PASSWORD, REFRESH, LinkedIdentity, Tokens
 
-logger = logging.getLogger("flask_capture_link.client")
+logger = logging.getLogger(__name__)
 
 #: Seconds to wait for a connection, then for Capture's answer.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)

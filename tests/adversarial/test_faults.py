@@ -81,7 +81,7 @@ def failure_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
     return [
         r
         for r in caplog.records
-        if r.name == "flask_capture_link" and " failed: " in r.getMessage()
+        if r.name.startswith("flask_capture_link") and " failed: " in r.getMessage()
     ]
 
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator
-from flask_capture_link.freshness import SIGN_IN_KEY
+from flask_capture_link.freshness import sign_in_id as recorded_sign_in
 from flask_capture_link.testing import sign_in
 
 from ..helpers import ENTITY, LINK, UNLINK, last_flash
@@ -191,7 +191,7 @@ def real_values(
     token = emulator.issue_social_token("facebook", account)
     subject = identifier if purpose == state.UNLINK else None
     with browser.client.session_transaction() as session, app.test_request_context("/"):
-        sign_in_id = session.get(SIGN_IN_KEY)  # what the extension binds states to
+        sign_in_id = recorded_sign_in(session)  # what the extension binds states to
         binding = f"sign-in:{sign_in_id}" if sign_in_id else None
         issued = state.issue(session, purpose, binding, None, subject=subject)
     return {

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
-from flask_capture_link.freshness import SIGN_IN_KEY
+from flask_capture_link.freshness import sign_in_id as recorded_sign_in
 from flask_capture_link.redirects import LOOKALIKES, safe_next
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
@@ -387,7 +387,7 @@ def test_a_state_carrying_a_bad_next_still_redirects_home(
 ) -> None:
     """``next`` is checked again before the redirect, should a state ever carry a bad one."""
     with client.session_transaction() as session, app.test_request_context("/"):
-        made = state.issue(session, state.LINK, f"sign-in:{session[SIGN_IN_KEY]}", value)
+        made = state.issue(session, state.LINK, f"sign-in:{recorded_sign_in(session)}", value)
     url = f"http://localhost/capture-link/token?state={made}"
     token = emulator.issue_social_token("google", "layered") if outcome == "success" else None
     response = deliver_token(client, url, token, method="GET")
