@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, render_template_string, request
+from flask.testing import FlaskClient
 
 from flask_capture_link import CaptureLink, config
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
@@ -108,7 +109,7 @@ def link_calls(emulator: CaptureEmulator) -> int:
     return len(emulator.calls_to(LINK))
 
 
-def last_flash(client: Any) -> tuple[str, str]:
+def last_flash(client: FlaskClient) -> tuple[str, str]:
     """The last ``(category, message)`` flashed to this browser."""
     found = flashes(client)
     assert found, "nothing was flashed"
@@ -120,7 +121,7 @@ def state_of(token_url: str) -> str:
     return parse_qs(urlsplit(token_url).query)["state"][0]
 
 
-def session_tokens(client: Any, **values: object) -> None:
+def session_tokens(client: FlaskClient, **values: object) -> None:
     """Put these session values (``access_token``, ``refresh_token``, ``expires_at``) in the
     test client's session, under the keys the extension reads by default."""
     keys = {

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from flask import Flask
+from flask.testing import FlaskClient
 
 from flask_capture_link import CaptureLink, Tokens, state, state_store
 from flask_capture_link.catalog import ENGLISH
@@ -253,7 +254,7 @@ def test_warning_at_start_with_many_workers_and_no_redis(
 
 
 def test_warning_at_the_first_request_of_a_multiprocess_server(
-    app: Flask, client: Any, signed_in: Any, caplog: pytest.LogCaptureFixture
+    app: Flask, client: FlaskClient, signed_in: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = urlsplit(find_token_url(client.get("/").get_data(as_text=True)))
     with caplog.at_level(logging.WARNING, logger="flask_capture_link"):

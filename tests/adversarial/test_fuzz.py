@@ -19,6 +19,7 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -169,7 +170,7 @@ def body_of(attempt: Attempt) -> tuple[bytes, str | None]:
 
 @dataclass
 class Browser:
-    client: Any
+    client: FlaskClient
     access_token: str | None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 
 from flask_capture_link import errors
 from flask_capture_link.catalog import ENGLISH
@@ -80,7 +81,7 @@ def test_client_makes_of_each_answer_what_the_corpus_says(
         ]
 
 
-def flashed(client: Any, key: str) -> None:
+def flashed(client: FlaskClient, key: str) -> None:
     outcome = OUTCOMES[key]
     assert last_flash(client) == (outcome.category, ENGLISH[outcome.message_key])
 
@@ -90,7 +91,7 @@ LINK_ANSWERS = corpus.each_answer("link_account_native")
 
 @pytest.mark.parametrize(("name", "entry"), LINK_ANSWERS, ids=corpus.ids(LINK_ANSWERS))
 def test_site_flashes_the_outcome_of_each_link_answer(
-    client: Any, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
 ) -> None:
     access_token = emulator.sign_in(emulator.demo_email)["access_token"]
     session_tokens(client, access_token=access_token)  # no refresh token: nothing is retried
@@ -109,7 +110,7 @@ UNLINK_ANSWERS = corpus.each_answer("unlink_account_native")
 
 @pytest.mark.parametrize(("name", "entry"), UNLINK_ANSWERS, ids=corpus.ids(UNLINK_ANSWERS))
 def test_site_flashes_the_outcome_of_each_unlink_answer(
-    app: Flask, client: Any, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
 ) -> None:
     @app.route("/accounts")
     def accounts() -> str:
@@ -140,7 +141,7 @@ REFUSALS = [(n, e) for n, e in corpus.each_answer("oauth_token") if e["outcome"]
 
 @pytest.mark.parametrize(("name", "entry"), REFUSALS, ids=corpus.ids(REFUSALS))
 def test_a_refused_refresh_signs_the_user_out_and_is_never_sent_again(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     caplog: pytest.LogCaptureFixture,
     name: str,
@@ -179,7 +180,7 @@ DELIVERIES = corpus.each_request("social_login_token")
 
 @pytest.mark.parametrize(("name", "entry"), DELIVERIES, ids=corpus.ids(DELIVERIES))
 def test_site_takes_each_documented_social_login_delivery(
-    client: Any, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
