@@ -1,4 +1,4 @@
-"""What the package imports is what setup.cfg declares."""
+"""What setup.cfg declares: what the package imports, extras for sites, metadata for a registry."""
 
 from __future__ import annotations
 
