@@ -9,16 +9,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml requirements/test.txt
+	$(BIN)/python -m pip install --quiet -r requirements/test.txt
 	touch $@
 
-$(VENV)/.installed-docs: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[docs]"
+$(VENV)/.installed-docs: $(BIN)/python setup.cfg pyproject.toml requirements/docs.txt
+	$(BIN)/python -m pip install --quiet -r requirements/docs.txt
 	touch $@
 
-$(VENV)/.installed-example: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[example]"
+$(VENV)/.installed-example: $(BIN)/python setup.cfg pyproject.toml requirements/example.txt
+	$(BIN)/python -m pip install --quiet -r requirements/example.txt
 	touch $@
 
 test: $(VENV)/.installed-test lint typecheck pytest

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from flask.testing import FlaskClient
 
 from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
@@ -52,13 +53,13 @@ def app(capture_emulator: EmulatorServer) -> Flask:
 
 
 @pytest.fixture
-def signed_in(client: Any, emulator: CaptureEmulator) -> dict[str, Any]:
+def signed_in(client: FlaskClient, emulator: CaptureEmulator) -> dict[str, Any]:
     """The demo user's tokens, in the test client's session."""
     return sign_in(client, emulator, emulator.demo_email)
 
 
 @pytest.fixture
-def token_url(client: Any, signed_in: dict[str, Any]) -> str:
+def token_url(client: FlaskClient, signed_in: dict[str, Any]) -> str:
     """A token URL issued to the signed-in demo user (from the rendered button)."""
     return find_token_url(client.get("/account").get_data(as_text=True), "google")
 

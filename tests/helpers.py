@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, render_template_string, request
 from flask.ctx import RequestContext
-from flask.testing import EnvironBuilder
+from flask.testing import EnvironBuilder, FlaskClient
 
 from flask_capture_link import CaptureLink
 from flask_capture_link.client.models import Tokens
@@ -115,7 +115,7 @@ def link_calls(emulator: CaptureEmulator) -> int:
     return len(emulator.calls_to(LINK))
 
 
-def last_flash(client: Any) -> tuple[str, str]:
+def last_flash(client: FlaskClient) -> tuple[str, str]:
     """The last ``(category, message)`` flashed to this browser."""
     found = flashes(client)
     assert found, "nothing was flashed"
@@ -127,7 +127,7 @@ def state_of(token_url: str) -> str:
     return parse_qs(urlsplit(token_url).query)["state"][0]
 
 
-def session_tokens(client: Any, **values: object) -> None:
+def session_tokens(client: FlaskClient, **values: object) -> None:
     """Change the tokens kept in the test client's session (``access_token``,
     ``refresh_token``, ``expires_at``; the others stay), through the app's
     :class:`~flask_capture_link.storage.SessionStorage`: they are sealed, as the extension keeps
@@ -138,14 +138,14 @@ def session_tokens(client: Any, **values: object) -> None:
         storage.save(dataclasses.replace(kept, **values))
 
 
-def stored_tokens(client: Any) -> Tokens | None:
+def stored_tokens(client: FlaskClient) -> Tokens | None:
     """The tokens kept in the test client's session, opened with the app's secret key."""
     with in_session(client):
         return SessionStorage().load()
 
 
 @contextmanager
-def in_session(client: Any) -> Iterator[None]:
+def in_session(client: FlaskClient) -> Iterator[None]:
     """A request context of the test client's own session (changes are kept)."""
     app = client.application
     with client.session_transaction() as session:

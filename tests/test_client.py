@@ -196,7 +196,7 @@ def test_unknown_code_keeps_the_raw_body(
 def test_timeout_raises_within_the_read_timeout(
     capture_emulator: EmulatorServer, emulator: CaptureEmulator
 ) -> None:
-    emulator.set_fault(LINK, "hang", seconds=5)
+    emulator.set_fault(LINK, "hang", seconds=60)
     with CaptureClient(
         capture_emulator.url,
         emulator.client_id,
@@ -207,7 +207,8 @@ def test_timeout_raises_within_the_read_timeout(
         started = time.monotonic()
         with pytest.raises(errors.CaptureAnswerLost, match="in time"):
             client.link_account("a" * 40, "access")
-        assert time.monotonic() - started < 1.5
+        # Under test: the read timeout ends it, not the 60 s hang; loosely, for a slow machine.
+        assert time.monotonic() - started < 30
     emulator.clear_faults()
     assert len(emulator.calls_to(LINK)) == 1
 

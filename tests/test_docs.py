@@ -67,7 +67,8 @@ def test_the_outcomes_table_shows_each_flash_category() -> None:
 # The README is short and leads to every page ----------------------------------------------
 
 #: Pages of the docs, but the root that holds the toctrees.
-PAGES = sorted(p.name for p in DOCS.iterdir() if p.suffix in {".md", ".rst"} and p.stem != "index")
+PAGE_TYPES = (".md", ".rst")
+PAGES = sorted(p.name for p in DOCS.iterdir() if p.suffix in PAGE_TYPES and p.stem != "index")
 
 #: ``[text](target)`` in Markdown, the target without its ``#anchor``.
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)\s]*)?\)")
@@ -77,17 +78,33 @@ def test_the_readme_is_short() -> None:
     assert len(README.splitlines()) <= 150
 
 
+#: The README's links are absolute (a registry shows it as the package's description): the
+#: built docs' pages, and the repository's files.
+DOCS_URL = "https://flask-capture-link.readthedocs.io/en/latest/"
+REPO_URL = "https://github.com/flask-capture-link/flask-capture-link/blob/main/"
+
+
+def linked_pages() -> list[str]:
+    """The docs pages the README links, by name (``quickstart``)."""
+    return [
+        t.removeprefix(DOCS_URL).removesuffix(".html")
+        for t in LINK.findall(README)
+        if t.startswith(DOCS_URL) and t != DOCS_URL
+    ]
+
+
 def test_every_page_the_readme_links_exists() -> None:
-    targets = [t for t in LINK.findall(README) if "://" not in t]
-    assert targets, "the README links no page"
-    missing = [t for t in targets if not (ROOT / t).exists()]
+    pages = linked_pages()
+    files = [t.removeprefix(REPO_URL) for t in LINK.findall(README) if t.startswith(REPO_URL)]
+    assert pages and files, "the README links no page"
+    missing = [p for p in pages if not any((DOCS / p).with_suffix(s).exists() for s in PAGE_TYPES)]
+    missing += [f for f in files if not (ROOT / f).exists()]
     assert missing == []
 
 
 def test_the_readme_links_every_docs_page() -> None:
-    linked = {Path(t).name for t in LINK.findall(README) if t.startswith("docs/")}
     # changes.md only includes CHANGES.md, which the README links itself.
-    assert set(PAGES) - {"changes.md"} <= linked
+    assert {Path(p).stem for p in PAGES} - {"changes"} <= set(linked_pages())
 
 
 def test_every_docs_page_is_in_the_toctree() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 
 from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
@@ -46,12 +47,12 @@ def app(capture_emulator: EmulatorServer) -> Flask:
     return app
 
 
-def stored(client: Any) -> Tokens:
+def stored(client: FlaskClient) -> Tokens:
     """The tokens kept in the client's session; none: empty ones."""
     return stored_tokens(client) or Tokens(access_token="")
 
 
-def test_refresh_before_expiry(app: Flask, client: Any, emulator: CaptureEmulator) -> None:
+def test_refresh_before_expiry(app: Flask, client: FlaskClient, emulator: CaptureEmulator) -> None:
     answer = sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
     emulator.advance_clock(3600 - 30)  # inside the refresh leeway
@@ -69,7 +70,7 @@ def test_refresh_before_expiry(app: Flask, client: Any, emulator: CaptureEmulato
 
 
 def test_refresh_on_expired_answer_then_retry(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
@@ -82,7 +83,7 @@ def test_refresh_on_expired_answer_then_retry(
 
 
 def test_used_refresh_token_signs_out_cleanly(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     answer = sign_in(client, emulator, emulator.demo_email)
     with app.test_request_context("/"):
@@ -111,12 +112,13 @@ def test_no_secret_means_sign_in_again(capture_emulator: EmulatorServer) -> None
 
 
 def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     emulator.add_identity(emulator.demo_email, "google", "e")
     session_tokens(client, expires_at=time.time() - 1)
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
     emulator.set_fault(REFRESH, "latency", seconds=0.3)  # both requests meet the refresh
 
     pages: list[str] = []
@@ -139,7 +141,7 @@ def test_concurrent_refresh_in_one_session_spends_the_refresh_token_once(
 
 
 def test_new_tokens_replace_all_of_the_previous_users(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     """B signs in on A's session with tokens that carry no refresh token: a 414 must not be
     refreshed with A's refresh token (that would link B's identity to A's account)."""
@@ -163,7 +165,7 @@ def test_new_tokens_replace_all_of_the_previous_users(
 
 
 def test_a_refresh_between_button_and_token_keeps_the_state_valid(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))

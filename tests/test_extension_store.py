@@ -4,6 +4,7 @@ request time, and the warnings when single use would hold per process only."""
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 
 from flask_capture_link import CaptureLink, LinkedIdentity
 from flask_capture_link.catalog import ENGLISH
@@ -40,7 +40,7 @@ def app(capture_emulator: EmulatorServer) -> Flask:
     return site(capture_emulator)
 
 
-def sign_in_without_password(client: Any, emulator: CaptureEmulator) -> None:
+def sign_in_without_password(client: FlaskClient, emulator: CaptureEmulator) -> None:
     """Tokens the site put in the session itself (say, from a social sign-in): whether the
     account has a password is not known."""
     with client.session_transaction() as session:
@@ -48,7 +48,7 @@ def sign_in_without_password(client: Any, emulator: CaptureEmulator) -> None:
 
 
 def test_last_identity_after_a_password_sign_in_can_go(
-    client: Any, emulator: CaptureEmulator
+    client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)  # as store_tokens(client.sign_in(...))
     emulator.add_identity(emulator.demo_email, "google", "ann")
@@ -59,7 +59,7 @@ def test_last_identity_after_a_password_sign_in_can_go(
 
 
 def test_last_identity_without_a_password_sign_in_stays(
-    client: Any, emulator: CaptureEmulator
+    client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     sign_in_without_password(client, emulator)
     emulator.add_identity(emulator.demo_email, "google", "ann")
@@ -95,7 +95,7 @@ def test_refused_unlink_sends_nothing_to_capture(
 
 
 def test_one_of_two_identities_can_go_without_a_password(
-    client: Any, emulator: CaptureEmulator
+    client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     sign_in_without_password(client, emulator)
     emulator.add_identity(emulator.demo_email, "google", "ann")

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, render_template_string, request
+from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin, login_user
 
 from flask_capture_link import CaptureLink, Tokens
@@ -43,7 +44,7 @@ def unlink_form(page: str) -> dict[str, str]:
     return forms[0]
 
 
-def raw_token_url(client: Any) -> str:
+def raw_token_url(client: FlaskClient) -> str:
     page = client.get("/raw").get_data(as_text=True)
     href = re.search(r'id="raw" href="([^"]+)"', page)
     assert href is not None
@@ -105,7 +106,7 @@ def go_stale() -> None:
     time.sleep(1.1)  # CAPTURE_LINK_FRESH_FOR is one second
 
 
-def test_fresh_after_a_password_sign_in(client: Any, emulator: CaptureEmulator) -> None:
+def test_fresh_after_a_password_sign_in(client: FlaskClient, emulator: CaptureEmulator) -> None:
     client.post("/password-sign-in")
     url = find_token_url(client.get("/connected").get_data(as_text=True))
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
@@ -113,7 +114,7 @@ def test_fresh_after_a_password_sign_in(client: Any, emulator: CaptureEmulator) 
     assert len(emulator.identities(emulator.demo_email)) == 1
 
 
-def test_stale_after_fresh_for(client: Any, emulator: CaptureEmulator) -> None:
+def test_stale_after_fresh_for(client: FlaskClient, emulator: CaptureEmulator) -> None:
     client.post("/password-sign-in")
     url = raw_token_url(client)  # issued while fresh
     go_stale()
@@ -131,7 +132,7 @@ def test_stale_after_fresh_for(client: Any, emulator: CaptureEmulator) -> None:
     assert emulator.identities(emulator.demo_email) == []
 
 
-def test_the_refused_state_is_spent(client: Any, emulator: CaptureEmulator) -> None:
+def test_the_refused_state_is_spent(client: FlaskClient, emulator: CaptureEmulator) -> None:
     client.post("/password-sign-in")
     url = raw_token_url(client)
     go_stale()
@@ -142,7 +143,9 @@ def test_the_refused_state_is_spent(client: Any, emulator: CaptureEmulator) -> N
     assert emulator.calls_to(LINK) == []
 
 
-def test_a_refresh_does_not_make_a_session_fresh(client: Any, emulator: CaptureEmulator) -> None:
+def test_a_refresh_does_not_make_a_session_fresh(
+    client: FlaskClient, emulator: CaptureEmulator
+) -> None:
     client.post("/password-sign-in")
     go_stale()
     assert client.post("/refresh").status_code == 200
@@ -156,7 +159,7 @@ def test_a_refresh_does_not_make_a_session_fresh(client: Any, emulator: CaptureE
 
 
 def test_tokens_of_a_refresh_stored_anew_are_not_fresh(
-    client: Any, emulator: CaptureEmulator
+    client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     client.post("/password-sign-in")
     client.post("/store-refreshed")  # straight away: only a sign-in makes a session fresh
@@ -165,7 +168,9 @@ def test_tokens_of_a_refresh_stored_anew_are_not_fresh(
     assert emulator.calls_to(LINK) == []
 
 
-def test_a_new_sign_in_makes_it_fresh_again(client: Any, emulator: CaptureEmulator) -> None:
+def test_a_new_sign_in_makes_it_fresh_again(
+    client: FlaskClient, emulator: CaptureEmulator
+) -> None:
     client.post("/password-sign-in")
     go_stale()
     client.post("/password-sign-in")
@@ -173,7 +178,9 @@ def test_a_new_sign_in_makes_it_fresh_again(client: Any, emulator: CaptureEmulat
     assert last_flash(client) == ("success", ENGLISH["success"])
 
 
-def test_stale_unlink_is_refused_before_capture(client: Any, emulator: CaptureEmulator) -> None:
+def test_stale_unlink_is_refused_before_capture(
+    client: FlaskClient, emulator: CaptureEmulator
+) -> None:
     client.post("/password-sign-in")
     emulator.add_identity(emulator.demo_email, "google", "ann")
     emulator.add_identity(emulator.demo_email, "facebook", "ann")
@@ -188,7 +195,7 @@ def test_stale_unlink_is_refused_before_capture(client: Any, emulator: CaptureEm
 
 
 def test_stale_unlink_button_leads_to_re_authentication(
-    client: Any, emulator: CaptureEmulator
+    client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     client.post("/password-sign-in")
     emulator.add_identity(emulator.demo_email, "google", "ann")
@@ -203,7 +210,7 @@ def test_stale_unlink_button_leads_to_re_authentication(
     assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
 
 
-def test_reauthenticate_sends_a_fresh_session_straight_back(client: Any) -> None:
+def test_reauthenticate_sends_a_fresh_session_straight_back(client: FlaskClient) -> None:
     client.post("/password-sign-in")
     response = client.get(REAUTHENTICATE, query_string={"next": "/connected"})
     assert response.headers["Location"] == "/connected"
@@ -303,7 +310,7 @@ def flask_login_site(capture_emulator: EmulatorServer, **manager_settings: Any) 
     return app
 
 
-def restored_from_remember_cookie(client: Any) -> None:
+def restored_from_remember_cookie(client: FlaskClient) -> None:
     """The browser dropped its session cookie and kept the remember cookie."""
     assert client.get_cookie("remember_token") is not None
     client.delete_cookie("session")

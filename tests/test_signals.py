@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import example_app
@@ -57,7 +58,7 @@ def assert_just_now(moment: datetime) -> None:
 
 
 def test_account_linked_carries_a_notice(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     emulator.add_identity(emulator.demo_email, "facebook", "old")
     token = emulator.issue_social_token("google", "ann", display_name="Ann Example")
@@ -75,7 +76,7 @@ def test_account_linked_carries_a_notice(
 
 
 def test_account_unlinked_carries_a_notice(
-    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     identifier = emulator.add_identity(emulator.demo_email, "google", "ann")
     page = client.get("/accounts").get_data(as_text=True)
@@ -96,7 +97,7 @@ def test_account_unlinked_carries_a_notice(
 
 
 def test_behind_a_proxy_the_ip_is_the_client_s(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
     seen, connected = recorded(signals.account_linked, app)
@@ -111,7 +112,7 @@ def test_behind_a_proxy_the_ip_is_the_client_s(
 
 
 def test_a_handler_for_any_sender_gets_the_notices(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     seen: list[tuple[str, Any, dict[str, Any]]] = []
 
@@ -132,7 +133,7 @@ def test_a_handler_for_any_sender_gets_the_notices(
 
 
 def test_a_handler_for_another_app_gets_nothing(
-    client: Any, emulator: CaptureEmulator, token_url: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     seen, connected = recorded(signals.account_linked, Flask("another site"))
     with connected:
@@ -141,7 +142,9 @@ def test_a_handler_for_another_app_gets_nothing(
     assert seen == []
 
 
-def test_no_handler_no_extra_call(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+def test_no_handler_no_extra_call(
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
+) -> None:
     """The identities are listed for a notice only when someone listens."""
     app = client.application
     assert not signals.account_linked.has_receivers_for(app)
@@ -152,7 +155,7 @@ def test_no_handler_no_extra_call(client: Any, emulator: CaptureEmulator, token_
 
 
 def test_a_notice_without_the_identity_when_capture_cannot_say(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     emulator.set_fault(ENTITY, "html_502")
     seen, connected = recorded(signals.account_linked, app)
@@ -172,7 +175,7 @@ def example_site(capture_emulator: EmulatorServer, **config: Any) -> Flask:
     return example_app.create_app(site_config)
 
 
-def sign_in_and_link(client: Any, emulator: CaptureEmulator) -> None:
+def sign_in_and_link(client: FlaskClient, emulator: CaptureEmulator) -> None:
     """Sign in on the example site's form, and link Google from the connected-accounts page."""
     token = CSRF_FIELD.search(client.get("/login").get_data(as_text=True))
     assert token is not None

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string, session
+from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin, current_user
 
 from flask_capture_link import CaptureLink, NoAccessToken
@@ -101,7 +102,7 @@ def site(capture_emulator: EmulatorServer, storage: TokenStorage) -> Flask:
     return app
 
 
-def session_keys(client: Any) -> set[str]:
+def session_keys(client: FlaskClient) -> set[str]:
     with client.session_transaction() as stored:
         return set(stored)
 
@@ -112,7 +113,7 @@ def session_value(client: Any, key: str) -> Any:
 
 
 def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
-    client: Any, emulator: CaptureEmulator, storage: ServerStorage
+    client: FlaskClient, emulator: CaptureEmulator, storage: ServerStorage
 ) -> None:
     email = emulator.demo_email
     answer = sign_in(client, emulator, email, user=User(email))
@@ -143,7 +144,7 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
 
 
 def test_a_refused_refresh_forgets_the_tokens_once(
-    app: Flask, client: Any, emulator: CaptureEmulator, storage: ServerStorage
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, storage: ServerStorage
 ) -> None:
     email = emulator.demo_email
     answer = sign_in(client, emulator, email, user=User(email))
@@ -162,7 +163,7 @@ def test_a_refused_refresh_forgets_the_tokens_once(
 
 
 def test_no_tokens_in_the_storage_is_no_access_token(
-    client: Any, emulator: CaptureEmulator, storage: ServerStorage
+    client: FlaskClient, emulator: CaptureEmulator, storage: ServerStorage
 ) -> None:
     email = emulator.demo_email
     sign_in(client, emulator, email, user=User(email))

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, redirect, render_template_string, session
+from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin, login_fresh, login_required
 
 from flask_capture_link.catalog import ENGLISH
@@ -120,14 +121,14 @@ def test_a_missing_button_says_what_page_came_back(
 
 
 def test_sign_in_with_a_user_needs_flask_login(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     with pytest.raises(ValueError, match="no LoginManager"):
         sign_in(client, emulator, emulator.demo_email, user="someone")
 
 
 def test_session_key_stores_the_access_token_there_too(
-    app: Flask, client: Any, emulator: CaptureEmulator
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator
 ) -> None:
     answer = sign_in(client, emulator, emulator.demo_email, session_key="mine")
     kept = stored_tokens(client)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from flask_capture_link import ConfigError, signals
 from flask_capture_link.catalog import ENGLISH
@@ -39,7 +40,7 @@ SEVEN = (
 
 
 def test_link_succeeds_and_redirects_to_next(
-    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: dict[str, Any]
 ) -> None:
     url = find_token_url(client.get("/account?next=/account").get_data(as_text=True), "google")
     token = emulator.issue_social_token("google", "alice")
@@ -58,14 +59,16 @@ def test_link_succeeds_and_redirects_to_next(
 
 
 def test_link_without_next_goes_home(
-    client: Any, emulator: CaptureEmulator, token_url: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     response = deliver_token(client, token_url, emulator.issue_social_token("google", "bob"))
     assert response.headers["Location"] == "/"
     assert last_flash(client)[0] == "success"
 
 
-def test_token_by_get_is_accepted(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+def test_token_by_get_is_accepted(
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
+) -> None:
     token = emulator.issue_social_token("facebook", "carol")
     response = deliver_token(client, token_url, token, method="GET")
     assert response.status_code == 303
@@ -74,7 +77,7 @@ def test_token_by_get_is_accepted(client: Any, emulator: CaptureEmulator, token_
 
 
 def test_cancel_at_provider_calls_nothing(
-    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: dict[str, Any]
 ) -> None:
     url = find_token_url(client.get("/account?next=/account").get_data(as_text=True))
     response = deliver_token(client, url, None, method="GET")
@@ -84,7 +87,7 @@ def test_cancel_at_provider_calls_nothing(
 
 
 def test_open_next_is_refused_when_the_button_is_made(
-    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: dict[str, Any]
 ) -> None:
     page = client.get("/account?next=//evil.example/").get_data(as_text=True)
     response = deliver_token(
@@ -113,7 +116,7 @@ def test_no_access_token_sends_to_sign_in_without_calling(
 
 
 def test_cookieless_post_is_bounced_then_links(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     token = emulator.issue_social_token("google", "k")
     with app.test_client() as cross_site:  # a cross-site POST: no session cookie
@@ -199,7 +202,7 @@ def test_forged_cookieless_post_does_not_replace_the_session(
 
 
 def test_head_spends_and_links_nothing(
-    client: Any, emulator: CaptureEmulator, token_url: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     parts = urlsplit(token_url)
     token = emulator.issue_social_token("google", "prefetched")
@@ -210,7 +213,9 @@ def test_head_spends_and_links_nothing(
     assert last_flash(client)[0] == "success"
 
 
-def test_oversized_body_is_a_message_not_an_error(app: Flask, client: Any, token_url: str) -> None:
+def test_oversized_body_is_a_message_not_an_error(
+    app: Flask, client: FlaskClient, token_url: str
+) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 1000
     response = client.post(urlsplit(token_url).path, data={"token": "x" * 5000})
     assert response.status_code == 303
@@ -220,7 +225,9 @@ def test_oversized_body_is_a_message_not_an_error(app: Flask, client: Any, token
 # Capture's answers -------------------------------------------------------------------------
 
 
-def test_identity_in_use_elsewhere(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+def test_identity_in_use_elsewhere(
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
+) -> None:
     emulator.add_user("other@example.com", "pw")
     emulator.add_identity("other@example.com", "google", "shared")
     deliver_token(client, token_url, emulator.issue_social_token("google", "shared"))
@@ -228,7 +235,7 @@ def test_identity_in_use_elsewhere(client: Any, emulator: CaptureEmulator, token
     assert emulator.identities(emulator.demo_email) == []
 
 
-def test_used_social_token(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+def test_used_social_token(client: FlaskClient, emulator: CaptureEmulator, signed_in: Any) -> None:
     token = emulator.issue_social_token("google", "once")
     first = find_token_url(client.get("/").get_data(as_text=True))
     second = find_token_url(client.get("/").get_data(as_text=True))
@@ -238,7 +245,7 @@ def test_used_social_token(client: Any, emulator: CaptureEmulator, signed_in: An
 
 
 def test_unknown_access_token_sends_to_sign_in_and_drops_it(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     session_tokens(client, access_token="not-a-real-token")
     url = find_token_url(client.get("/").get_data(as_text=True))
@@ -302,7 +309,7 @@ def test_configuration_faults_say_try_later_and_log_error(
 
 
 def test_signals_report_each_outcome(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     seen: list[tuple[str, dict[str, Any]]] = []
     with (
@@ -316,7 +323,7 @@ def test_signals_report_each_outcome(
 
 
 def test_a_failing_signal_handler_does_not_change_the_outcome(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     def broken(sender: Any, **extra: Any) -> None:
         raise RuntimeError("handler bug")
@@ -328,7 +335,7 @@ def test_a_failing_signal_handler_does_not_change_the_outcome(
 
 
 def test_no_secret_reaches_any_log(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     signed_in: dict[str, Any],
     all_logs: pytest.LogCaptureFixture,
@@ -355,7 +362,7 @@ def test_no_secret_reaches_any_log(
 # Every request that presents a state spends it -------------------------------------------
 
 
-def replay_is_refused(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+def replay_is_refused(client: FlaskClient, emulator: CaptureEmulator, token_url: str) -> None:
     """The state of ``token_url``, sent again with a good token: refused, nothing linked."""
     before = link_calls(emulator)
     deliver_token(client, token_url, emulator.issue_social_token("google", "later"))
@@ -364,7 +371,7 @@ def replay_is_refused(client: Any, emulator: CaptureEmulator, token_url: str) ->
 
 
 def test_a_replay_is_refused_on_the_page_of_the_button(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     token_url = find_token_url(client.get("/?next=/settings"), "google")
     first = deliver_token(client, token_url, emulator.issue_social_token("google", "once"))
@@ -375,7 +382,7 @@ def test_a_replay_is_refused_on_the_page_of_the_button(
 
 
 def test_a_replay_through_the_bounce_is_refused_on_the_page_of_the_button(
-    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     token_url = find_token_url(client.get("/?next=/settings"), "google")
     deliver_token(client, token_url, emulator.issue_social_token("google", "once"))
@@ -389,7 +396,9 @@ def test_a_replay_through_the_bounce_is_refused_on_the_page_of_the_button(
     assert last_flash(client) == ("error", ENGLISH["invalid_state"])
 
 
-def test_a_cancel_spends_the_state(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+def test_a_cancel_spends_the_state(
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
+) -> None:
     deliver_token(client, token_url, None)
     assert last_flash(client)[1] == ENGLISH["missing_token"]
     replay_is_refused(client, emulator, token_url)
@@ -397,7 +406,7 @@ def test_a_cancel_spends_the_state(client: Any, emulator: CaptureEmulator, token
 
 
 def test_a_malformed_token_is_not_sent_to_capture_and_spends_the_state(
-    client: Any, emulator: CaptureEmulator, token_url: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     response = deliver_token(client, token_url, "<script>" * 10)
     assert response.status_code == 303
@@ -407,7 +416,7 @@ def test_a_malformed_token_is_not_sent_to_capture_and_spends_the_state(
 
 
 def test_a_state_used_for_the_wrong_purpose_is_spent(
-    client: Any, emulator: CaptureEmulator, token_url: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     response = client.post(
         "/capture-link/unlink", data={"identifier": "x", "state": state_of(token_url)}
@@ -419,7 +428,7 @@ def test_a_state_used_for_the_wrong_purpose_is_spent(
 
 
 def test_a_chunked_body_over_64_kib_is_refused_unread(
-    client: Any, emulator: CaptureEmulator, token_url: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
 ) -> None:
     from io import BytesIO
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 
 from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
@@ -17,7 +18,9 @@ from .helpers import LINK, last_flash, make_site, site_config
 LISTED = ENGLISH["unique_violation_listed"].replace("{provider}", "Google")
 
 
-def link(client: Any, emulator: CaptureEmulator, provider: str, account: str) -> tuple[str, str]:
+def link(
+    client: FlaskClient, emulator: CaptureEmulator, provider: str, account: str
+) -> tuple[str, str]:
     url = find_token_url(client.get("/account").get_data(as_text=True), provider)
     deliver_token(client, url, emulator.issue_social_token(provider, account))
     return last_flash(client)
@@ -30,7 +33,7 @@ def test_the_general_message_is_true_wherever_the_identity_is() -> None:
 
 
 def test_identity_already_on_this_account_may_be_the_listed_one(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     emulator.add_identity(emulator.demo_email, "google", "alice")
     assert link(client, emulator, "google", "alice") == ("error", LISTED)
@@ -39,7 +42,7 @@ def test_identity_already_on_this_account_may_be_the_listed_one(
 
 
 def test_same_provider_on_this_account_identity_elsewhere(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     emulator.add_identity(emulator.demo_email, "google", "alice")
     emulator.add_user("other@example.com", "pw")
@@ -48,7 +51,7 @@ def test_same_provider_on_this_account_identity_elsewhere(
 
 
 def test_no_identity_of_that_provider_gets_the_general_message(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     emulator.add_identity(emulator.demo_email, "facebook", "alice")
     emulator.add_user("other@example.com", "pw")
@@ -57,7 +60,7 @@ def test_no_identity_of_that_provider_gets_the_general_message(
 
 
 def test_a_token_url_without_provider_gets_the_general_message(
-    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     emulator.add_identity(emulator.demo_email, "google", "alice")
 

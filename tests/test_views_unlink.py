@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 
 from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
@@ -36,7 +37,7 @@ def app(capture_emulator: EmulatorServer) -> Flask:
 
 
 def test_list_after_link_and_after_unlink(
-    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: dict[str, Any]
 ) -> None:
     url = find_token_url(client.get("/").get_data(as_text=True))
     deliver_token(client, url, emulator.issue_social_token("google", "ann"))
@@ -57,7 +58,7 @@ def test_list_after_link_and_after_unlink(
 
 
 def test_display_fields_reach_the_page(
-    client: Any, emulator: CaptureEmulator, signed_in: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: dict[str, Any]
 ) -> None:
     url = find_token_url(client.get("/").get_data(as_text=True))
     token = emulator.issue_social_token("google", "ann", display_name="Ann Example")
@@ -65,12 +66,12 @@ def test_display_fields_reach_the_page(
     assert "Ann Example" in client.get("/accounts").get_data(as_text=True)
 
 
-def test_no_access_token_lists_nothing(client: Any, emulator: CaptureEmulator) -> None:
+def test_no_access_token_lists_nothing(client: FlaskClient, emulator: CaptureEmulator) -> None:
     assert "<li>" not in client.get("/accounts").get_data(as_text=True)
     assert emulator.calls_to(ENTITY) == []
 
 
-def linked_form(client: Any, emulator: CaptureEmulator) -> dict[str, str]:
+def linked_form(client: FlaskClient, emulator: CaptureEmulator) -> dict[str, str]:
     emulator.add_identity(emulator.demo_email, "google", "zed")
     return unlink_forms(client.get("/accounts").get_data(as_text=True))[0]
 
@@ -84,7 +85,7 @@ def linked_form(client: Any, emulator: CaptureEmulator) -> dict[str, str]:
     ],
 )
 def test_bad_unlink_state_is_refused(
-    client: Any, emulator: CaptureEmulator, signed_in: Any, tamper: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any, tamper: Any
 ) -> None:
     form = linked_form(client, emulator)
     client.post("/capture-link/unlink", data=tamper(form))
@@ -94,7 +95,7 @@ def test_bad_unlink_state_is_refused(
 
 
 def test_replayed_unlink_state_is_refused(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     form = linked_form(client, emulator)
     client.post("/capture-link/unlink", data=form)
@@ -123,7 +124,7 @@ def test_expired_unlink_state_is_refused(capture_emulator: EmulatorServer) -> No
 
 
 def test_unlink_without_an_access_token_calls_nothing(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     # The page was rendered while signed in to Capture; the access token is gone by the time the
     # button is pressed (another tab dropped it): still the user's state, but nothing to call with.
@@ -138,7 +139,7 @@ def test_unlink_without_an_access_token_calls_nothing(
     assert len(emulator.identities(emulator.demo_email)) == 1
 
 
-def test_get_is_refused(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+def test_get_is_refused(client: FlaskClient, emulator: CaptureEmulator, signed_in: Any) -> None:
     form = linked_form(client, emulator)
     response = client.get("/capture-link/unlink", query_string=form)
     assert response.status_code == 405
@@ -146,7 +147,7 @@ def test_get_is_refused(client: Any, emulator: CaptureEmulator, signed_in: Any) 
 
 
 def test_unlinking_what_the_user_does_not_have(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     form = linked_form(client, emulator)
     second_tab = unlink_forms(client.get("/accounts").get_data(as_text=True))[0]
@@ -158,7 +159,7 @@ def test_unlinking_what_the_user_does_not_have(
 
 
 def test_an_unlink_state_removes_only_its_own_identity(
-    client: Any, emulator: CaptureEmulator, signed_in: Any
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     form = linked_form(client, emulator)
     other = emulator.add_identity(emulator.demo_email, "facebook", "keep")
@@ -168,14 +169,18 @@ def test_an_unlink_state_removes_only_its_own_identity(
     assert len(emulator.identities(emulator.demo_email)) == 2
 
 
-def test_missing_identifier(client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+def test_missing_identifier(
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
+) -> None:
     form = linked_form(client, emulator)
     client.post("/capture-link/unlink", data={"state": form["state"]})
     assert last_flash(client) == ("error", ENGLISH["missing_identifier"])
     assert emulator.calls_to(UNLINK) == []
 
 
-def test_unlink_signal(app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any) -> None:
+def test_unlink_signal(
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
+) -> None:
     form = linked_form(client, emulator)
     seen: list[dict[str, Any]] = []
     with signals.account_unlinked.connected_to(lambda s, **kw: seen.append(kw), app):
@@ -187,7 +192,7 @@ def test_unlink_signal(app: Flask, client: Any, emulator: CaptureEmulator, signe
 
 
 def test_listing_errors_can_be_raised(
-    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:
     from flask_capture_link.errors import CaptureUnavailable
 

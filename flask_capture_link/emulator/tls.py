@@ -4,7 +4,7 @@ Capture is HTTPS only, and the extension's client verifies certificates. The emu
 private CA and a certificate for ``localhost``, ``127.0.0.1`` and ``::1`` signed by it; a
 client trusts the CA file (``CAPTURE_LINK_CA_BUNDLE``). A separate CA, rather than one
 self-signed leaf, satisfies OpenSSL's strict X.509 checks that newer Pythons switch on.
-Needs the ``cryptography`` package (the ``tls`` extra).
+Uses the ``cryptography`` package, a dependency of the extension (it seals the session's tokens).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Capture failing in every way the emulator can: the user gets the right message and a redirect,
-never a 500; the site logs Capture's request id when there is one; and the request is over
-within the timeout plus half a second, so a broken Capture cannot tie up the site's workers.
+never a 500; the site logs Capture's request id when there is one; and a request that meets a
+hang gives up at the read timeout, so a broken Capture cannot tie up the site's workers.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from ..processes import free_port
 
 CONNECT, READ = 1.0, 0.5
 TIMEOUT = (CONNECT, READ)
-SLACK = 0.5
+#: Seconds a ``hang`` holds Capture's answer. Only where the timeout is under test is the
+#: request's time asserted, and loosely: over in half of this, it did not wait for the answer,
+#: however slow the machine (the other outcomes are shown by the flash and the calls made).
+HANG = 60.0
 REQUEST_ID = re.compile(r"request_id=([a-z0-9]{16})\b")
 
 # kind: (message key the user sees, whether Capture's answer carries a request id)
@@ -77,6 +80,13 @@ def timed(call: Any) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
+def wait_for_link_call(emulator: CaptureEmulator) -> None:
+    """Until the emulator has answered the link call it was holding (the site gave up on it)."""
+    deadline = time.monotonic() + 10
+    while not emulator.calls_to(LINK) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def failure_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         r
@@ -100,14 +110,15 @@ def test_link_fault(
     site: Flask, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     key, has_request_id = FAULTS[kind]
-    emulator.set_fault(LINK, kind, seconds=10 if kind == "hang" else None)
+    emulator.set_fault(LINK, kind, seconds=HANG if kind == "hang" else None)
 
     response, elapsed, client = link_once(site, emulator, "faulty")
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert last_flash(client) == ("error", ENGLISH[key])
-    assert elapsed < READ + SLACK, f"{kind} held the worker {elapsed:.2f} s"
+    if kind == "hang":
+        assert elapsed < HANG / 2, f"the hang held the worker {elapsed:.2f} s"
     assert link_calls(emulator) == 1  # reached Capture once; never retried
     assert emulator.identities(emulator.demo_email) == []
     [record] = failure_records(caplog)
@@ -118,9 +129,8 @@ def test_link_fault(
 
     # The pooled connection is not left broken: the next user links fine.
     emulator.clear_faults()
-    _, elapsed, client = link_once(site, emulator, "after")
+    _, _, client = link_once(site, emulator, "after")
     assert last_flash(client) == ("success", ENGLISH["success"])
-    assert elapsed < READ + SLACK
 
 
 def test_latency_just_under_the_timeout_links(
@@ -129,8 +139,8 @@ def test_latency_just_under_the_timeout_links(
     emulator.set_fault(LINK, "latency", seconds=READ - 0.15)
     response, elapsed, client = link_once(site, emulator, "slow")
     assert response.status_code == 303
-    assert last_flash(client) == ("success", ENGLISH["success"])
-    assert READ - 0.15 <= elapsed < READ + SLACK
+    assert last_flash(client) == ("success", ENGLISH["success"])  # it waited for the answer
+    assert elapsed >= READ - 0.15
     assert [
         p["profile"]["preferredUsername"] for p in emulator.identities(emulator.demo_email)
     ] == ["slow"]
@@ -142,10 +152,10 @@ def test_latency_just_over_the_timeout_is_unconfirmed(
 ) -> None:
     # Capture may still act on a call the site gave up on; the site must not retry it.
     emulator.set_fault(LINK, "latency", seconds=READ + 0.3)
-    _, elapsed, client = link_once(site, emulator, "late")
+    _, _, client = link_once(site, emulator, "late")
+    # Not the success Capture answered later: the site gave up at its read timeout.
     assert last_flash(client) == ("error", ENGLISH["unconfirmed"])
-    assert elapsed < READ + SLACK
-    time.sleep(0.5)  # the emulator finishes the call it was holding
+    wait_for_link_call(emulator)
     assert len(emulator.calls_to(LINK)) == 1
     assert [
         p["profile"]["preferredUsername"] for p in emulator.identities(emulator.demo_email)
@@ -157,7 +167,7 @@ def test_timeout_after_capture_acted_does_not_claim_nothing_changed(
 ) -> None:
     emulator.set_fault(LINK, "latency", seconds=READ + 0.3)
     _, _, client = link_once(site, emulator, "late")
-    time.sleep(0.5)
+    wait_for_link_call(emulator)
     assert emulator.identities(emulator.demo_email)  # Capture did link it
     assert "Nothing was changed" not in last_flash(client)[1]
     assert last_flash(client) == ("error", ENGLISH["unconfirmed"])
@@ -172,10 +182,9 @@ def test_connection_refused(
         CAPTURE_LINK_DOMAIN=f"http://127.0.0.1:{free_port()}",
         CAPTURE_LINK_TIMEOUT=TIMEOUT,
     )
-    response, elapsed, client = link_once(app, emulator, "nowhere")
+    response, _, client = link_once(app, emulator, "nowhere")
     assert response.status_code == 303
     assert last_flash(client) == ("error", ENGLISH["unavailable"])
-    assert elapsed < CONNECT + SLACK
     assert emulator.calls == []
     [record] = failure_records(caplog)
     assert record.levelno == logging.ERROR
@@ -190,13 +199,14 @@ def test_unlink_fault(site: Flask, emulator: CaptureEmulator, kind: str) -> None
     sign_in(client, emulator, emulator.demo_email)
     page = client.get("/accounts").get_data(as_text=True)
     form = form_fields(page)
-    emulator.set_fault(UNLINK, kind, seconds=10 if kind == "hang" else None)
+    emulator.set_fault(UNLINK, kind, seconds=HANG if kind == "hang" else None)
 
     response, elapsed = timed(lambda: client.post("/capture-link/unlink", data=form))
 
     assert response.status_code == 303
     assert last_flash(client) == ("error", ENGLISH[key])
-    assert elapsed < READ + SLACK
+    if kind == "hang":
+        assert elapsed < HANG / 2
     assert len(emulator.calls_to(UNLINK)) == 1
 
 
@@ -207,13 +217,14 @@ def test_listing_identities_fault_still_renders_the_page(
     emulator.add_identity(emulator.demo_email, "facebook", "fb")
     client = site.test_client()
     sign_in(client, emulator, emulator.demo_email)
-    emulator.set_fault(ENTITY, kind, seconds=10 if kind == "hang" else None)
+    emulator.set_fault(ENTITY, kind, seconds=HANG if kind == "hang" else None)
 
     response, elapsed = timed(lambda: client.get("/accounts"))
 
     assert response.status_code == 200
     assert "facebook.com" not in response.get_data(as_text=True)
-    assert elapsed < READ + SLACK
+    if kind == "hang":
+        assert elapsed < HANG / 2
     assert any("could not list identities" in r.getMessage() for r in caplog.records)
 
 
@@ -229,7 +240,7 @@ def test_refresh_fault_before_the_link(capture_emulator: EmulatorServer, kind: s
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))
     session_tokens(client, expires_at=time.time() - 1)  # due for a refresh
-    emulator.set_fault(REFRESH, kind, seconds=10 if kind == "hang" else None)
+    emulator.set_fault(REFRESH, kind, seconds=HANG if kind == "hang" else None)
     token = emulator.issue_social_token("google", "r")
 
     response, elapsed = timed(lambda: deliver_token(client, url, token))
@@ -238,5 +249,6 @@ def test_refresh_fault_before_the_link(capture_emulator: EmulatorServer, kind: s
     # A lost refresh answer means no link was tried: "unavailable", not "unconfirmed".
     expected = "api_limit_error" if kind == "unavailable" else "unavailable"
     assert last_flash(client) == ("error", ENGLISH[expected])
-    assert elapsed < READ + SLACK
+    if kind == "hang":
+        assert elapsed < HANG / 2
     assert link_calls(emulator) == 0

@@ -87,7 +87,7 @@ def assert_refused(browser: Any, emulator: CaptureEmulator, response: Any) -> No
 
 
 def test_token_post_without_state(
-    client: Any, emulator: CaptureEmulator, signed_in: Any, mallory_token: str
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any, mallory_token: str
 ) -> None:
     client.get("/account")  # the victim's session has link states of its own
     response = client.post(TOKEN_PATH, data={"token": mallory_token})
@@ -112,7 +112,7 @@ def test_token_post_without_state(
     ],
 )
 def test_forged_state(
-    client: Any, emulator: CaptureEmulator, token_url: str, mallory_token: str, forge: Any
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str, mallory_token: str, forge: Any
 ) -> None:
     forged = forge(state_of(token_url))
     response = client.post(
@@ -145,7 +145,7 @@ def _payload_for(browser: FlaskClient, key: str, purpose: str = "link") -> dict[
 
 
 def test_state_signed_with_another_key(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str, mallory_token: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str, mallory_token: str
 ) -> None:
     # Even knowing the session's record and the access token (which an attacker does not),
     # a state signed with any key but the site's is refused.
@@ -158,7 +158,7 @@ def test_state_signed_with_another_key(
 
 
 def test_state_signed_with_the_site_key_but_another_salt(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str, mallory_token: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str, mallory_token: str
 ) -> None:
     # Other values the site signs with its SECRET_KEY (the session cookie, another extension's
     # tokens) must not pass for a link state.
@@ -175,7 +175,7 @@ def test_state_signed_with_the_site_key_but_another_salt(
 
 
 def test_session_cookie_is_not_a_state(
-    app: Flask, client: Any, emulator: CaptureEmulator, token_url: str, mallory_token: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str, mallory_token: str
 ) -> None:
     cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
     assert cookie is not None
@@ -203,7 +203,7 @@ def test_expired_state_by_the_clock(
 
 
 def test_expired_state_with_the_clock_moved(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     token_url: str,
     mallory_token: str,
@@ -223,7 +223,7 @@ def test_expired_state_with_the_clock_moved(
 
 
 def test_replay_after_success(
-    client: Any, emulator: CaptureEmulator, token_url: str, mallory_token: str
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str, mallory_token: str
 ) -> None:
     first = deliver_token(client, token_url, emulator.issue_social_token("google", "mine"))
     assert first.status_code == 303
@@ -241,7 +241,11 @@ def test_replay_after_success(
 
 @pytest.mark.parametrize("failure", ["unique_violation", "html_502", "engage_error"])
 def test_replay_after_failure(
-    client: Any, emulator: CaptureEmulator, token_url: str, mallory_token: str, failure: str
+    client: FlaskClient,
+    emulator: CaptureEmulator,
+    token_url: str,
+    mallory_token: str,
+    failure: str,
 ) -> None:
     if failure == "unique_violation":
         emulator.add_user("other@example.com", "pw")
@@ -286,7 +290,7 @@ def test_replay_of_many_used_states(
 
 
 def test_replay_of_a_victims_used_state_from_the_attackers_browser(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     token_url: str,
     mallory: FlaskClient,
@@ -305,7 +309,7 @@ def test_replay_of_a_victims_used_state_from_the_attackers_browser(
 
 
 def test_state_issued_to_another_user_same_browser(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     token_url: str,
     mallory_token: str,
@@ -363,7 +367,7 @@ def test_state_issued_to_another_session(
 
 
 def test_unlink_state_cannot_link(
-    app: Flask, client: Any, emulator: CaptureEmulator, signed_in: Any, mallory_token: str
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any, mallory_token: str
 ) -> None:
     emulator.add_identity(emulator.demo_email, "facebook", "victim-fb")
 
@@ -387,7 +391,9 @@ def test_unlink_state_cannot_link(
     assert [p["domain"] for p in emulator.identities(emulator.demo_email)] == ["facebook.com"]
 
 
-def test_link_state_cannot_unlink(client: Any, emulator: CaptureEmulator, token_url: str) -> None:
+def test_link_state_cannot_unlink(
+    client: FlaskClient, emulator: CaptureEmulator, token_url: str
+) -> None:
     identifier = emulator.add_identity(emulator.demo_email, "facebook", "victim-fb")
     response = client.post(
         "/capture-link/unlink", data={"state": state_of(token_url), "identifier": identifier}
@@ -409,7 +415,7 @@ def mallory_state(mallory: FlaskClient) -> str:
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
 def test_attackers_state_with_the_victims_cookie(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     signed_in: Any,
     mallory_state: str,
@@ -429,7 +435,7 @@ def test_attackers_state_with_the_victims_cookie(
 
 def test_attackers_state_without_the_victims_cookie_is_bounced_then_refused(
     app: Flask,
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     signed_in: Any,
     mallory_state: str,
@@ -530,7 +536,7 @@ def test_attack_with_no_session_at_all_never_calls_capture(
 
 
 def test_every_refusal_is_logged_without_the_state(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     token_url: str,
     mallory_token: str,

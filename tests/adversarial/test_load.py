@@ -181,4 +181,3 @@ def test_eight_users_link_at_once_while_capture_fails(
         f"\nload: {USERS} users x {LINKS_PER_USER} links in {elapsed:.1f} s; "
         f"statuses {dict(statuses)}; failures {dict(failures)}"
     )
-    assert elapsed < 30

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 from flask_login import LoginManager
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -266,7 +267,11 @@ _identities = count()
 
 
 def link_with_next(
-    client: Any, emulator: CaptureEmulator, next_value: str | None, *, page: str = "/account"
+    client: FlaskClient,
+    emulator: CaptureEmulator,
+    next_value: str | None,
+    *,
+    page: str = "/account",
 ) -> Any:
     """Render the page with ``?next=``, take its button's token URL, and deliver a token."""
     query = {} if next_value is None else {"next": next_value}
@@ -280,7 +285,7 @@ def link_with_next(
 
 @pytest.mark.parametrize("value", VIEW_BAD, ids=repr)
 def test_bad_next_through_the_views_goes_home(
-    client: Any, emulator: CaptureEmulator, signed_in: Any, value: str
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any, value: str
 ) -> None:
     response = link_with_next(client, emulator, value)
     assert response.status_code == 303
@@ -296,7 +301,7 @@ def test_bad_next_through_the_views_goes_home(
     ids=repr,
 )
 def test_good_next_through_the_views_is_kept(
-    client: Any, emulator: CaptureEmulator, signed_in: Any, value: str, kept: str | None
+    client: FlaskClient, emulator: CaptureEmulator, signed_in: Any, value: str, kept: str | None
 ) -> None:
     response = link_with_next(client, emulator, value)
     assert response.status_code == 303
@@ -379,7 +384,7 @@ def test_browser_model_agrees_with_the_known_bypasses() -> None:
 @pytest.mark.parametrize("outcome", ["success", "cancel"])
 def test_a_state_carrying_a_bad_next_still_redirects_home(
     app: Flask,
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     signed_in: dict[str, Any],
     value: str,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
+from flask.testing import FlaskClient
 
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.client import CaptureClient, errors
@@ -100,7 +101,7 @@ def test_client_makes_of_each_answer_what_the_corpus_says(
 NOT_RENEWABLE = {"access_token_expired": "session_expired"}
 
 
-def flashed(client: Any, key: str) -> None:
+def flashed(client: FlaskClient, key: str) -> None:
     outcome = OUTCOMES[key]
     assert last_flash(client) == (outcome.category, ENGLISH[outcome.message_key])
 
@@ -110,7 +111,7 @@ LINK_ANSWERS = corpus.each_answer("link_account_native")
 
 @pytest.mark.parametrize(("name", "entry"), LINK_ANSWERS, ids=corpus.ids(LINK_ANSWERS))
 def test_site_flashes_the_outcome_of_each_link_answer(
-    client: Any, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
 ) -> None:
     access_token = emulator.sign_in(emulator.demo_email)["access_token"]
     session_tokens(client, access_token=access_token)  # no refresh token: nothing is retried
@@ -129,7 +130,7 @@ UNLINK_ANSWERS = corpus.each_answer("unlink_account_native")
 
 @pytest.mark.parametrize(("name", "entry"), UNLINK_ANSWERS, ids=corpus.ids(UNLINK_ANSWERS))
 def test_site_flashes_the_outcome_of_each_unlink_answer(
-    app: Flask, client: Any, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
 ) -> None:
     @app.route("/accounts")
     def accounts() -> str:
@@ -164,7 +165,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize(("name", "entry"), REFUSALS, ids=corpus.ids(REFUSALS))
 def test_a_refused_refresh_signs_the_user_out_and_is_never_sent_again(
-    client: Any,
+    client: FlaskClient,
     emulator: CaptureEmulator,
     caplog: pytest.LogCaptureFixture,
     name: str,
@@ -203,7 +204,7 @@ DELIVERIES = corpus.each_request("social_login_token")
 
 @pytest.mark.parametrize(("name", "entry"), DELIVERIES, ids=corpus.ids(DELIVERIES))
 def test_site_takes_each_documented_social_login_delivery(
-    client: Any, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
+    client: FlaskClient, emulator: CaptureEmulator, name: str, entry: dict[str, Any]
 ) -> None:
     sign_in(client, emulator, emulator.demo_email)
     url = find_token_url(client.get("/").get_data(as_text=True))

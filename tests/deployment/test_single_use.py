@@ -248,15 +248,13 @@ def test_a_chunked_body_is_refused_unread(gunicorn_site: GunicornSite) -> None:
                 pass  # the server answered and closed: what we hope for
 
         sender = threading.Thread(target=send, daemon=True)
-        began = time.monotonic()
         sender.start()
         status_line = conn.makefile("rb").readline()
-        took = time.monotonic() - began
         answered_after = sent[0]
         sender.join(30)
     assert status_line.startswith(b"HTTP/1.1 303"), status_line
-    assert took < 2.0  # 4 MB once cost seconds of a worker's CPU
-    assert answered_after < total / 4  # answered long before the body was all sent
+    # Answered long before the body was all sent (reading 4 MB once cost seconds of CPU).
+    assert answered_after < total / 4
     after = {pid: rss_kib(pid) for pid in gunicorn_site.worker_pids()}
     grown = max(after[pid] - before.get(pid, after[pid]) for pid in after)
     assert grown < 32 * 1024  # KiB: no worker took the body into memory

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -46,14 +49,25 @@ def test_keep_alive_serves_many_requests_on_one_connection() -> None:
         assert server.connections_accepted == 1
 
 
-def test_keep_alive_requests_are_fast(server: EmulatorServer) -> None:
-    # With Nagle's algorithm on, or the answer in two writes, each would take ~40 ms.
-    with requests.Session() as session:
-        entity(session, server)
-        started = time.perf_counter()
-        for _ in range(20):
-            entity(session, server)
-    assert (time.perf_counter() - started) / 20 < 0.02
+def test_each_answer_is_one_write(server: EmulatorServer) -> None:
+    # An answer in two writes meets Nagle's algorithm and delayed ACKs: ~40 ms per keep-alive
+    # request. Over loopback one write arrives whole, so one read gets all of it.
+    address = urlsplit(server.url)
+    host, port = str(address.hostname), int(address.port or 80)
+    body = b"access_token=" + b"x" * 16
+    request = (
+        f"POST {ENTITY} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((host, port), timeout=10) as connection:
+        for _ in range(3):  # on one connection: keep-alive answers too
+            connection.sendall(request)
+            head, _, payload = connection.recv(65536).partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length: *(\d+)", head)
+            assert length is not None, head
+            assert len(payload) == int(length.group(1)), (head, payload)
+            assert json.loads(payload)["code"] == 413
 
 
 def test_settings(server: EmulatorServer) -> None:
@@ -144,7 +158,8 @@ def test_stop_returns_promptly_while_a_request_hangs() -> None:
         while not emu.calls and time.monotonic() < deadline:
             time.sleep(0.01)
         started = time.monotonic()
-    assert time.monotonic() - started < 2
+    # Under test: stop does not wait for the hang (60 s) to end; loosely, for a slow machine.
+    assert time.monotonic() - started < 30
     caller.join(5)
     assert len(errors) == 1
 
@@ -154,7 +169,9 @@ def test_stop_closes_idle_keep_alive_connections() -> None:
         with EmulatorServer(CaptureEmulator()) as server:
             entity(session, server)
             started = time.monotonic()
-        assert time.monotonic() - started < 2
+        # Under test: stop does not wait for the idle connection's timeout (IDLE_TIMEOUT,
+        # 120 s) to end it; loosely, for a slow machine.
+        assert time.monotonic() - started < 60
 
 
 def test_requests_are_not_logged(

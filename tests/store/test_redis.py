@@ -267,7 +267,7 @@ def test_a_refresh_held_too_long_elsewhere_is_unavailable(
 ) -> None:
     client = client_of()
     key = f"{prefix}refresh:{sha256(b'busy').hexdigest()}:lock"
-    client.set(key, "someone else", px=5000)
+    client.set(key, "someone else", px=60_000)
     called: list[str] = []
     with pytest.raises(CaptureUnavailable):
         RedisStateStore(client, prefix).refresh(
