@@ -6,9 +6,10 @@ their password (the session is not fresh enough to change sign-in methods). Conf
 faults (the site's settings are wrong, not the user's doing) log at ERROR; what users cause logs
 at INFO/WARNING.
 
-Which outcome a Capture error has is said by its class (:attr:`CaptureError.outcome
-<flask_capture_link.errors.CaptureError.outcome>`), or by its Capture ``error`` string where
-that string has an outcome of its own here (see :func:`outcome_for`).
+Which outcome a Capture error has is said by its class (:data:`OUTCOME_OF_CLASS`), or by its
+Capture ``error`` string where that string has an outcome of its own here (see
+:func:`outcome_for`). The error classes themselves know nothing of outcomes: they belong to the
+Flask-free client.
 """
 
 from __future__ import annotations
@@ -96,15 +97,52 @@ OUTCOMES: dict[str, Outcome] = {
 }
 
 
+#: Outcome of each error class; a class not listed has its nearest listed base's.
+OUTCOME_OF_CLASS: dict[type[errors.CaptureError], str] = {
+    errors.CaptureError: "unknown",
+    errors.MissingArgument: "missing_argument",
+    errors.InvalidArgument: "invalid_argument",
+    errors.UnknownAttribute: "unknown",
+    errors.InvalidCredentials: "invalid_credentials",
+    errors.RecordNotFound: "not_linked",
+    errors.AccountAlreadyLinked: "unique_violation",
+    errors.SocialTokenInvalid: "engage_error",
+    errors.ClientPermissionError: "permission_error",
+    errors.AccessTokenInvalid: "invalid_access_token",
+    errors.AccessTokenExpired: "access_token_expired",
+    errors.SessionExpired: "session_expired",
+    errors.NoAccessToken: "missing_access_token",
+    # A refused refresh or code: the session cannot be renewed.
+    errors.RefreshTokenInvalid: "access_token_expired",
+    errors.ClientCredentialsRefused: "access_token_expired",
+    errors.AuthorizationCodeInvalid: "unknown",
+    errors.IdentityNotLinked: "not_linked",
+    errors.UnexpectedError: "unexpected_error",
+    errors.CaptureUnavailable: "unavailable",
+    errors.CaptureAnswerLost: "unconfirmed",
+}
+
+
+def class_outcome(error_class: type[errors.CaptureError]) -> str:
+    """The outcome of ``error_class``: its own in :data:`OUTCOME_OF_CLASS`, else its nearest
+    listed base's."""
+    for cls in error_class.__mro__:
+        found = OUTCOME_OF_CLASS.get(cls)
+        if found is not None:
+            return found
+    return "unknown"
+
+
 def outcome_for(error: errors.CaptureError) -> Outcome:
     """The outcome of a Capture error: the one its Capture ``error`` string names, when the
     string has an outcome of its own (``no_access_grant``, ``api_limit_error``, ... each have
     their message) and the error's class is the string's own (not finer, as
-    ``invalid_argument`` about the access token is an ended session) or says nothing
-    (``unknown``); else its class's :attr:`~flask_capture_link.errors.CaptureError.outcome`."""
+    ``invalid_argument`` about the access token is an expiry) or says nothing (``unknown``);
+    else its class's (:func:`class_outcome`)."""
     name = error.error or ""
     named = None if name in OWN_RESULTS else OUTCOMES.get(name)
     own_class = type(error) is errors.ERRORS_BY_NAME.get(name)
-    if named is not None and (own_class or error.outcome == "unknown"):
+    by_class = class_outcome(type(error))
+    if named is not None and (own_class or by_class == "unknown"):
         return named
-    return OUTCOMES[error.outcome]
+    return OUTCOMES[by_class]

@@ -1,4 +1,4 @@
-"""One table from error to outcome: each exception class names its outcome."""
+"""One table from error class to outcome (outcomes.OUTCOME_OF_CLASS); the classes know none."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 from flask_capture_link.client import errors
-from flask_capture_link.outcomes import OUTCOMES, outcome_for
+from flask_capture_link.outcomes import OUTCOME_OF_CLASS, OUTCOMES, class_outcome, outcome_for
 
 CLASSES = [
     cls
@@ -17,9 +17,11 @@ CLASSES = [
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
-def test_each_class_names_an_outcome_that_exists(cls: type[errors.CaptureError]) -> None:
-    assert cls.outcome in OUTCOMES
-    assert outcome_for(cls("no error string")) == OUTCOMES[cls.outcome]
+def test_each_class_has_an_outcome_that_exists(cls: type[errors.CaptureError]) -> None:
+    assert cls in OUTCOME_OF_CLASS  # every public class listed, none left to a base by chance
+    assert class_outcome(cls) in OUTCOMES
+    assert outcome_for(cls("no error string")) == OUTCOMES[class_outcome(cls)]
+    assert not hasattr(cls, "outcome")  # the client layer knows nothing of the web's outcomes
 
 
 @pytest.mark.parametrize(
@@ -35,8 +37,8 @@ def test_each_class_names_an_outcome_that_exists(cls: type[errors.CaptureError])
         (errors.CaptureError, "unknown"),
     ],
 )
-def test_finer_classes_name_their_own(cls: type[errors.CaptureError], outcome: str) -> None:
-    assert cls.outcome == outcome
+def test_finer_classes_have_their_own(cls: type[errors.CaptureError], outcome: str) -> None:
+    assert class_outcome(cls) == outcome
 
 
 def test_an_error_string_with_its_own_message_keeps_it() -> None:

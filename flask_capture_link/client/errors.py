@@ -6,9 +6,8 @@ Capture answers most errors with HTTP 200 and a body such as
 ``error`` string and then by the numeric ``code``; unknown errors give a plain
 :class:`CaptureError` that still keeps the raw body.
 
-Each class names its :attr:`~CaptureError.outcome`: the key of
-:data:`~flask_capture_link.outcomes.OUTCOMES` that says what the user is told and how it is
-logged (see :func:`~flask_capture_link.outcomes.outcome_for`).
+What the user is told for each is the web layer's business: its table maps each class to an
+outcome (:data:`flask_capture_link.outcomes.OUTCOME_OF_CLASS`); nothing here knows of it.
 
 No exception here ever holds a token, access token, refresh token, password or client secret:
 the client scrubs the values it sent from Capture's answer before building one.
@@ -17,7 +16,7 @@ the client scrubs the values it sent from Capture's answer before building one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 
 class CaptureError(Exception):
@@ -31,9 +30,6 @@ class CaptureError(Exception):
     :ivar http_status: the HTTP status of Capture's answer, when there was one.
     """
 
-    #: The outcome (a key of :data:`~flask_capture_link.outcomes.OUTCOMES`) of this kind of
-    #: failure; subclasses name their own.
-    outcome: ClassVar[str] = "unknown"
     http_status: int | None = None
 
     def __init__(
@@ -69,13 +65,9 @@ class CaptureError(Exception):
 class MissingArgument(CaptureError):
     """100: a required parameter is missing; ``description`` names it."""
 
-    outcome = "missing_argument"
-
 
 class InvalidArgument(CaptureError):
     """200: a parameter is malformed; ``fields["argument_name"]`` names it."""
-
-    outcome = "invalid_argument"
 
     @property
     def argument_name(self) -> str | None:
@@ -88,53 +80,37 @@ class UnknownAttribute(CaptureError):
     """223 ``unknown_attribute``: the schema has no attribute of that name
     (``fields["attribute_name"]``)."""
 
-    outcome = "unknown"
-
 
 class InvalidCredentials(CaptureError):
     """210 ``invalid_credentials``: the email address and password do not match an account;
     or ``invalid_form_fields``: the sign-in form's fields were refused (``invalid_fields``)."""
-
-    outcome = "invalid_credentials"
 
 
 class RecordNotFound(CaptureError):
     """310 ``record_not_found``: no such record or plural element; for an unlink, the identity
     is not linked to this user."""
 
-    outcome = "not_linked"
-
 
 class AccountAlreadyLinked(CaptureError):
     """361 ``unique_violation``: the social identity already belongs to an account."""
-
-    outcome = "unique_violation"
 
 
 class SocialTokenInvalid(CaptureError):
     """400 ``engage_error``: the Social Login token is invalid, used or expired."""
 
-    outcome = "engage_error"
-
 
 class ClientPermissionError(CaptureError):
     """403: the API client lacks the ``login_client`` feature (a configuration fault)."""
 
-    outcome = "permission_error"
-
 
 class AccessTokenInvalid(CaptureError):
     """413: the Registration access token is not valid; the user must sign in again."""
-
-    outcome = "invalid_access_token"
 
 
 class AccessTokenExpired(AccessTokenInvalid):
     """The Registration access token expired (they live one hour): 414
     ``access_token_expired``, or 200 ``invalid_argument`` naming ``access_token`` as some
     tenants report it. A site with a refresh token refreshes once and retries once."""
-
-    outcome = "access_token_expired"
 
 
 class SessionExpired(AccessTokenExpired):
@@ -143,8 +119,6 @@ class SessionExpired(AccessTokenExpired):
     or no client secret to refresh with. The user signs in again. Raised by the extension
     instead of Capture's "access token expired" in that case, and before calling Capture when
     the stored expiry has passed."""
-
-    outcome = "session_expired"
 
     @classmethod
     def instead_of(cls, expired: CaptureError) -> SessionExpired:
@@ -165,8 +139,6 @@ class NoAccessToken(CaptureError):
     dropped): nothing was sent to Capture. Raised by
     :meth:`CaptureLink.with_access_token <flask_capture_link.CaptureLink.with_access_token>`."""
 
-    outcome = "missing_access_token"
-
     def __init__(self, description: str = "the user has no access token") -> None:
         super().__init__(description)
 
@@ -175,8 +147,6 @@ class RefreshTokenInvalid(InvalidArgument):
     """Capture refused a refresh: the refresh token is unknown, expired or already used
     (refresh tokens are single-use), or refused with it. Never send it again."""
 
-    outcome = "access_token_expired"
-
 
 class ClientCredentialsRefused(RefreshTokenInvalid):
     """Capture refused ``/oauth/token`` for the site's client credentials (the token client's
@@ -184,28 +154,20 @@ class ClientCredentialsRefused(RefreshTokenInvalid):
     client without the permission): a site misconfiguration. Raised by a refresh (the user's
     tokens are dropped all the same) and by a code exchange."""
 
-    outcome = "access_token_expired"
-
 
 class AuthorizationCodeInvalid(InvalidArgument):
     """Capture refused to exchange an authorization code: unknown, already used (codes are
     single-use), expired (415), or given with another ``redirect_uri`` (420). The sign-in did
     not complete; the user signs in again."""
 
-    outcome = "unknown"
-
 
 class IdentityNotLinked(InvalidArgument):
     """The identity to unlink is not linked to this user (``argument_name`` is
     ``identifier_to_remove``)."""
 
-    outcome = "not_linked"
-
 
 class UnexpectedError(CaptureError):
     """500: Capture failed, for example on an unknown flow, flow version or locale."""
-
-    outcome = "unexpected_error"
 
 
 class CaptureUnavailable(CaptureError):
@@ -213,14 +175,10 @@ class CaptureUnavailable(CaptureError):
     Capture's JSON, or a temporary refusal (480 ``api_feature_disabled``, 510
     ``api_limit_error``). The user may try again later."""
 
-    outcome = "unavailable"
-
 
 class CaptureAnswerLost(CaptureUnavailable):
     """The call may have reached Capture, but no answer came back (a read timeout, a
     connection dropped mid-answer). Capture may have acted: do not claim nothing changed."""
-
-    outcome = "unconfirmed"
 
 
 #: Exception class for each Capture ``error`` string. Looked up before :data:`ERRORS_BY_CODE`.

@@ -1,9 +1,9 @@
 """The Capture API endpoints: each checks its form in Capture's order and answers a JSON body.
 
 Capture answers errors with HTTP 200 and ``{"stat": "error", "code": N, "error": ...}``; every
-check below raises :class:`CaptureError` with the values of the vendor's specification, so an
+check below raises :class:`ErrorAnswer` with the values of the vendor's specification, so an
 endpoint reads as its list of checks. ``/oauth/token`` refuses in the OAuth shape that
-docs.janrain.com's error-code page shows instead (:class:`TokenError`: HTTP 400, ``stat``,
+docs.janrain.com's error-code page shows instead (:class:`OAuthRefusal`: HTTP 400, ``stat``,
 ``code``, ``"error": "invalid_request"``, the Capture error as ``sub_error``,
 ``argument_name``). Every answer here is one that ``tests/contract/`` documents. The caller
 holds the emulator's lock.
@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from werkzeug.wrappers import Response
 
 from . import schema
-from .state import (
+from .data import (
     FLOW,
     FLOW_VERSION,
     LOCALES,
@@ -55,7 +55,7 @@ def unknown_client(client_id: str) -> str:
     )
 
 
-class CaptureError(Exception):
+class ErrorAnswer(Exception):
     """An error answer of Capture: code, error, description and any extra fields."""
 
     #: The HTTP status of the answer: Capture answers its errors with 200.
@@ -80,7 +80,7 @@ class CaptureError(Exception):
         }
 
 
-class TokenError(CaptureError):
+class OAuthRefusal(ErrorAnswer):
     """A refusal of ``/oauth/token`` in the OAuth shape docs.janrain.com shows: HTTP 400,
     ``stat`` error, Capture's ``code``, ``"error": "invalid_request"``, Capture's error name
     as ``sub_error`` and the parameter at fault as ``argument_name``."""
@@ -104,9 +104,9 @@ class TokenError(CaptureError):
         }
 
 
-def invalid_argument(name: str, description: str) -> CaptureError:
+def invalid_argument(name: str, description: str) -> ErrorAnswer:
     """Capture's code 200: a parameter is malformed; ``argument_name`` says which."""
-    return CaptureError(200, "invalid_argument", description, argument_name=name)
+    return ErrorAnswer(200, "invalid_argument", description, argument_name=name)
 
 
 def require(form: Form, names: list[str]) -> None:
@@ -114,7 +114,7 @@ def require(form: Form, names: list[str]) -> None:
     specification's description) and the first as ``argument_name`` (docs.janrain.com)."""
     missing = [name for name in names if not form.get(name)]
     if missing:
-        raise CaptureError(
+        raise ErrorAnswer(
             100,
             "missing_argument",
             "missing arguments: " + ", ".join(missing),
@@ -131,16 +131,16 @@ def login_client(store: Store, form: Form, *after_locale: str) -> Client:
     flow_names = [] if client is not None and client.default_flow else ["flow", "flow_version"]
     require(form, ["client_id", *flow_names, "locale", *after_locale])
     if client is None:
-        raise CaptureError(403, "permission_error", unknown_client(form["client_id"]))
+        raise ErrorAnswer(403, "permission_error", unknown_client(form["client_id"]))
     if not client.login_client:
-        raise CaptureError(
+        raise ErrorAnswer(
             403, "permission_error", "This client does not support log in and registration."
         )
     flow = form.get("flow") or FLOW
     version = form.get("flow_version") or FLOW_VERSION
     locale = form["locale"]
     if flow != FLOW or version != FLOW_VERSION or locale not in LOCALES:
-        raise CaptureError(
+        raise ErrorAnswer(
             500,
             "unexpected_error",
             f"could not find a flow named '{flow}' with version '{version}' and locale '{locale}'",
@@ -158,9 +158,9 @@ def token_owner(store: Store, access_token: str) -> User:
     """The user of a valid access token; code 413 when unknown, 414 when expired."""
     grant = store.access_tokens.get(access_token)
     if grant is None:
-        raise CaptureError(413, "invalid_access_token", "invalid access token")
+        raise ErrorAnswer(413, "invalid_access_token", "invalid access token")
     if store.clock.now() >= grant.expires_at:
-        raise CaptureError(414, "access_token_expired", "access token expired")
+        raise ErrorAnswer(414, "access_token_expired", "access token expired")
     return store.users[grant.user_uuid]
 
 
@@ -172,9 +172,9 @@ def link_account(store: Store, form: Form) -> Body:
     # Capture spends the token on Social Login before it knows whether the link can be made.
     social = store.social_tokens.pop(form["token"], None)
     if social is None or store.clock.now() >= social.expires_at:
-        raise CaptureError(400, "engage_error", "Unexpected HTTP status code from server: 400")
+        raise ErrorAnswer(400, "engage_error", "Unexpected HTTP status code from server: 400")
     if store.owner(social.profile) is not None:
-        raise CaptureError(
+        raise ErrorAnswer(
             361,
             "unique_violation",
             "that account already exists",
@@ -201,7 +201,7 @@ def entity(store: Store, form: Form) -> Body:
     user = token_owner(store, form["access_token"])
     type_name = form.get("type_name", "user")
     if type_name != "user":
-        raise CaptureError(
+        raise ErrorAnswer(
             222, "unknown_entity_type", f"no entity type named {type_name}", type_name=type_name
         )
     record = user.to_json()
@@ -211,7 +211,7 @@ def entity(store: Store, form: Form) -> Body:
         except schema.BadAttributes as exc:
             if exc.unknown is None:
                 raise invalid_argument("attributes", str(exc)) from None
-            raise CaptureError(
+            raise ErrorAnswer(
                 223, "unknown_attribute", str(exc), attribute_name=exc.unknown
             ) from None
     return {"stat": "ok", "result": record}
@@ -235,7 +235,7 @@ def sign_in(store: Store, form: Form) -> Body:
     if user is None or not hmac.compare_digest(
         user.password.encode(), form["currentPassword"].encode()
     ):
-        raise CaptureError(
+        raise ErrorAnswer(
             210,
             "invalid_credentials",
             _WRONG_CREDENTIALS,
@@ -256,23 +256,23 @@ def token(store: Store, form: Form) -> Body:
     _token_require(form, ["grant_type", "client_id", "client_secret"])
     grant_type = form["grant_type"]
     if grant_type not in ("authorization_code", "refresh_token"):
-        raise TokenError(
+        raise OAuthRefusal(
             200, "invalid_argument", "grant_type", f"invalid grant_type: {grant_type}"
         )
     client = store.clients.get(form["client_id"])
     if client is None:  # jump.ios: 402 is an unknown client id or a wrong secret
-        raise TokenError(
+        raise OAuthRefusal(
             402, "invalid_client_credentials", "client_id", unknown_client(form["client_id"])
         )
     if not hmac.compare_digest(client.client_secret.encode(), form["client_secret"].encode()):
-        raise TokenError(
+        raise OAuthRefusal(
             402,
             "invalid_client_credentials",
             "client_secret",
             "client_id and client_secret do not match",
         )
     if not client.may_call_token:
-        raise TokenError(
+        raise OAuthRefusal(
             403,
             "client_permission_error",
             "client_id",
@@ -289,7 +289,7 @@ def token(store: Store, form: Form) -> Body:
 def _token_require(form: Form, names: list[str]) -> None:
     missing = [name for name in names if not form.get(name)]
     if missing:
-        raise TokenError(
+        raise OAuthRefusal(
             100, "missing_argument", missing[0], f"missing required argument: {missing[0]}"
         )
 
@@ -299,9 +299,9 @@ def _redeem_code(store: Store, client: Client, form: Form) -> User:
     # Spent by any attempt, whatever the outcome (RFC 6749: a code is used once).
     grant: CodeGrant | None = store.codes.pop(form["code"], None)
     if grant is None or store.clock.now() >= grant.expires_at or not client.may_redeem(grant):
-        raise TokenError(200, "invalid_argument", "code", "code is not valid")
+        raise OAuthRefusal(200, "invalid_argument", "code", "code is not valid")
     if form["redirect_uri"] != grant.redirect_uri:  # jump.ios: 420 on the code exchange
-        raise TokenError(
+        raise OAuthRefusal(
             420,
             "redirect_uri_mismatch",
             "redirect_uri",
@@ -314,7 +314,7 @@ def _redeem_refresh_token(store: Store, client: Client, form: Form) -> User:
     _token_require(form, ["refresh_token"])
     grant: Grant | None = store.refresh_tokens.pop(form["refresh_token"], None)
     if grant is None or store.clock.now() >= grant.expires_at or not client.may_redeem(grant):
-        raise TokenError(200, "invalid_argument", "refresh_token", "refresh_token is not valid")
+        raise OAuthRefusal(200, "invalid_argument", "refresh_token", "refresh_token is not valid")
     return store.users[grant.user_uuid]
 
 
@@ -338,7 +338,7 @@ def answer(store: Store, endpoint: str, form: Form) -> tuple[int, Body]:
     """The HTTP status and JSON body Capture answers to a POST of ``form`` to ``endpoint``."""
     try:
         return 200, ENDPOINTS[endpoint](store, form)
-    except CaptureError as error:
+    except ErrorAnswer as error:
         return error.status, error.body()
 
 

@@ -17,9 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import capture, faults, social_login
 from .calls import Call
-from .providers import provider as find_provider
-from .seed import DEFAULT_SEED, derived, derived_uuid
-from .state import (
+from .data import (
     FLOW,
     FLOW_VERSION,
     LOCALES,
@@ -28,6 +26,8 @@ from .state import (
     Store,
     social_profile,
 )
+from .providers import provider as find_provider
+from .seed import DEFAULT_SEED, derived, derived_uuid
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

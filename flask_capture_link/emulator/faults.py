@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from .capture import Body, CaptureError, json_response
+from .capture import Body, ErrorAnswer, json_response
 
 #: The endpoint name that makes a fault apply to every Capture endpoint.
 ANY_ENDPOINT = "*"
@@ -113,7 +113,7 @@ def error_body(kind: str) -> Body | None:
     """The Capture envelope a fault answers, or ``None`` when it answers none."""
     if kind not in _ERROR_ANSWERS:
         return None
-    return CaptureError(*_ERROR_ANSWERS[kind]).body()
+    return ErrorAnswer(*_ERROR_ANSWERS[kind]).body()
 
 
 def respond(
