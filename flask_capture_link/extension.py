@@ -152,7 +152,7 @@ class CaptureLink:
     def access_token_loader(self, loader: AccessTokenLoader) -> AccessTokenLoader:
         """Decorate the function that returns the current user's Registration access token
         (or ``None``). Without one, the token is read from :attr:`token_storage` (by default
-        ``session[CAPTURE_LINK_SESSION_KEY]``), where :meth:`store_tokens` puts it::
+        sealed in the session), where :meth:`store_tokens` puts it::
 
             @capture_link.access_token_loader
             def load_access_token():

@@ -101,8 +101,8 @@ def sign_in(
 ) -> dict[str, Any]:
     """Sign ``email`` in to the emulator and keep the tokens with
     :meth:`CaptureLink.store_tokens`, in a request of the client's session: they land where
-    the app's :attr:`~CaptureLink.token_storage` keeps them (by default the client's session,
-    under the app's configured ``CAPTURE_LINK_*_SESSION_KEY`` keys), and the sign-in is
+    the app's :attr:`~CaptureLink.token_storage` keeps them (by default sealed in the client's
+    session), and the sign-in is
     recorded in the session. Returns the emulator's answer.
 
     ``user`` signs in the site's own user too, as Flask-Login's ``login_user`` would: give

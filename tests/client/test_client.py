@@ -13,8 +13,8 @@ from flask_capture_link.client import CaptureClient, errors
 from flask_capture_link.client.models import PASSWORD, LinkedIdentity, Tokens
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 
-from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, UNLINK, race
-from .processes import free_port
+from ..helpers import ENTITY, LINK, REFRESH, SIGN_IN, UNLINK, race
+from ..processes import free_port
 
 
 def test_link_posts_seven_form_fields_and_nothing_in_the_query(
