@@ -46,8 +46,9 @@ class Counts:
 FULL = Counts()
 QUICK = Counts(rounds=1, requests=12, seconds=1.0, warmup=4)
 
-#: Target: the extension's throughput as a share of the bare view's.
-SHARE = 0.90
+#: Target: the extension's throughput (sealed tokens, in-process store) as a share of the bare
+#: view's.
+SHARE = 0.95
 
 VARIANTS = {"extension": "extension token URL", "bare": "bare view (POST only)"}
 
@@ -88,7 +89,9 @@ def measure(
     return runs, linked
 
 
-def report(counts: Counts, runs: dict[str, list[Run]], linked: dict[str, int]) -> Report:
+def report(
+    counts: Counts, runs: dict[str, list[Run]], linked: dict[str, int], share_goal: float = SHARE
+) -> Report:
     result = Report(
         "overhead",
         TITLE,
@@ -139,7 +142,10 @@ def report(counts: Counts, runs: dict[str, list[Run]], linked: dict[str, int]) -
     made = sum(linked.values())
     result.targets += [
         Target(
-            "extension / bare view throughput", f"{share:.2f}", f">= {SHARE:.2f}", share >= SHARE
+            "extension / bare view throughput",
+            f"{share:.2f}",
+            f">= {share_goal:.2f}",
+            share >= share_goal,
         ),
         Target("requests that made a link", f"{made}/{done}", "all", made == done),
     ]

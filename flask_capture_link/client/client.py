@@ -170,8 +170,6 @@ class CaptureClient:
             self.session.trust_env = False
             self.session.proxies.update(requests.utils.get_environ_proxies(self.domain))
         self._headers = {**self.session.headers, **_FORM}
-        #: A POST to each URL called, prepared once (see :meth:`_send`).
-        self._prepared: dict[str, requests.PreparedRequest] = {}
 
     def __repr__(self) -> str:
         return f"CaptureClient({self.domain!r}, client_id={self.client_id!r})"
@@ -329,9 +327,8 @@ class CaptureClient:
         """POST a form body. On the client's own session the request is prepared here and
         sent as is: requests' per-call merging of session settings (proxies, headers, hooks,
         environment) is a third of a pooled call's CPU, and this session needs none of it.
-        The part of preparing that is the same for every call to ``url`` (parsing and checking
-        the URL, the headers, an empty cookie jar) is done once per URL; each call copies it
-        and adds its body."""
+        (A copy of a request prepared once per URL saved about 40 µs of a 1 ms call, within
+        the benchmarks' noise: each call prepares its own.)"""
         if not self._own_session:
             headers = _FORM if authorization is None else {**_FORM, "Authorization": authorization}
             return self.session.post(
@@ -342,7 +339,8 @@ class CaptureClient:
                 verify=self.verify,
                 allow_redirects=False,
             )
-        prepared = self._prepared_post(url).copy()
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method="POST", url=url, headers=self._headers)
         if authorization is not None:
             prepared.headers["Authorization"] = authorization
         prepared.prepare_body(data=body, files=None)
@@ -355,14 +353,6 @@ class CaptureClient:
             stream=False,
             cert=None,
         )
-
-    def _prepared_post(self, url: str) -> requests.PreparedRequest:
-        prepared = self._prepared.get(url)
-        if prepared is None:
-            prepared = requests.PreparedRequest()
-            prepared.prepare(method="POST", url=url, headers=self._headers)
-            self._prepared[url] = prepared  # a race only prepares it twice
-        return prepared
 
     def _flow_params(self, locale: str | None, *, redirect_uri: bool = False) -> dict[str, str]:
         params = {"client_id": self.client_id}
