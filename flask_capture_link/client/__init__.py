@@ -9,54 +9,15 @@ in this package imports Flask: a script or another framework can use it as it is
 """
 
 from .client import DEFAULT_TIMEOUT, CaptureClient, new_session
-from .errors import (
-    AccessTokenExpired,
-    AccessTokenInvalid,
-    AccountAlreadyLinked,
-    AuthorizationCodeInvalid,
-    CaptureAnswerLost,
-    CaptureError,
-    CaptureUnavailable,
-    ClientCredentialsRefused,
-    ClientPermissionError,
-    IdentityNotLinked,
-    InvalidArgument,
-    InvalidCredentials,
-    MissingArgument,
-    NoAccessToken,
-    RecordNotFound,
-    RefreshTokenInvalid,
-    SessionExpired,
-    SocialTokenInvalid,
-    UnexpectedError,
-    UnknownAttribute,
-)
+from .errors import *  # noqa: F403 - every exception class, as listed there
+from .errors import __all__ as _errors
 from .models import LinkedIdentity, Tokens
 
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "AccessTokenExpired",
-    "AccessTokenInvalid",
-    "AccountAlreadyLinked",
-    "AuthorizationCodeInvalid",
-    "CaptureAnswerLost",
     "CaptureClient",
-    "CaptureError",
-    "CaptureUnavailable",
-    "ClientCredentialsRefused",
-    "ClientPermissionError",
-    "IdentityNotLinked",
-    "InvalidArgument",
-    "InvalidCredentials",
     "LinkedIdentity",
-    "MissingArgument",
-    "NoAccessToken",
-    "RecordNotFound",
-    "RefreshTokenInvalid",
-    "SessionExpired",
-    "SocialTokenInvalid",
     "Tokens",
-    "UnexpectedError",
-    "UnknownAttribute",
     "new_session",
+    *_errors,
 ]

@@ -16,7 +16,9 @@ the client scrubs the values it sent from Capture's answer before building one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound="CaptureError")
 
 
 class CaptureError(Exception):
@@ -60,6 +62,19 @@ class CaptureError(Exception):
             f"{type(self).__name__}(code={self.code!r}, error={self.error!r}, "
             f"description={self.description!r}, request_id={self.request_id!r})"
         )
+
+    def as_class(self, cls: type[E]) -> E:
+        """The same answer (description, code, error, request id, fields, HTTP status) as an
+        error of class ``cls``: what it means once the caller knows more."""
+        converted = cls(
+            self.description,
+            code=self.code,
+            error=self.error,
+            request_id=self.request_id,
+            fields=self.fields,
+        )
+        converted.http_status = self.http_status
+        return converted
 
 
 class MissingArgument(CaptureError):
@@ -123,15 +138,7 @@ class SessionExpired(AccessTokenExpired):
     @classmethod
     def instead_of(cls, expired: CaptureError) -> SessionExpired:
         """This error in place of Capture's own report of expiry (its details kept)."""
-        replaced = cls(
-            expired.description,
-            code=expired.code,
-            error=expired.error,
-            request_id=expired.request_id,
-            fields=expired.fields,
-        )
-        replaced.http_status = expired.http_status
-        return replaced
+        return expired.as_class(cls)
 
 
 class NoAccessToken(CaptureError):
@@ -347,14 +354,34 @@ def token_refusal(error: CaptureError, refused: type[CaptureError]) -> CaptureEr
         cls = refused
     else:
         cls = CaptureUnavailable
-    if type(error) is cls:
-        return error
-    converted = cls(
-        error.description,
-        code=error.code,
-        error=error.error,
-        request_id=error.request_id,
-        fields=error.fields,
-    )
-    converted.http_status = error.http_status
-    return converted
+    return error if type(error) is cls else error.as_class(cls)
+
+
+#: The public names: :mod:`flask_capture_link.errors` and :mod:`flask_capture_link.client`
+#: export them.
+__all__ = [
+    "ERRORS_BY_ARGUMENT",
+    "ERRORS_BY_CODE",
+    "ERRORS_BY_NAME",
+    "AccessTokenExpired",
+    "AccessTokenInvalid",
+    "AccountAlreadyLinked",
+    "AuthorizationCodeInvalid",
+    "CaptureAnswerLost",
+    "CaptureError",
+    "CaptureUnavailable",
+    "ClientCredentialsRefused",
+    "ClientPermissionError",
+    "IdentityNotLinked",
+    "InvalidArgument",
+    "InvalidCredentials",
+    "MissingArgument",
+    "NoAccessToken",
+    "RecordNotFound",
+    "RefreshTokenInvalid",
+    "SessionExpired",
+    "SocialTokenInvalid",
+    "UnexpectedError",
+    "UnknownAttribute",
+    "error_from_body",
+]
