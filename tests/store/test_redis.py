@@ -275,3 +275,34 @@ def test_a_refresh_held_too_long_elsewhere_is_unavailable(
         )
     assert called == []  # it waited for the other, and never refreshed itself
     assert client.get(key) == b"someone else"  # nor took or released the other's lock
+
+
+def test_a_refresh_result_is_kept_sealed_while_its_access_token_lives(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    lifetime = 3600.0
+    new = Tokens("new-access", "new-refresh", expires_at=time.time() + lifetime)
+    calls: list[str] = []
+    secrets = ["site secret"]
+    first = RedisStateStore(client_of(), prefix).refresh(
+        "old-refresh", lambda token: calls.append(token) or new, wait=2, secret_keys=secrets
+    )
+    assert first == new
+    # The process that refreshed is gone (its session never saved); later, another process
+    # gets a request still holding the spent refresh token: it takes the new tokens.
+    later = RedisStateStore(client_of(), prefix).refresh(
+        "old-refresh", lambda token: calls.append(token) or Tokens("x"), wait=2,
+        secret_keys=secrets,
+    )  # fmt: skip
+    assert later == new and calls == ["old-refresh"]
+    client = client_of()
+    [key] = [k for k in client.keys(f"{prefix}refresh:*") if not k.endswith(b":lock")]
+    assert client.pttl(key) > (lifetime - 120) * 1000  # not the 10 s of concurrent requests
+    kept = client.get(key) or b""
+    assert b"new-access" not in kept and b"new-refresh" not in kept  # sealed
+    # A store with another secret cannot open it, and refreshes itself (the site's own secret
+    # seals: a Redis shared with another site reveals nothing to it).
+    other = RedisStateStore(client_of(), prefix).refresh(
+        "old-refresh", lambda token: Tokens("other"), wait=2, secret_keys=["another secret"]
+    )
+    assert other.access_token == "other"
