@@ -129,7 +129,11 @@ def consume(
     _spend(payload, max_age, store)
     keys = _signing_keys()
     bound = session_record(session).get("k")
-    if not isinstance(bound, str) or not _matches(keys, payload["s"], "session", bound):
+    if not isinstance(bound, str):
+        # Not proof of another session: the session may be new, or its store lost it (a Redis
+        # restarted without persistence, or down when the session was read).
+        raise InvalidState("this session holds no state key (a new session, or one lost)")
+    if not _matches(keys, payload["s"], "session", bound):
         raise InvalidState("issued to another session")
     if payload["p"] != purpose:
         raise InvalidState(f"issued for {payload['p']!r}, used for {purpose!r}")

@@ -306,3 +306,62 @@ def test_a_refresh_result_is_kept_sealed_while_its_access_token_lives(
         "old-refresh", lambda token: Tokens("other"), wait=2, secret_keys=["another secret"]
     )
     assert other.access_token == "other"
+
+
+def test_fresh_spends_during_a_frozen_redis_are_not_refused(tmp_path: Path, prefix: str) -> None:
+    # A really frozen redis-server (SIGSTOP): redis-py's socket timeout fires, its retry sends
+    # the SET again on a new connection; then Redis thaws and runs both. Each fresh state must
+    # still count as spent by its own request, not be refused as "already used".
+    import signal
+    import threading
+
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    reconnected = threading.Event()
+
+    class Watched(redis.Connection):
+        def _connect(self) -> Any:  # the retry's new connection: the time to thaw Redis
+            made = super()._connect()
+            reconnected.set()
+            return made
+
+    with redis_server(tmp_path) as url:
+        address = redis.Redis.from_url(url).connection_pool.connection_kwargs
+        pool = redis.ConnectionPool(
+            connection_class=Watched,
+            host=address["host"],
+            port=address["port"],
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 2),
+        )
+        client = redis.Redis(connection_pool=pool)
+        try:
+            pid = int(client.info()["process_id"])
+            store = RedisStateStore(client, prefix)
+            for round in range(3):
+                client.ping()  # the connection stands before Redis freezes
+                reconnected.clear()
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    spent: list[object] = []
+                    spender = threading.Thread(
+                        target=lambda: spent.append(_spend_or_error(store, f"fresh-{round}"))
+                    )
+                    spender.start()
+                    assert reconnected.wait(30), "redis-py did not retry"
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+                spender.join(30)
+                assert spent == [True]  # a fresh click, not "already used"
+            sets = client.info("commandstats")["cmdstat_set"]["calls"]
+            assert sets >= 2 * 3  # Redis ran each request's SET twice: the retry happened
+        finally:
+            client.close()
+
+
+def _spend_or_error(store: RedisStateStore, nonce: str) -> object:
+    try:
+        return store.spend(nonce, 600)
+    except StateStoreUnavailable as exc:
+        return exc
