@@ -339,14 +339,14 @@ def test_fresh_spends_during_a_frozen_redis_are_not_refused(tmp_path: Path, pref
         try:
             pid = int(client.info()["process_id"])
             store = RedisStateStore(client, prefix)
-            for round in range(3):
+            for number in range(3):
                 client.ping()  # the connection stands before Redis freezes
                 reconnected.clear()
                 os.kill(pid, signal.SIGSTOP)
                 try:
                     spent: list[object] = []
                     spender = threading.Thread(
-                        target=lambda: spent.append(_spend_or_error(store, f"fresh-{round}"))
+                        target=_spend_into, args=(store, f"fresh-{number}", spent)
                     )
                     spender.start()
                     assert reconnected.wait(30), "redis-py did not retry"
@@ -360,8 +360,8 @@ def test_fresh_spends_during_a_frozen_redis_are_not_refused(tmp_path: Path, pref
             client.close()
 
 
-def _spend_or_error(store: RedisStateStore, nonce: str) -> object:
+def _spend_into(store: RedisStateStore, nonce: str, results: list[object]) -> None:
     try:
-        return store.spend(nonce, 600)
+        results.append(store.spend(nonce, 600))
     except StateStoreUnavailable as exc:
-        return exc
+        results.append(exc)
