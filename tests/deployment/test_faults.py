@@ -1,0 +1,74 @@
+"""Faults that signed users out or told them wrong (issue 22), each at its level: the example
+site under gunicorn with sessions in a real redis-server.
+
+1. a worker killed between a refresh and the session's save; 3. Redis stopped after Capture
+acted; 4. two tabs with server-side sessions. (2, a frozen Redis, is a store test:
+``tests/store/test_redis.py``; 5, a late Capture success, ``tests/test_views_unconfirmed.py``.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from flask_capture_link.emulator import EmulatorServer
+
+from ..helpers import REFRESH
+from .helpers import GunicornSite, serve_example, sign_in
+
+
+@pytest.fixture(scope="module")
+def dying_site(
+    redis_url: str,
+    capture_emulator_server: EmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[GunicornSite, Path]]:
+    """The example site (sessions in Redis) whose worker dies right after a refresh once the
+    returned file exists."""
+    folder = tmp_path_factory.mktemp("gunicorn-dying")
+    trigger = folder / "die-after-refresh"
+    with serve_example(
+        folder,
+        capture_emulator_server,
+        2,
+        app="tests.deployment.dying_app:create_app()",
+        EXAMPLE_REDIS_URL=redis_url,
+        DIE_AFTER_REFRESH=str(trigger),
+    ) as site:
+        yield site, trigger
+
+
+def test_a_worker_killed_between_refresh_and_save_signs_no_one_out(
+    dying_site: tuple[GunicornSite, Path], capture_emulator: EmulatorServer, redis_url: str
+) -> None:
+    site, trigger = dying_site
+    emulator = capture_emulator.emulator
+    email = f"killed-{time.monotonic_ns()}@example.com"
+    emulator.add_user(email, "pw")
+    browser = sign_in(site, email, "pw")
+    emulator.expire_access_tokens(email)
+    refreshes = len(emulator.calls_to(REFRESH))
+
+    trigger.touch()
+    with pytest.raises(requests.ConnectionError):  # the worker died mid-request
+        browser.get(site.url + "/account", timeout=30, allow_redirects=False)
+    assert not trigger.exists()  # it died right after the refresh, before saving the session
+    assert len(emulator.calls_to(REFRESH)) == refreshes + 1  # Capture spent R1, issued R2
+
+    # The session still holds R1; the next request (another worker) takes R2 instead.
+    page = browser.get(site.url + "/account", timeout=30, allow_redirects=False)
+    assert page.status_code == 200, site.errors()[-3000:]
+    assert "Connected accounts" in page.text
+    assert len(emulator.calls_to(REFRESH)) == refreshes + 1  # R1 was never sent again
+    # Kept as long as the new access token lives, not the 10 s of concurrent requests.
+    store = redis.Redis.from_url(redis_url)
+    try:
+        kept = [k for k in store.keys("capture_link:refresh:*") if k.endswith(b":tokens")]
+        assert kept and max(store.pttl(key) for key in kept) > 60_000
+    finally:
+        store.close()
