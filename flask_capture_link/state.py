@@ -188,6 +188,52 @@ def peek_next(value: str | None, max_age: int) -> str | None:
     return found if isinstance(found, str) else None
 
 
+#: Seconds an outcome carried by a redirect stays showable (once).
+OUTCOME_MAX_AGE = 300
+
+_OUTCOME_SALT = "flask-capture-link.outcome"
+
+
+def carry_outcome(fields: dict[str, str | None], user: str | None) -> str:
+    """An outcome (its message key, category, provider) signed for the redirect that ends a
+    request whose session could not be saved: shown once, to ``user``, within
+    :data:`OUTCOME_MAX_AGE` seconds (:func:`open_outcome`). It holds no token."""
+    keys = _signing_keys()
+    payload = {
+        **fields,
+        "n": secrets.token_urlsafe(12),
+        "u": _digest(keys[0], "user", user or ""),
+    }
+    return URLSafeTimedSerializer(list(keys[::-1]), salt=_OUTCOME_SALT).dumps(payload)
+
+
+def open_outcome(value: str, user: str | None, store: StateStore) -> dict[str, Any] | None:
+    """The fields of an outcome :func:`carry_outcome` signed, spent in ``store``; ``None``
+    (logged) when it is not this user's, expired, already shown, or cannot be spent now."""
+    if len(value) > MAX_STATE_LENGTH:
+        return None
+    serializer = URLSafeTimedSerializer(list(_signing_keys()[::-1]), salt=_OUTCOME_SALT)
+    try:
+        payload = serializer.loads(value, max_age=OUTCOME_MAX_AGE)
+    except BadData as exc:
+        logger.info("carried outcome not shown: %s", type(exc).__name__)
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("n"), str):
+        return None
+    if not _matches(_signing_keys(), payload.get("u"), "user", user or ""):
+        logger.info("carried outcome not shown: it is another user's")
+        return None
+    try:
+        fresh = store.spend("outcome:" + payload["n"], OUTCOME_MAX_AGE)
+    except StateStoreUnavailable as exc:
+        logger.warning("carried outcome not shown: the state store is unavailable: %s", exc)
+        return None
+    if not fresh:
+        logger.info("carried outcome not shown again")
+        return None
+    return payload
+
+
 def _load(value: str | None, max_age: int) -> dict[str, Any]:
     if not value:
         raise InvalidState("no state")

@@ -25,6 +25,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
+from flask import Response as FlaskResponse
+from flask.globals import request_ctx
+from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -52,6 +55,10 @@ MAX_TOKEN_LENGTH = 256
 
 #: What a Social Login token looks like.
 _TOKEN = re.compile(rf"^[A-Za-z0-9_\-.~]{{8,{MAX_TOKEN_LENGTH}}}$")
+
+#: Query parameter of a redirect that carries its outcome (when the session could not be
+#: saved): signed, for one user, shown once.
+OUTCOME_PARAM = "capture_link_outcome"
 
 #: Larger request bodies are refused unread: a token, a state and an identifier fit many times
 #: over, and werkzeug takes seconds of CPU to decode a megabyte of invalid UTF-8 escapes.
@@ -465,7 +472,59 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
         target = safe_next(next) or default_next()
     response = make_response(redirect(target, code=303))
     response.headers.update(NO_STORE)
+    if session_cookie_sent() and not session_saved(response):
+        response.headers["Location"] = with_outcome(target, outcome)
+        # Not saved again after the view (a 500): this request's copy emptied, unmodified, is
+        # nothing to save for every session interface (Flask's, Flask-Session's); the stored
+        # session stays as it was.
+        request_ctx.session.clear()
+        request_ctx.session.modified = False
     return response
+
+
+def session_saved(response: FlaskResponse) -> bool:
+    """Save a server-side session now (a cookie session cannot fail to), so that a session
+    store that is down (Redis) does not turn the outcome, perhaps a change Capture made, into a
+    500 after the view. When it cannot be saved, the outcome travels with the redirect
+    (:func:`with_outcome`)."""
+    interface = current_app.session_interface
+    current = request_ctx.session
+    if isinstance(interface, SecureCookieSessionInterface) or interface.is_null_session(current):
+        return True
+    try:
+        interface.save_session(current_app, current, response)
+    except Exception as exc:  # whatever the store raises: redis-py's, a database's
+        logger.warning(
+            "%s: the session could not be saved (%s: %s); the outcome goes with the redirect",
+            request.endpoint,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
+def with_outcome(target: str, outcome: Outcome) -> str:
+    """``target`` carrying ``outcome``, signed and shown once (:func:`show_carried_outcome`)."""
+    fields = {"k": outcome.message_key, "c": outcome.category, "p": outcome.provider}
+    value = state.carry_outcome(fields, extension().user_binding())
+    return f"{target}{'&' if '?' in target else '?'}{OUTCOME_PARAM}={value}"
+
+
+@blueprint.before_app_request
+def show_carried_outcome() -> None:
+    """Flash the outcome a redirect carried (:func:`with_outcome`), once, to its user."""
+    value = request.args.get(OUTCOME_PARAM)
+    if not value:
+        return
+    ext = extension()
+    found = state.open_outcome(value, ext.user_binding(), ext.state_store())
+    if found is None or not isinstance(found.get("k"), str) or found["k"] not in OUTCOMES:
+        return
+    category = str(found.get("c") or "info")
+    provider = found.get("p") if isinstance(found.get("p"), str) else None
+    categories = current_app.config["CAPTURE_LINK_FLASH_CATEGORIES"]
+    flash(ext.message(found["k"], provider=provider), categories.get(category, category))
 
 
 def default_next() -> str:
