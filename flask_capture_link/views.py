@@ -20,6 +20,7 @@ import functools
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -34,7 +35,7 @@ from werkzeug.wrappers import Response
 
 from . import integrations, signals, state
 from .buttons import provider_name
-from .client.errors import CaptureError
+from .client.errors import CaptureAnswerLost, CaptureError
 from .client.models import LinkedIdentity
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next, sign_in_url
@@ -220,13 +221,20 @@ def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> s
     ext = extension()
     notice = signals.has_receivers(signals.account_linked)
     before = current_identities() if notice else None
-    ext.with_access_token(
-        lambda access_token: ext.client.link_account(
-            link_request.token, access_token, locale=ext.locale()
+    after: list[LinkedIdentity] | None = None
+    try:
+        ext.with_access_token(
+            lambda access_token: ext.client.link_account(
+                link_request.token, access_token, locale=ext.locale()
+            )
         )
-    )
+    except CaptureAnswerLost as lost:
+        if not rechecks():
+            raise
+        after = recheck(lost, linked_now(before, verified.provider))
     if notice:  # the notice's details (and the second listing) only for a listener
-        after = current_identities() if before is not None else None
+        if after is None and before is not None:
+            after = current_identities()
         linked = signals.newly_linked(before, after)
         signals.send(signals.account_linked, next=verified.next, **signals.details(linked))
     return "success"
@@ -243,11 +251,16 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
         raise Refusal("not_linked")
     if not ext.may_unlink(identity, identities):
         raise Refusal("unlink_not_allowed")
-    ext.with_access_token(
-        lambda access_token: ext.client.unlink_account(
-            access_token, identifier, locale=ext.locale()
+    try:
+        ext.with_access_token(
+            lambda access_token: ext.client.unlink_account(
+                access_token, identifier, locale=ext.locale()
+            )
         )
-    )
+    except CaptureAnswerLost as lost:
+        if not rechecks():
+            raise
+        recheck(lost, lambda now: all(found.identifier != identifier for found in now))
     if signals.has_receivers(signals.account_unlinked):
         signals.send(
             signals.account_unlinked,
@@ -256,6 +269,59 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
             **signals.details(identity),
         )
     return "unlinked"
+
+
+def linked_now(
+    before: list[LinkedIdentity] | None, provider: str | None
+) -> Callable[[list[LinkedIdentity]], bool | None]:
+    """Whether identities listed after a link show it made: with the list before, one new
+    identity says yes, none says no; without it, no identity of ``provider`` listed says no,
+    and one listed says nothing (it may have been there before)."""
+
+    def decide(now: list[LinkedIdentity]) -> bool | None:
+        if before is not None:
+            new = {i.identifier for i in now} - {i.identifier for i in before}
+            return True if len(new) == 1 else False if not new else None
+        if provider and not any(is_of_provider(i.domain, provider) for i in now):
+            return False
+        return None
+
+    return decide
+
+
+def rechecks() -> bool:
+    """Whether a lost answer of Capture is checked (``CAPTURE_LINK_RECHECK_DELAY`` is set)."""
+    return current_app.config["CAPTURE_LINK_RECHECK_DELAY"] is not None
+
+
+def recheck(
+    lost: CaptureAnswerLost, changed: Callable[[list[LinkedIdentity]], bool | None]
+) -> list[LinkedIdentity]:
+    """After Capture's answer to a change was lost (it may have acted, perhaps late), wait
+    ``CAPTURE_LINK_RECHECK_DELAY`` seconds and list the identities once: the list, when
+    ``changed`` finds the change made in it. The call is never sent again.
+
+    :raises Refusal: ``unconfirmed_unchanged`` when ``changed`` finds it not made.
+    :raises CaptureAnswerLost: ``lost`` itself when it is still unknown (the list could not be
+        had, or does not tell).
+    """
+    time.sleep(float(current_app.config["CAPTURE_LINK_RECHECK_DELAY"]))
+    now = current_identities()
+    verdict = None if now is None else changed(now)
+    if now is not None and verdict:
+        logger.warning(
+            "%s: Capture's answer was lost (%s); the identities listed after show the change made",
+            request.endpoint,
+            lost,
+        )
+        return now
+    if verdict is False:
+        raise Refusal(
+            "unconfirmed_unchanged",
+            reason=f"Capture's answer was lost ({lost}); the identities listed after show no "
+            "change",
+        )
+    raise lost
 
 
 def current_identities() -> list[LinkedIdentity] | None:

@@ -3,7 +3,7 @@ site under gunicorn with sessions in a real redis-server.
 
 1. a worker killed between a refresh and the session's save; 3. Redis stopped after Capture
 acted; 4. two tabs with server-side sessions. (2, a frozen Redis, is a store test:
-``tests/store/test_redis.py``; 5, a late Capture success, ``tests/test_views_unconfirmed.py``.)
+``tests/store/test_redis.py``; 5, a late Capture success, ``tests/adversarial/test_faults.py``.)
 """
 
 from __future__ import annotations
