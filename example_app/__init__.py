@@ -55,4 +55,7 @@ def use_server_side_sessions(app: Flask) -> None:
 
     app.config.setdefault("SESSION_TYPE", "redis")
     app.config.setdefault("SESSION_REDIS", redis.Redis.from_url(url))
+    # Write a session back only when a request changed it: else a page loading in one tab
+    # writes its older copy over the other tab's, and the outcome message of a link is lost.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     Session(app)

@@ -25,6 +25,10 @@ _TRY_LATER_DE = (
 )
 
 ENGLISH: dict[str, str] = {
+    "unconfirmed_unchanged": (
+        "The account service did not answer in time. We checked your connected accounts "
+        "afterwards and nothing was changed; please try again."
+    ),
     "unconfirmed": (
         "The account service did not answer in time, so we cannot tell whether that worked. "
         "Please check your connected accounts before trying again."
@@ -89,6 +93,10 @@ ENGLISH: dict[str, str] = {
 }
 
 SPANISH: dict[str, str] = {
+    "unconfirmed_unchanged": (
+        "El servicio de cuentas no respondió a tiempo. Después revisamos tus cuentas "
+        "conectadas y no se ha cambiado nada; inténtalo de nuevo."
+    ),
     "unconfirmed": (
         "El servicio de cuentas no respondió a tiempo, así que no sabemos si funcionó. "
         "Revisa tus cuentas conectadas antes de volver a intentarlo."
@@ -168,6 +176,10 @@ SPANISH: dict[str, str] = {
 }
 
 FRENCH: dict[str, str] = {
+    "unconfirmed_unchanged": (
+        "Le service des comptes n'a pas répondu à temps. Nous avons ensuite vérifié vos "
+        "comptes associés : rien n'a été modifié ; veuillez réessayer."
+    ),
     "unconfirmed": (
         "Le service de comptes n'a pas répondu à temps : nous ne savons pas si l'opération a "
         "réussi. Vérifiez vos comptes associés avant de réessayer."
@@ -248,6 +260,10 @@ FRENCH: dict[str, str] = {
 }
 
 GERMAN: dict[str, str] = {
+    "unconfirmed_unchanged": (
+        "Der Kontodienst hat nicht rechtzeitig geantwortet. Wir haben Ihre verknüpften Konten "
+        "danach geprüft: Es wurde nichts geändert; bitte versuchen Sie es erneut."
+    ),
     "unconfirmed": (
         "Der Kontodienst hat nicht rechtzeitig geantwortet, daher wissen wir nicht, ob es "
         "geklappt hat. Bitte prüfen Sie Ihre verknüpften Konten, bevor Sie es erneut versuchen."

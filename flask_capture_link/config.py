@@ -108,6 +108,12 @@ TOKEN_CLIENT_ID: str | None = None
 #: Refresh an access token this many seconds before it expires.
 REFRESH_LEEWAY = 60
 
+#: After Capture's answer to a link or unlink was lost (a read timeout: Capture may have acted),
+#: wait this many seconds, then list the user's identities once and report what they show:
+#: linked (or unlinked), not changed, or still unknown. ``None``: do not check (the user is told
+#: the outcome is unknown). The wait holds the request; keep it short.
+RECHECK_DELAY: float | None = 1.0
+
 #: A Redis URL (``redis://host:6379/0``, ``rediss://``, ``unix://``) for the state store:
 #: spent link states and refreshes shared by every process and machine using it. Set it when
 #: the site runs more than one worker process. One client (and connection pool) per URL, read
@@ -302,6 +308,12 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
         "REFRESH_LEEWAY",
         lambda value: _is_number(value) and value >= 0,
         "must be seconds >= 0",
+        True,
+    ),
+    (
+        "RECHECK_DELAY",
+        lambda value: value is None or (_is_number(value) and 0 <= value <= 30),
+        "must be seconds from 0 to 30, or None",
         True,
     ),
     ("REQUIRE_FRESH", lambda value: isinstance(value, bool), "must be True or False", True),

@@ -28,7 +28,7 @@ from .client.errors import (
 from .client.models import LinkedIdentity, Tokens
 from .config import ConfigError
 from .redirects import safe_next
-from .storage import SessionStorage, TokenStorage
+from .storage import SessionStorage, TokenStorage, _secret_keys
 from .store import MemoryStateStore, RedisStateStore, StateStore
 
 logger = logging.getLogger(__name__)
@@ -509,8 +509,13 @@ class CaptureLink:
         assert stored.refresh_token is not None  # _can_refresh says so
         client = self.client
         try:
+            # Kept server side, sealed with the site's secret, while the new access token
+            # lives: a request that still holds the spent refresh token takes these instead.
             tokens = self.state_store().refresh(
-                stored.refresh_token, client.refresh, wait=_refresh_wait()
+                stored.refresh_token,
+                client.refresh,
+                wait=_refresh_wait(),
+                secret_keys=_secret_keys(),
             )
         except RefreshTokenInvalid as refused:
             # Any definite refusal kills the refresh token: it must never be sent again.

@@ -50,6 +50,7 @@ OWN_RESULTS = frozenset(
         "unlink_not_allowed",
         "unavailable",
         "unconfirmed",
+        "unconfirmed_unchanged",
         "unknown",
         "unique_violation_listed",
     }
@@ -74,8 +75,10 @@ OUTCOMES: dict[str, Outcome] = {
     # An access token without a refresh token outlived its hour: sign in again.
     "session_expired": Outcome("session_expired", "error", INFO, **_SIGN_IN),
     "unlink_not_allowed": Outcome("unlink_not_allowed", "error", INFO),
-    "unavailable": Outcome("unavailable", "error", ERROR),
-    "unconfirmed": Outcome("unconfirmed", "error", ERROR),
+    "unavailable": Outcome("unavailable", "error", WARNING),
+    "unconfirmed": Outcome("unconfirmed", "error", WARNING),
+    # Capture's answer was lost, and the identities listed after show no change.
+    "unconfirmed_unchanged": Outcome("unconfirmed_unchanged", "error", WARNING),
     "unknown": Outcome("unknown", "error", ERROR),
     # Caused by the user or their session.
     "unique_violation": Outcome("unique_violation", "error", INFO),

@@ -129,7 +129,11 @@ def consume(
     _spend(payload, max_age, store)
     keys = _signing_keys()
     bound = session_record(session).get("k")
-    if not isinstance(bound, str) or not _matches(keys, payload["s"], "session", bound):
+    if not isinstance(bound, str):
+        # Not proof of another session: the session may be new, or its store lost it (a Redis
+        # restarted without persistence, or down when the session was read).
+        raise InvalidState("this session holds no state key (a new session, or one lost)")
+    if not _matches(keys, payload["s"], "session", bound):
         raise InvalidState("issued to another session")
     if payload["p"] != purpose:
         raise InvalidState(f"issued for {payload['p']!r}, used for {purpose!r}")
@@ -182,6 +186,52 @@ def peek_next(value: str | None, max_age: int) -> str | None:
         return None
     found = payload.get("x") if isinstance(payload, dict) else None
     return found if isinstance(found, str) else None
+
+
+#: Seconds an outcome carried by a redirect stays showable (once).
+OUTCOME_MAX_AGE = 300
+
+_OUTCOME_SALT = "flask-capture-link.outcome"
+
+
+def carry_outcome(fields: dict[str, str | None], user: str | None) -> str:
+    """An outcome (its message key, category, provider) signed for the redirect that ends a
+    request whose session could not be saved: shown once, to ``user``, within
+    :data:`OUTCOME_MAX_AGE` seconds (:func:`open_outcome`). It holds no token."""
+    keys = _signing_keys()
+    payload = {
+        **fields,
+        "n": secrets.token_urlsafe(12),
+        "u": _digest(keys[0], "user", user or ""),
+    }
+    return URLSafeTimedSerializer(list(keys[::-1]), salt=_OUTCOME_SALT).dumps(payload)
+
+
+def open_outcome(value: str, user: str | None, store: StateStore) -> dict[str, Any] | None:
+    """The fields of an outcome :func:`carry_outcome` signed, spent in ``store``; ``None``
+    (logged) when it is not this user's, expired, already shown, or cannot be spent now."""
+    if len(value) > MAX_STATE_LENGTH:
+        return None
+    serializer = URLSafeTimedSerializer(list(_signing_keys()[::-1]), salt=_OUTCOME_SALT)
+    try:
+        payload = serializer.loads(value, max_age=OUTCOME_MAX_AGE)
+    except BadData as exc:
+        logger.info("carried outcome not shown: %s", type(exc).__name__)
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("n"), str):
+        return None
+    if not _matches(_signing_keys(), payload.get("u"), "user", user or ""):
+        logger.info("carried outcome not shown: it is another user's")
+        return None
+    try:
+        fresh = store.spend("outcome:" + payload["n"], OUTCOME_MAX_AGE)
+    except StateStoreUnavailable as exc:
+        logger.warning("carried outcome not shown: the state store is unavailable: %s", exc)
+        return None
+    if not fresh:
+        logger.info("carried outcome not shown again")
+        return None
+    return payload
 
 
 def _load(value: str | None, max_age: int) -> dict[str, Any]:

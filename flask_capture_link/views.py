@@ -20,18 +20,22 @@ import functools
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, flash, make_response, redirect, request, session, url_for
+from flask import Response as FlaskResponse
+from flask.globals import request_ctx
+from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from . import integrations, signals, state
 from .buttons import provider_name
-from .client.errors import CaptureError
+from .client.errors import CaptureAnswerLost, CaptureError
 from .client.models import LinkedIdentity
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next, sign_in_url
@@ -52,6 +56,10 @@ MAX_TOKEN_LENGTH = 256
 
 #: What a Social Login token looks like.
 _TOKEN = re.compile(rf"^[A-Za-z0-9_\-.~]{{8,{MAX_TOKEN_LENGTH}}}$")
+
+#: Query parameter of a redirect that carries its outcome (when the session could not be
+#: saved): signed, for one user, shown once.
+OUTCOME_PARAM = "capture_link_outcome"
 
 #: Larger request bodies are refused unread: a token, a state and an identifier fit many times
 #: over, and werkzeug takes seconds of CPU to decode a megabyte of invalid UTF-8 escapes.
@@ -213,13 +221,20 @@ def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> s
     ext = extension()
     notice = signals.has_receivers(signals.account_linked)
     before = current_identities() if notice else None
-    ext.with_access_token(
-        lambda access_token: ext.client.link_account(
-            link_request.token, access_token, locale=ext.locale()
+    after: list[LinkedIdentity] | None = None
+    try:
+        ext.with_access_token(
+            lambda access_token: ext.client.link_account(
+                link_request.token, access_token, locale=ext.locale()
+            )
         )
-    )
+    except CaptureAnswerLost as lost:
+        if not rechecks():
+            raise
+        after = recheck(lost, linked_now(before, verified.provider))
     if notice:  # the notice's details (and the second listing) only for a listener
-        after = current_identities() if before is not None else None
+        if after is None and before is not None:
+            after = current_identities()
         linked = signals.newly_linked(before, after)
         signals.send(signals.account_linked, next=verified.next, **signals.details(linked))
     return "success"
@@ -236,11 +251,16 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
         raise Refusal("not_linked")
     if not ext.may_unlink(identity, identities):
         raise Refusal("unlink_not_allowed")
-    ext.with_access_token(
-        lambda access_token: ext.client.unlink_account(
-            access_token, identifier, locale=ext.locale()
+    try:
+        ext.with_access_token(
+            lambda access_token: ext.client.unlink_account(
+                access_token, identifier, locale=ext.locale()
+            )
         )
-    )
+    except CaptureAnswerLost as lost:
+        if not rechecks():
+            raise
+        recheck(lost, lambda now: all(found.identifier != identifier for found in now))
     if signals.has_receivers(signals.account_unlinked):
         signals.send(
             signals.account_unlinked,
@@ -249,6 +269,59 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
             **signals.details(identity),
         )
     return "unlinked"
+
+
+def linked_now(
+    before: list[LinkedIdentity] | None, provider: str | None
+) -> Callable[[list[LinkedIdentity]], bool | None]:
+    """Whether identities listed after a link show it made: with the list before, one new
+    identity says yes, none says no; without it, no identity of ``provider`` listed says no,
+    and one listed says nothing (it may have been there before)."""
+
+    def decide(now: list[LinkedIdentity]) -> bool | None:
+        if before is not None:
+            new = {i.identifier for i in now} - {i.identifier for i in before}
+            return True if len(new) == 1 else False if not new else None
+        if provider and not any(is_of_provider(i.domain, provider) for i in now):
+            return False
+        return None
+
+    return decide
+
+
+def rechecks() -> bool:
+    """Whether a lost answer of Capture is checked (``CAPTURE_LINK_RECHECK_DELAY`` is set)."""
+    return current_app.config["CAPTURE_LINK_RECHECK_DELAY"] is not None
+
+
+def recheck(
+    lost: CaptureAnswerLost, changed: Callable[[list[LinkedIdentity]], bool | None]
+) -> list[LinkedIdentity]:
+    """After Capture's answer to a change was lost (it may have acted, perhaps late), wait
+    ``CAPTURE_LINK_RECHECK_DELAY`` seconds and list the identities once: the list, when
+    ``changed`` finds the change made in it. The call is never sent again.
+
+    :raises Refusal: ``unconfirmed_unchanged`` when ``changed`` finds it not made.
+    :raises CaptureAnswerLost: ``lost`` itself when it is still unknown (the list could not be
+        had, or does not tell).
+    """
+    time.sleep(float(current_app.config["CAPTURE_LINK_RECHECK_DELAY"]))
+    now = current_identities()
+    verdict = None if now is None else changed(now)
+    if now is not None and verdict:
+        logger.warning(
+            "%s: Capture's answer was lost (%s); the identities listed after show the change made",
+            request.endpoint,
+            lost,
+        )
+        return now
+    if verdict is False:
+        raise Refusal(
+            "unconfirmed_unchanged",
+            reason=f"Capture's answer was lost ({lost}); the identities listed after show no "
+            "change",
+        )
+    raise lost
 
 
 def current_identities() -> list[LinkedIdentity] | None:
@@ -465,7 +538,59 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
         target = safe_next(next) or default_next()
     response = make_response(redirect(target, code=303))
     response.headers.update(NO_STORE)
+    if session_cookie_sent() and not session_saved(response):
+        response.headers["Location"] = with_outcome(target, outcome)
+        # Not saved again after the view (a 500): this request's copy emptied, unmodified, is
+        # nothing to save for every session interface (Flask's, Flask-Session's); the stored
+        # session stays as it was.
+        request_ctx.session.clear()
+        request_ctx.session.modified = False
     return response
+
+
+def session_saved(response: FlaskResponse) -> bool:
+    """Save a server-side session now (a cookie session cannot fail to), so that a session
+    store that is down (Redis) does not turn the outcome, perhaps a change Capture made, into a
+    500 after the view. When it cannot be saved, the outcome travels with the redirect
+    (:func:`with_outcome`)."""
+    interface = current_app.session_interface
+    current = request_ctx.session
+    if isinstance(interface, SecureCookieSessionInterface) or interface.is_null_session(current):
+        return True
+    try:
+        interface.save_session(current_app, current, response)
+    except Exception as exc:  # whatever the store raises: redis-py's, a database's
+        logger.warning(
+            "%s: the session could not be saved (%s: %s); the outcome goes with the redirect",
+            request.endpoint,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
+def with_outcome(target: str, outcome: Outcome) -> str:
+    """``target`` carrying ``outcome``, signed and shown once (:func:`show_carried_outcome`)."""
+    fields = {"k": outcome.message_key, "c": outcome.category, "p": outcome.provider}
+    value = state.carry_outcome(fields, extension().user_binding())
+    return f"{target}{'&' if '?' in target else '?'}{OUTCOME_PARAM}={value}"
+
+
+@blueprint.before_app_request
+def show_carried_outcome() -> None:
+    """Flash the outcome a redirect carried (:func:`with_outcome`), once, to its user."""
+    value = request.args.get(OUTCOME_PARAM)
+    if not value:
+        return
+    ext = extension()
+    found = state.open_outcome(value, ext.user_binding(), ext.state_store())
+    if found is None or not isinstance(found.get("k"), str) or found["k"] not in OUTCOMES:
+        return
+    category = str(found.get("c") or "info")
+    provider = found.get("p") if isinstance(found.get("p"), str) else None
+    categories = current_app.config["CAPTURE_LINK_FLASH_CATEGORIES"]
+    flash(ext.message(found["k"], provider=provider), categories.get(category, category))
 
 
 def default_next() -> str:

@@ -49,15 +49,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path, *options: str) -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port, nothing saved to disk, with more
-    command-line ``options`` if given: its URL."""
+def redis_server(folder: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (or ``port``: to start one again where
+    another was), nothing saved to disk unless asked, with more command-line ``options`` if
+    given: its URL."""
     program = shutil.which("redis-server")
     if program is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is required in CI (.ci/run installs it)")
         pytest.skip("redis-server is not installed")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
          "no", "--dir", str(folder), *options],

@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.tls_dir is not None and not args.tls_dir.strip():
         parser.error("--tls-dir: give a directory")
-    emulator = CaptureEmulator(seed=args.seed)
+    emulator = CaptureEmulator(seed=args.seed, keep_calls=args.keep_calls)
     for spec in args.fault:
         try:
             endpoint, kind, seconds = parse_fault(spec)
@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_SEED,
         help="what the client id, client secret and demo user are derived from: the same "
         f"seed prints the same settings at every start ({DEFAULT_SEED!r})",
+    )
+    parser.add_argument(
+        "--keep-calls",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="remember only the last N Capture calls, so a long run's memory stays bounded "
+        "(10000)",
     )
     parser.add_argument(
         "--fault",

@@ -68,12 +68,15 @@ class CaptureEmulator:
         social_token_lifetime: float = 300,
         *,
         seed: str = DEFAULT_SEED,
+        keep_calls: int | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = Clock()
         self._store = Store(self._clock, access_token_lifetime, social_token_lifetime)
         self._faults = faults.FaultTable()
-        self._calls: list[Call] = []
+        #: The calls recorded: the last ``keep_calls`` of them (``None``: all), so that a long
+        #: run's memory stays bounded.
+        self._calls: deque[Call] = deque(maxlen=keep_calls)
         self._canned: dict[str, deque[tuple[int, object]]] = {}
         self._release = threading.Event()
         #: What the ids are derived from (``--seed``).

@@ -7,8 +7,9 @@ makes concurrent refreshes of one refresh token into one call to Capture.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..client.models import Tokens
 
@@ -16,6 +17,25 @@ from ..client.models import Tokens
 #: when a state was issued, and a nonce must not be forgotten while any of them would still
 #: accept its state.
 CLOCK_SKEW = 60.0
+
+
+#: Seconds a refresh's result is kept at least, even for an access token about to expire.
+KEEP_AT_LEAST = 10.0
+
+#: Seconds a refresh's result is kept when Capture did not say when its access token expires
+#: (an assumption: Capture's access tokens live an hour, ``expires_in`` 3600 in every example).
+KEEP_WHEN_UNKNOWN = 3600.0
+
+
+def keep_for(tokens: Tokens, now: float | None = None) -> float:
+    """Seconds the result of a refresh is kept for whoever still holds the spent refresh token:
+    as long as its new access token lives. A request that read the session before the refresh
+    was saved (another tab, or a worker killed between refresh and save) then takes the new
+    tokens instead of sending the spent refresh token, which Capture refuses."""
+    if tokens.expires_at is None:
+        return KEEP_WHEN_UNKNOWN
+    left = tokens.expires_at - (time.time() if now is None else now)
+    return max(KEEP_AT_LEAST, left)
 
 
 class StateStoreUnavailable(Exception):
@@ -34,10 +54,19 @@ class StateStore(ABC):
         """
 
     @abstractmethod
-    def refresh(self, refresh_token: str, call: Callable[[str], Tokens], *, wait: float) -> Tokens:
-        """``call(refresh_token)``, unless a concurrent refresh of the same refresh token is
-        under way or just finished: then its result (refresh tokens are single-use). Waits at
-        most ``wait`` seconds for another request's refresh.
+    def refresh(
+        self,
+        refresh_token: str,
+        call: Callable[[str], Tokens],
+        *,
+        wait: float,
+        secret_keys: Sequence[str | bytes] = (),
+    ) -> Tokens:
+        """``call(refresh_token)``, unless a refresh of the same refresh token is under way or
+        was made while its new access token lives (:func:`keep_for`): then its result (refresh
+        tokens are single-use). Waits at most ``wait`` seconds for another request's refresh.
+        A store that keeps the result outside this process seals it with ``secret_keys`` (the
+        first seals, any opens); without them it keeps it only :data:`KEEP_AT_LEAST` seconds.
 
         :raises CaptureUnavailable: when another request held the refresh all that time.
         """

@@ -12,20 +12,20 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..client.models import Tokens
-from .base import StateStore
+from .base import KEEP_AT_LEAST, StateStore, keep_for
 
 #: How often (seconds) the store drops the nonces of expired states.
 PRUNE_EVERY = 30.0
 
-#: Seconds the new tokens are kept for a concurrent request with the same old refresh token.
-#: Short: for that long, whoever holds the spent refresh token gets the new tokens.
-SHARE_FOR = 10.0
+#: The least time (seconds) the new tokens are kept for a request with the same old refresh
+#: token; they are kept as long as their access token lives (:func:`~.base.keep_for`).
+SHARE_FOR = KEEP_AT_LEAST
 
-#: Refresh results kept at most in one process (each a few hundred bytes).
-MAX_SHARED = 1024
+#: Refresh results kept at most in one process (each a few hundred bytes): the oldest go first.
+MAX_SHARED = 4096
 
 
 class MemoryStateStore(StateStore):
@@ -50,7 +50,12 @@ class MemoryStateStore(StateStore):
             return True
 
     def refresh(
-        self, refresh_token: str, call: Callable[[str], Tokens], *, wait: float = 0.0
+        self,
+        refresh_token: str,
+        call: Callable[[str], Tokens],
+        *,
+        wait: float = 0.0,
+        secret_keys: Sequence[str | bytes] = (),
     ) -> Tokens:
         return self._refreshes.refresh(refresh_token, call)
 
@@ -60,18 +65,20 @@ class RefreshCoordinator:
 
     When two requests of one session (two tabs) both find the access token expired, only one
     may send the refresh token to Capture. The others wait for and take the first one's new
-    tokens, kept for :data:`SHARE_FOR` seconds, instead of spending the used refresh token
-    (which Capture refuses, signing the user out).
+    tokens instead of spending the used refresh token (which Capture refuses, signing the user
+    out). The new tokens are kept as long as their access token lives, so a request that read
+    the session before the refresh was saved (or whose refresh was never saved) takes them too.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight: dict[str, threading.Lock] = {}
+        #: Refresh token hash -> (monotonic time until which it is kept, the new tokens).
         self._results: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
 
     def refresh(self, refresh_token: str, call: Callable[[str], Tokens]) -> Tokens:
-        """``call(refresh_token)``, unless another thread did it in the last
-        :data:`SHARE_FOR` seconds: then its result. Errors are not shared."""
+        """``call(refresh_token)``, unless another thread did it while its new access token
+        lives: then its result. Errors are not shared."""
         key = hashlib.sha256(refresh_token.encode()).hexdigest()
         with self._lock:
             lock = self._in_flight.setdefault(key, threading.Lock())
@@ -86,7 +93,7 @@ class RefreshCoordinator:
                     self._in_flight.pop(key, None)
                 raise
             with self._lock:  # the result is shared before the lock is let go
-                self._results[key] = (time.monotonic(), tokens)
+                self._results[key] = (time.monotonic() + keep_for(tokens), tokens)
                 while len(self._results) > MAX_SHARED:
                     self._results.popitem(last=False)
                 self._in_flight.pop(key, None)
@@ -97,7 +104,7 @@ class RefreshCoordinator:
             found = self._results.get(key)
             if found is None:
                 return None
-            if time.monotonic() - found[0] > SHARE_FOR:
+            if time.monotonic() > found[0]:
                 del self._results[key]
                 return None
             return found[1]

@@ -8,8 +8,10 @@ the second finds the attempt's own value and counts as this request's spend, not
 used".
 
 Refresh keys are ``{prefix}refresh:{sha256 of the refresh token}``: the refresh token itself is
-never written to Redis. The new tokens are, for :data:`~.memory.SHARE_FOR` seconds, as they
-are in the session when sessions are in Redis.
+never written to Redis. The new tokens are, sealed (AES-GCM with the site's secret, given by the
+caller: :mod:`flask_capture_link.sealing`), for as long as their access token lives
+(:func:`~.base.keep_for`), so whoever still holds the spent refresh token takes them, also after
+the worker that refreshed died before saving its session.
 """
 
 from __future__ import annotations
@@ -19,18 +21,22 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..client.errors import CaptureUnavailable
 from ..client.models import Tokens
-from .base import CLOCK_SKEW, StateStore, StateStoreUnavailable
-from .memory import SHARE_FOR, RefreshCoordinator
+from ..sealing import SealError, seal, unseal
+from .base import CLOCK_SKEW, KEEP_AT_LEAST, StateStore, StateStoreUnavailable, keep_for
+from .memory import RefreshCoordinator
 
 logger = logging.getLogger(__name__)
 
 #: Seconds between two looks at the refresh lock by a waiting request.
 POLL = 0.02
+
+#: What refreshed tokens kept in Redis are sealed for (never opens as anything else).
+SEAL_PURPOSE = b"refreshed tokens"
 
 #: Deletes the lock only if this request still holds it (it may have expired and been taken).
 _RELEASE = """
@@ -73,36 +79,50 @@ class RedisStateStore(StateStore):
         except redis_failures() as exc:
             raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
 
-    def refresh(self, refresh_token: str, call: Callable[[str], Tokens], *, wait: float) -> Tokens:
-        """``call(refresh_token)`` under the lock, or the result of whoever held it. Waits at
-        most ``wait`` seconds (the lock's own lifetime) for another request's refresh.
+    def refresh(
+        self,
+        refresh_token: str,
+        call: Callable[[str], Tokens],
+        *,
+        wait: float,
+        secret_keys: Sequence[str | bytes] = (),
+    ) -> Tokens:
+        """``call(refresh_token)`` under the lock, or the result of whoever held it (kept,
+        sealed with ``secret_keys``, as long as its access token lives). Waits at most
+        ``wait`` seconds (the lock's own lifetime) for another request's refresh.
 
         :raises CaptureUnavailable: when another request held the lock all that time.
         """
         key = self.prefix + "refresh:" + hashlib.sha256(refresh_token.encode()).hexdigest()
         try:
-            return self._single_flight(key, refresh_token, call, wait)
+            return self._single_flight(key, refresh_token, call, wait, secret_keys)
         except redis_failures() as exc:
             logger.warning("Redis unavailable for refresh sharing: %s", exc)
             return self._fallback.refresh(refresh_token, call)
 
     def _single_flight(
-        self, key: str, refresh_token: str, call: Callable[[str], Tokens], wait: float
+        self,
+        key: str,
+        refresh_token: str,
+        call: Callable[[str], Tokens],
+        wait: float,
+        secret_keys: Sequence[str | bytes],
     ) -> Tokens:
         lock_key, result_key = key + ":lock", key + ":tokens"
         owner = secrets.token_hex(8)
         deadline = time.monotonic() + wait
         for _ in range(int(wait / POLL) + 2):  # bounded in count as well as in time
-            shared = self._shared(result_key)
+            shared = self._shared(result_key, secret_keys)
             if shared is not None:
                 return shared
             if self.client.set(lock_key, owner, nx=True, px=int(wait * 1000)):
                 try:
-                    shared = self._shared(result_key)  # it may have landed just now
+                    # it may have landed just now
+                    shared = self._shared(result_key, secret_keys)
                     if shared is not None:
                         return shared
                     tokens = call(refresh_token)
-                    self._share(result_key, tokens)
+                    self._share(result_key, tokens, secret_keys)
                     return tokens
                 finally:
                     self._release(keys=[lock_key], args=[owner])
@@ -111,19 +131,40 @@ class RedisStateStore(StateStore):
             time.sleep(POLL)
         raise CaptureUnavailable("another request was refreshing the same tokens for too long")
 
-    def _shared(self, result_key: str) -> Tokens | None:
-        found = self.client.get(result_key)
+    def _shared(self, result_key: str, secret_keys: Sequence[str | bytes]) -> Tokens | None:
+        found = _text(self.client.get(result_key))
         if found is None:
             return None
-        data = json.loads(found)
+        try:
+            if found.startswith("{"):  # kept without a secret to seal with
+                data = json.loads(found)
+            else:
+                data = json.loads(unseal(found, secret_keys, purpose=SEAL_PURPOSE)[0])
+        except (SealError, ValueError) as exc:
+            logger.warning("refreshed tokens kept in Redis do not open: %s", exc)
+            return None
         return Tokens(
-            access_token=data["a"], refresh_token=data.get("r"), expires_at=data.get("e")
+            access_token=data["a"],
+            refresh_token=data.get("r"),
+            expires_at=data.get("e"),
+            obtained_by=data.get("o"),
         )
 
-    def _share(self, result_key: str, tokens: Tokens) -> None:
-        data = {"a": tokens.access_token, "r": tokens.refresh_token, "e": tokens.expires_at}
+    def _share(self, result_key: str, tokens: Tokens, secret_keys: Sequence[str | bytes]) -> None:
+        data = {
+            "a": tokens.access_token,
+            "r": tokens.refresh_token,
+            "e": tokens.expires_at,
+            "o": tokens.obtained_by,
+        }
+        text = json.dumps(data)
+        seconds = keep_for(tokens)
+        if secret_keys and secret_keys[0]:
+            text = seal(text.encode(), secret_keys, purpose=SEAL_PURPOSE)
+        else:  # never kept in the clear for longer than concurrent requests need
+            seconds = KEEP_AT_LEAST
         try:
-            self.client.set(result_key, json.dumps(data), px=int(SHARE_FOR * 1000))
+            self.client.set(result_key, text, px=int(seconds * 1000))
         except redis_failures() as exc:  # the tokens are this request's anyway; others may fail
             logger.warning("could not share refreshed tokens: %s", exc)
 

@@ -15,6 +15,7 @@ from flask import Flask, render_template_string
 
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.signals import account_linked
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
 from ..helpers import (
@@ -45,10 +46,11 @@ FAULTS: dict[str, tuple[str, bool]] = {
     "json_list": ("unavailable", False),
     "missing_stat": ("unavailable", False),
     "unknown_code": ("unknown", True),
-    # The call may have reached Capture: the user is told to check, not that nothing changed.
-    "drop": ("unconfirmed", False),
+    # The call may have reached Capture: the identities are listed once after
+    # (CAPTURE_LINK_RECHECK_DELAY), and they show no change (this Capture did not act).
+    "drop": ("unconfirmed_unchanged", False),
     "unavailable": ("api_limit_error", True),
-    "hang": ("unconfirmed", False),
+    "hang": ("unconfirmed_unchanged", False),
 }
 
 
@@ -91,7 +93,9 @@ def failure_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
     return [
         r
         for r in caplog.records
-        if r.name.startswith("flask_capture_link") and " failed: " in r.getMessage()
+        if r.name.startswith("flask_capture_link")
+        # A lost answer, checked and found without effect, is the extension's refusal.
+        and (" failed: " in r.getMessage() or " refused: Capture's answer" in r.getMessage())
     ]
 
 
@@ -173,6 +177,30 @@ def test_timeout_after_capture_acted_does_not_claim_nothing_changed(
     assert last_flash(client) == ("error", ENGLISH["unconfirmed"])
 
 
+def test_a_late_success_is_reported_linked_after_the_check(
+    site: Flask, emulator: CaptureEmulator
+) -> None:
+    # Capture links after the site's read timeout; the site lists the identities once, after
+    # CAPTURE_LINK_RECHECK_DELAY, and (knowing the list before, as a notice needs) says linked.
+    site.config["CAPTURE_LINK_RECHECK_DELAY"] = READ + 1.0
+    emulator.set_fault(LINK, "latency", seconds=READ + 0.3)
+    with account_linked.connected_to(lambda app, **details: None, sender=site):
+        _, _, client = link_once(site, emulator, "late")
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert len(emulator.calls_to(LINK)) == 1  # checked by listing, never sent again
+
+
+def test_a_lost_answer_is_not_checked_without_a_delay(
+    site: Flask, emulator: CaptureEmulator
+) -> None:
+    site.config["CAPTURE_LINK_RECHECK_DELAY"] = None
+    emulator.set_fault(LINK, "drop")
+    entity_calls = len(emulator.calls_to(ENTITY))
+    _, _, client = link_once(site, emulator, "dropped")
+    assert last_flash(client) == ("error", ENGLISH["unconfirmed"])
+    assert len(emulator.calls_to(ENTITY)) == entity_calls
+
+
 def test_connection_refused(
     capture_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -187,7 +215,8 @@ def test_connection_refused(
     assert last_flash(client) == ("error", ENGLISH["unavailable"])
     assert emulator.calls == []
     [record] = failure_records(caplog)
-    assert record.levelno == logging.ERROR
+    assert record.levelno == logging.WARNING  # Capture down: one line, no traceback
+    assert record.exc_info is None
     assert "request_id" not in record.getMessage()
 
 

@@ -193,3 +193,13 @@ def test_same_client_secret_and_demo_user_at_every_start() -> None:
     )
     first.reset()
     assert demo_uuid(first) == ids[0][3]
+
+
+def test_keeps_only_the_last_calls_when_asked() -> None:
+    # A long run (make soak) must not grow the emulator by every call it ever answered.
+    emu = CaptureEmulator(keep_calls=3)
+    client = Client(emu)
+    for _ in range(5):
+        client.post(LINK, data={"token": "x"})
+    client.get(ENTITY)
+    assert [call.endpoint for call in emu.calls] == [LINK, LINK, ENTITY]

@@ -65,13 +65,20 @@ def test_a_failed_refresh_is_not_shared() -> None:
     assert attempts == ["spent", "spent"]
 
 
-def test_a_shared_result_is_given_for_a_while_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shared_result_is_given_while_its_access_token_lives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     now = [time.monotonic()]
     monkeypatch.setattr(memory.time, "monotonic", lambda: now[0])
     coordinator = RefreshCoordinator()
     issued = iter(["first", "second"])
-    refresh = lambda token: Tokens(access_token=next(issued))  # noqa: E731
+    lifetime = 3600.0
+    refresh = lambda token: Tokens(  # noqa: E731
+        access_token=next(issued), expires_at=time.time() + lifetime
+    )
     assert coordinator.refresh("old", refresh).access_token == "first"
+    # Long after the concurrent requests: a session that was never saved still holds "old".
+    now[0] += lifetime - 60
     assert coordinator.refresh("old", refresh).access_token == "first"
-    now[0] += memory.SHARE_FOR + 1
+    now[0] += 120
     assert coordinator.refresh("old", refresh).access_token == "second"

@@ -275,3 +275,93 @@ def test_a_refresh_held_too_long_elsewhere_is_unavailable(
         )
     assert called == []  # it waited for the other, and never refreshed itself
     assert client.get(key) == b"someone else"  # nor took or released the other's lock
+
+
+def test_a_refresh_result_is_kept_sealed_while_its_access_token_lives(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    lifetime = 3600.0
+    new = Tokens("new-access", "new-refresh", expires_at=time.time() + lifetime)
+    calls: list[str] = []
+    secrets = ["site secret"]
+    first = RedisStateStore(client_of(), prefix).refresh(
+        "old-refresh", lambda token: calls.append(token) or new, wait=2, secret_keys=secrets
+    )
+    assert first == new
+    # The process that refreshed is gone (its session never saved); later, another process
+    # gets a request still holding the spent refresh token: it takes the new tokens.
+    later = RedisStateStore(client_of(), prefix).refresh(
+        "old-refresh", lambda token: calls.append(token) or Tokens("x"), wait=2,
+        secret_keys=secrets,
+    )  # fmt: skip
+    assert later == new and calls == ["old-refresh"]
+    client = client_of()
+    [key] = [k for k in client.keys(f"{prefix}refresh:*") if not k.endswith(b":lock")]
+    assert client.pttl(key) > (lifetime - 120) * 1000  # not the 10 s of concurrent requests
+    kept = client.get(key) or b""
+    assert b"new-access" not in kept and b"new-refresh" not in kept  # sealed
+    # A store with another secret cannot open it, and refreshes itself (the site's own secret
+    # seals: a Redis shared with another site reveals nothing to it).
+    other = RedisStateStore(client_of(), prefix).refresh(
+        "old-refresh", lambda token: Tokens("other"), wait=2, secret_keys=["another secret"]
+    )
+    assert other.access_token == "other"
+
+
+def test_fresh_spends_during_a_frozen_redis_are_not_refused(tmp_path: Path, prefix: str) -> None:
+    # A really frozen redis-server (SIGSTOP): redis-py's socket timeout fires, its retry sends
+    # the SET again on a new connection; then Redis thaws and runs both. Each fresh state must
+    # still count as spent by its own request, not be refused as "already used".
+    import signal
+    import threading
+
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    reconnected = threading.Event()
+
+    class Watched(redis.Connection):
+        def _connect(self) -> Any:  # the retry's new connection: the time to thaw Redis
+            made = super()._connect()
+            reconnected.set()
+            return made
+
+    with redis_server(tmp_path) as url:
+        address = redis.Redis.from_url(url).connection_pool.connection_kwargs
+        pool = redis.ConnectionPool(
+            connection_class=Watched,
+            host=address["host"],
+            port=address["port"],
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 2),
+        )
+        client = redis.Redis(connection_pool=pool)
+        try:
+            pid = int(client.info()["process_id"])
+            store = RedisStateStore(client, prefix)
+            for number in range(3):
+                client.ping()  # the connection stands before Redis freezes
+                reconnected.clear()
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    spent: list[object] = []
+                    spender = threading.Thread(
+                        target=_spend_into, args=(store, f"fresh-{number}", spent)
+                    )
+                    spender.start()
+                    assert reconnected.wait(30), "redis-py did not retry"
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+                spender.join(30)
+                assert spent == [True]  # a fresh click, not "already used"
+            sets = client.info("commandstats")["cmdstat_set"]["calls"]
+            assert sets >= 2 * 3  # Redis ran each request's SET twice: the retry happened
+        finally:
+            client.close()
+
+
+def _spend_into(store: RedisStateStore, nonce: str, results: list[object]) -> None:
+    try:
+        results.append(store.spend(nonce, 600))
+    except StateStoreUnavailable as exc:
+        results.append(exc)
