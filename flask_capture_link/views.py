@@ -5,7 +5,8 @@ cross-site POST (:func:`bounce`); then each view reads its request once (:class:
 and :func:`handles <handle>` it: spend the state (every request that presents one spends it,
 whatever the outcome), check the request, the state and the sign-in's freshness, call Capture
 with the user's access token (:func:`link_identity`, :func:`unlink_identity`), one change of
-an account at a time (:func:`one_change_at_a_time`), and show the outcome. Every refusal, the extension's (:class:`Refusal`) or Capture's
+an account at a time (:func:`one_change_at_a_time`), and show the outcome.
+Every refusal, the extension's (:class:`Refusal`) or Capture's
 (:class:`~flask_capture_link.errors.CaptureError`), is raised, and reported in one place
 (:func:`report`). Every response is a redirect (or the bounce page); nothing a user sends can
 make it a 500.

@@ -119,9 +119,8 @@ def test_a_lock_held_all_the_wait_is_not_taken() -> None:
     store = MemoryStateStore()
     with store.locked("account:a", ttl=30, wait=0):
         assert race(1, lambda i: store.acquire("account:a", ttl=30, wait=0.05)) == [None]
-        with pytest.raises(LockNotTaken):
-            with store.locked("account:a", ttl=30, wait=0):
-                pass  # pragma: no cover - never entered
+        with pytest.raises(LockNotTaken), store.locked("account:a", ttl=30, wait=0):
+            pass  # pragma: no cover - never entered
     assert store.acquire("account:a", ttl=30, wait=0) is not None
 
 
