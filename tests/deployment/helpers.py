@@ -69,10 +69,14 @@ def answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def serve_example(
-    folder: Path, emulator_server: EmulatorServer, workers: int, **settings: str
+    folder: Path,
+    emulator_server: EmulatorServer,
+    workers: int,
+    app: str = "example_app:create_app()",
+    **settings: str,
 ) -> Iterator[GunicornSite]:
-    """``example_app`` under gunicorn (sync workers) with the emulator's settings and
-    ``settings`` in its environment."""
+    """``example_app`` (or another ``app``, gunicorn's ``module:call()``) under gunicorn (sync
+    workers) with the emulator's settings and ``settings`` in its environment."""
     port = free_port()
     log, errors = folder / "access.log", folder / "error.log"
     env = {
@@ -86,7 +90,7 @@ def serve_example(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
          f"127.0.0.1:{port}", "--access-logfile", str(log),
          # The path only (never the query: a GET token URL would carry the token) and the pid.
-         "--access-logformat", "%(m)s %(U)s %(s)s %(p)s", "example_app:create_app()"],
+         "--access-logformat", "%(m)s %(U)s %(s)s %(p)s", app],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
         stdout=subprocess.DEVNULL,
