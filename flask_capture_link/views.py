@@ -102,13 +102,17 @@ class Refusal(Exception):
 
 
 def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
-    """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500."""
+    """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500; but
+    where Flask propagates exceptions (``TESTING``, ``DEBUG``, ``PROPAGATE_EXCEPTIONS``), raise
+    it, so that a bug fails the tests and shows in the debugger."""
 
     @functools.wraps(view)
     def wrapper() -> ResponseReturnValue:
         try:
             return view()
         except Exception:
+            if propagates_exceptions():
+                raise
             logger.exception("unexpected failure in %s", view.__name__)
             try:
                 return finish(OUTCOMES["unknown"], next=None)
@@ -117,6 +121,13 @@ def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], Respons
                 return make_response(redirect("/", code=303), {**NO_STORE})
 
     return wrapper
+
+
+def propagates_exceptions() -> bool:
+    """Whether Flask raises an unhandled exception rather than answering 500, as it decides
+    (``PROPAGATE_EXCEPTIONS``, else ``TESTING`` or ``DEBUG``)."""
+    found = current_app.config.get("PROPAGATE_EXCEPTIONS")
+    return bool(current_app.testing or current_app.debug) if found is None else bool(found)
 
 
 @blueprint.route("/token", methods=["GET", "POST"])
