@@ -40,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     notices.init_app(app)
     app.register_blueprint(auth.blueprint)
-    auth.remember_tokens(app)
+    auth.init_app(app)
     app.register_blueprint(account.blueprint)
     return app
 

@@ -1,18 +1,26 @@
 """Signing in with an Identity Cloud email and password, and signing out.
 
 There is no user database: the signed-in user is their email address, which Flask-Login keeps
-in the session, and their Capture tokens sit beside it (see ``capture_link.store_tokens``).
+in the session, and their Capture tokens sit beside it (see ``capture_link.store_tokens``), so
+every worker that can open the session (cookie, or Redis with ``EXAMPLE_REDIS_URL``) finds them.
 
-"Remember me" keeps the user signed in after the browser drops its session: Flask-Login restores
-the user from its remember cookie, and the site gives the session back the user's latest tokens
-(kept in this process's memory here, where a real site would keep them with the user). Such a
-session is not fresh: to link or unlink, the user confirms their password first
-(``refresh_view``).
+"Remember me" keeps the user signed in to the site after the browser drops its session:
+Flask-Login restores the user from its remember cookie. The cookie carries the user's current
+*remember key* (:class:`RememberKeys`) beside the email address, and signing out replaces the
+key: every remember cookie of the user (a copy left on a shared computer included) and every
+session signed in with the old key are then nobody's. A restored session holds no Capture
+tokens: to see and change their connected accounts the user signs in with the password again
+(a fresh sign-in, as changing sign-in methods needs anyway). The extension gives the session a
+new id whenever Flask-Login signs a user in (with Flask-Session).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -27,11 +35,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import UserMixin, current_user, login_user, logout_user, user_loaded_from_cookie
+from flask_login import UserMixin, current_user, login_user, logout_user
 
 from flask_capture_link import CaptureError, Tokens
 from flask_capture_link.errors import InvalidCredentials
-from flask_capture_link.signals import access_token_refreshed
 
 from .extensions import capture_link, login_manager
 
@@ -43,63 +50,84 @@ SIGNED_OUT = "You are signed out."
 
 
 class User(UserMixin):  # type: ignore[misc]
-    """A signed-in user, known by email address (Flask-Login's user id)."""
+    """A signed-in user, known by email address, with the remember key they signed in with."""
 
-    def __init__(self, email: str) -> None:
+    def __init__(self, email: str, remember_key: str) -> None:
         self.email = email
+        self.remember_key = remember_key
 
     def get_id(self) -> str:
-        """The id Flask-Login keeps in the session: the email address."""
-        return self.email
+        """The id Flask-Login keeps in the session and the remember cookie: the email address
+        and the user's remember key, so that a new key ends both."""
+        return f"{self.email}|{self.remember_key}"
 
 
-class RememberedTokens:
-    """The latest tokens of each user who asked to be remembered, by email address."""
+class RememberKeys:
+    """Each user's current remember key, by email address: in Redis when the site has one
+    (every worker and machine must see the same key), else in this process's memory (the
+    one-process demo). A key is made at the user's first sign-in and replaced at sign-out."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis_url: str | None) -> None:
         self._lock = threading.Lock()
-        self._tokens: dict[str, Tokens] = {}
+        self._keys: dict[str, str] = {}
+        self._redis: Any = None
+        if redis_url:
+            import redis
 
-    def keep(self, email: str, tokens: Tokens) -> None:
+            self._redis = redis.Redis.from_url(redis_url)
+
+    def current(self, email: str) -> str | None:
+        """The user's key, or ``None`` when they have none (signed out since)."""
+        if self._redis is not None:
+            found = self._redis.get(self._name(email))
+            return found.decode() if isinstance(found, bytes) else None
         with self._lock:
-            self._tokens[email] = tokens
+            return self._keys.get(email)
 
-    def find(self, email: str) -> Tokens | None:
+    def issue(self, email: str) -> str:
+        """The user's key, made now when they have none."""
+        key = secrets.token_urlsafe(24)
+        if self._redis is not None:
+            self._redis.set(self._name(email), key, nx=True)  # a key made meanwhile stays
+            return self.current(email) or key
         with self._lock:
-            return self._tokens.get(email)
+            return self._keys.setdefault(email, key)
 
-    def forget(self, email: str) -> None:
+    def replace(self, email: str) -> None:
+        """End every remember cookie and session of the user: the next sign-in makes a new
+        key."""
+        if self._redis is not None:
+            self._redis.delete(self._name(email))
+            return
         with self._lock:
-            self._tokens.pop(email, None)
+            self._keys.pop(email, None)
+
+    @staticmethod
+    def _name(email: str) -> str:
+        return "example:remember:" + hashlib.sha256(email.encode()).hexdigest()
 
 
-#: What a remember-me cookie brings back (a real site keeps this in its user database).
-remembered = RememberedTokens()
+def remember_keys() -> RememberKeys:
+    """The current app's :class:`RememberKeys`."""
+    keys: RememberKeys = current_app.extensions["example_remember_keys"]
+    return keys
 
 
-def restore_tokens(app: object, user: User) -> None:
-    """A session restored from the remember cookie gets the user's latest tokens back."""
-    tokens = remembered.find(user.email)
-    if tokens is not None:
-        capture_link.store_tokens(tokens)
-
-
-def keep_refreshed_tokens(app: object, tokens: Tokens) -> None:
-    """A refresh spends the refresh token: remember the new one."""
-    if current_user.is_authenticated and remembered.find(current_user.email) is not None:
-        remembered.keep(current_user.email, tokens)
-
-
-def remember_tokens(app: Flask) -> None:
-    """Give sessions restored from a remember cookie of ``app`` their tokens back."""
-    user_loaded_from_cookie.connect(restore_tokens, sender=app, weak=False)
-    access_token_refreshed.connect(keep_refreshed_tokens, sender=app, weak=False)
+def init_app(app: Flask) -> None:
+    """Keep ``app``'s remember keys in its Redis (sessions' or link states'), if it has one."""
+    url = app.config["EXAMPLE_REDIS_URL"] or app.config.get("CAPTURE_LINK_REDIS_URL")
+    app.extensions["example_remember_keys"] = RememberKeys(url)
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def load_user(user_id: str) -> User | None:
-    """The user whose email address the session holds."""
-    return User(user_id) if "@" in user_id else None
+    """The user whose email address the session (or remember cookie) holds, if it also holds
+    the user's current remember key."""
+    email, _, key = user_id.rpartition("|")
+    current = remember_keys().current(email) if "@" in email and key else None
+    if current is None or not hmac.compare_digest(current, key):
+        return None
+    return User(email, key)
 
 
 def safe_path(value: str | None) -> str | None:
@@ -144,25 +172,19 @@ def logout() -> ResponseReturnValue:
     """Sign out: drop the Capture tokens and everything else the session held."""
     capture_link.forget_tokens()
     if current_user.is_authenticated:
-        remembered.forget(current_user.email)
-    logout_user()
+        remember_keys().replace(current_user.email)
     session.clear()
+    logout_user()  # after clear(), which would drop its order to delete the remember cookie
     flash(SIGNED_OUT, "success")
     return redirect(url_for("auth.login"), 303)
 
 
 def start_session(email: str, tokens: Tokens, *, remember: bool = False) -> None:
     """A fresh session for ``email``: nothing of the previous user's session is kept, and with
-    server-side sessions not even its id (``session.clear()`` keeps the id, so an id planted in
-    the victim's browser before sign-in would see the victim's account: session fixation).
-    With ``remember``, a remember-me cookie (and the tokens) outlive the session."""
+    server-side sessions not even its id (the extension gives the session a new id when
+    ``login_user`` signs the user in: an id planted in the victim's browser before sign-in
+    would otherwise see the victim's account). With ``remember``, a remember cookie (with the
+    user's remember key) outlives the session."""
     session.clear()
     capture_link.store_tokens(tokens)
-    login_user(User(email), remember=remember, fresh=True)
-    if remember:
-        remembered.keep(email, tokens)
-    else:
-        remembered.forget(email)
-    regenerate = getattr(current_app.session_interface, "regenerate", None)
-    if regenerate is not None:  # Flask-Session: a new id, the old one deleted from the store
-        regenerate(session)
+    login_user(User(email, remember_keys().issue(email)), remember=remember, fresh=True)

@@ -79,6 +79,14 @@ def check(ping: bool, contract: bool, email: str | None, password: str | None) -
                     "(SERVER_NAME is not set; Social Login's domain whitelist must hold the "
                     "host your users reach)"
                 )
+                click.echo(
+                    "warning: the token URL's host comes from each request's Host header (or "
+                    "X-Forwarded-Host behind ProxyFix), which the client chooses: a forged "
+                    "one makes buttons whose token URL leads to another site, and a cache may "
+                    "hand such a page to others. Set SERVER_NAME (and PREFERRED_URL_SCHEME) "
+                    "to the public host, or have your proxy overwrite Host and "
+                    "X-Forwarded-Host"
+                )
     for line in _token_lines(app.config):
         click.echo(line)
     ext = app.extensions["capture_link"]
@@ -248,13 +256,56 @@ def _redis_ping() -> list[str]:
             "note: Redis keeps spent states only in memory (appendonly no); after a restart "
             f"that loses them, {forgets}: set appendonly yes"
         )
+    return _memory_problems(settings, shares_sessions=_shares_sessions_redis(client))
+
+
+#: The fix of a state store whose Redis session traffic can fill or make evict.
+_OWN_REDIS = (
+    "give link states a Redis of their own (CAPTURE_LINK_REDIS_URL, another redis-server: "
+    "another database number of the same server shares its memory) with maxmemory-policy "
+    "noeviction"
+)
+
+
+def _memory_problems(settings: Mapping[str, object], *, shares_sessions: bool) -> list[str]:
+    """What a Redis memory limit (``maxmemory``, ``maxmemory-policy``) does to spent states:
+    an evicting policy forgets them (a state read from an access log links again), and a full
+    Redis shared with sessions, which every anonymous page view adds, refuses to spend any."""
+    if _text(settings.get("maxmemory")) in ("0", ""):
+        return []
     policy = _text(settings.get("maxmemory-policy"))
-    if _text(settings.get("maxmemory")) not in ("0", "") and policy != "noeviction":
-        click.echo(
-            f"note: Redis evicts keys when full (maxmemory-policy {policy}); a spent state it "
-            f"evicts can be used once more: set maxmemory-policy noeviction, or give it room"
-        )
+    if policy != "noeviction":
+        return [
+            f"state store: Redis evicts keys when full (maxmemory-policy {policy}); a spent "
+            "state it evicts can be used once more, and a flood of sessions or other keys "
+            f"makes it evict: {_OWN_REDIS}"
+            + ("" if shares_sessions else " (or set this one's policy to noeviction)")
+        ]
+    if shares_sessions:
+        return [
+            "state store: it shares Flask-Session's Redis, which has a memory limit "
+            "(maxmemory, noeviction): sessions, one per anonymous page view, can fill it, and "
+            f"then no state can be spent (no link or unlink) and every page fails; {_OWN_REDIS}"
+        ]
     return []
+
+
+def _shares_sessions_redis(client: Any) -> bool:
+    """Whether ``client`` talks to the Redis server that holds Flask-Session's sessions."""
+    sessions = integrations.flask_session_redis(current_app)
+    if sessions is None:
+        return False
+    if sessions is client:
+        return True
+    return _server_of(sessions) == _server_of(client) != (None, None, None)
+
+
+def _server_of(client: Any) -> tuple[object, object, object]:
+    """Host, port and socket path of a redis-py client's connections, as far as it says."""
+    found = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+    if not isinstance(found, dict):
+        return (None, None, None)
+    return (found.get("host"), found.get("port"), found.get("path"))
 
 
 def _text(value: object) -> str:

@@ -139,8 +139,9 @@ FLASH_CATEGORY_NAMES = ("success", "error", "info")
 #: only when the site asks for a recent sign-in itself before showing the buttons.
 REQUIRE_FRESH = True
 
-#: Without Flask-Login: seconds after a sign-in (tokens stored with ``store_tokens``) during
-#: which the session counts as fresh. A refresh of the access token does not renew it.
+#: Seconds after a sign-in during which the session counts as fresh: a fresh ``login_user``
+#: with Flask-Login (as well as ``login_fresh()``), else tokens stored with ``store_tokens``. A
+#: refresh of the access token does not renew it.
 FRESH_FOR = 900
 
 #: Keys whose values are secrets: ``flask capture-link check`` masks them.

@@ -147,6 +147,9 @@ class CaptureLink:
         app.add_template_global(self.unlink_button, "capture_link_unlink_button")
         app.add_template_global(self.linked_identities, "capture_link_identities")
         integrations.exempt_from_csrf(app)
+        integrations.on_flask_login_sign_in(
+            app, freshness.flask_login_signed_in, freshness.flask_login_restored
+        )
         app.cli.add_command(capture_link_cli)
 
     def access_token_loader(self, loader: AccessTokenLoader) -> AccessTokenLoader:
@@ -204,7 +207,8 @@ class CaptureLink:
 
     def is_fresh(self) -> bool:
         """Whether this session signed in recently enough to change its sign-in methods:
-        Flask-Login's ``login_fresh()`` for a Flask-Login user; else a sign-in stored with
+        for a Flask-Login user, ``login_fresh()`` and a fresh ``login_user`` less than
+        ``CAPTURE_LINK_FRESH_FOR`` seconds ago; else a sign-in stored with
         :meth:`store_tokens` less than ``CAPTURE_LINK_FRESH_FOR`` seconds ago; ``True`` when
         ``CAPTURE_LINK_REQUIRE_FRESH`` is off or the site hands over the access token itself.
         """

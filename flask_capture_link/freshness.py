@@ -6,7 +6,11 @@ their own identity and signs in as the victim from then on. So, with
 ``CAPTURE_LINK_REQUIRE_FRESH``, link and unlink need a *fresh* sign-in:
 
 * with Flask-Login (a user signed in through it), Flask-Login's own notion,
-  :func:`flask_login.login_fresh`: a session restored from a remember-me cookie is not fresh;
+  :func:`flask_login.login_fresh` (a session restored from a remember-me cookie is not fresh),
+  and a fresh ``login_user`` less than ``CAPTURE_LINK_FRESH_FOR`` seconds ago: Flask-Login's
+  ``_fresh`` never ends by itself, so the moment of each fresh sign-in is noted on its
+  ``user_logged_in`` signal (:func:`flask_login_signed_in`), and a session fresh with no moment
+  noted counts as stale;
 * otherwise, when :meth:`CaptureLink.store_tokens` stored the tokens: they came from a sign-in
   (not a refresh) less than ``CAPTURE_LINK_FRESH_FOR`` seconds ago;
 * otherwise the site hands the access token over itself (its own session key, an
@@ -22,9 +26,13 @@ A session that is not fresh is sent to re-authenticate: Flask-Login's ``refresh_
 ``CAPTURE_LINK_LOGIN_URL``, else its ``login_view``) with ``next`` back to the page (see
 :func:`flask_capture_link.redirects.sign_in_url`).
 
+Whenever Flask-Login signs a user in, by password or from the remember cookie, the session
+gets a new id where the session interface can give one (Flask-Session): an id planted in the
+browser before (session fixation) is then nobody's.
+
 The sign-in record lives in the extension's one session record (``_capture_link``):
 ``id`` (the random sign-in id), ``at`` (when; ``None`` for tokens from a refresh) and ``pw``
-(whether by password).
+(whether by password), and ``fl``, when Flask-Login last signed the user in fresh.
 """
 
 from __future__ import annotations
@@ -87,12 +95,42 @@ def is_fresh() -> bool:
     if not current_app.config["CAPTURE_LINK_REQUIRE_FRESH"]:
         return True
     if integrations.flask_login_user_id() is not None:
-        return integrations.flask_login_fresh()
+        return integrations.flask_login_fresh() and _recent(session_record(session).get("fl"))
     found = signed_in(session)
     if found is None:  # the site hands the access token over itself: it cannot be told
         return True
+    return _recent(found.at)
+
+
+def _recent(at: object) -> bool:
+    """Whether ``at`` (a Unix time) is less than ``CAPTURE_LINK_FRESH_FOR`` seconds ago."""
+    if not isinstance(at, (int, float)) or isinstance(at, bool):
+        return False
     fresh_for = float(current_app.config["CAPTURE_LINK_FRESH_FOR"])
-    return found.at is not None and 0 <= time.time() - found.at < fresh_for
+    return 0 <= time.time() - at < fresh_for
+
+
+def flask_login_signed_in(app: object, **extra: Any) -> None:
+    """Flask-Login signed a user in (``login_user``): note the moment when the sign-in is
+    fresh (forget it when not), and give the session a new id."""
+    record_flask_login(session, fresh=session.get("_fresh") is True)
+    integrations.regenerate_session_id()
+
+
+def record_flask_login(session: MutableMapping[str, Any], *, fresh: bool) -> None:
+    """Note that Flask-Login signed a user in now, fresh or not (a sign-in that is not fresh
+    drops the moment of an earlier fresh one)."""
+    if fresh:
+        update_record(session, fl=time.time())
+    else:
+        update_record(session, remove=("fl",))
+
+
+def flask_login_restored(app: object, **extra: Any) -> None:
+    """Flask-Login restored a user from the remember cookie: not fresh, and a new session
+    id."""
+    record_flask_login(session, fresh=False)
+    integrations.regenerate_session_id()
 
 
 def signed_in_with_password() -> bool:

@@ -3,12 +3,13 @@
 The extension works with or without Flask-Login, Flask-WTF, Flask-Session and Flask-Babel; each
 is asked for here and nowhere else:
 
-* **Flask-Login**: who the signed-in user is, whether their sign-in is fresh, and where its
-  ``login_view`` / ``refresh_view`` are.
+* **Flask-Login**: who the signed-in user is, whether their sign-in is fresh, where its
+  ``login_view`` / ``refresh_view`` are, and when it signs a user in (its signals).
 * **Flask-WTF**: ``CSRFProtect`` would refuse Social Login's token POST, which cannot carry the
   site's CSRF token; the ``capture_link`` blueprint is exempt (the link state is its CSRF
   defence), whether ``CSRFProtect`` was set up before or after the extension.
-* **Flask-Session**: its Redis client, when the site keeps its sessions there.
+* **Flask-Session**: its Redis client, when the site keeps its sessions there, and a new session
+  id (its session interface's ``regenerate``).
 * **Flask-Babel**: ``gettext`` for a site's own message texts.
 * **The server**: whether the site probably runs in more than one worker process (a
   heuristic, for the start-up warning and ``flask capture-link check``): ``WEB_CONCURRENCY``;
@@ -24,11 +25,11 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, session
 
 #: The blueprint Flask-WTF's ``CSRFProtect`` exempts.
 BLUEPRINT = "capture_link"
@@ -60,6 +61,21 @@ def flask_login_fresh() -> bool:
     from flask_login import login_fresh
 
     return bool(login_fresh())
+
+
+def on_flask_login_sign_in(
+    app: Flask, signed_in: Callable[..., None], restored: Callable[..., None]
+) -> None:
+    """Have Flask-Login call ``signed_in(app, user=...)`` when it signs a user in on ``app``
+    (``login_user``: its ``user_logged_in`` signal), and ``restored(app, user=...)`` when it
+    restores one from the remember cookie (``user_loaded_from_cookie``). Nothing without
+    Flask-Login."""
+    try:
+        from flask_login import user_loaded_from_cookie, user_logged_in
+    except ImportError:
+        return
+    user_logged_in.connect(signed_in, sender=app, weak=False)
+    user_loaded_from_cookie.connect(restored, sender=app, weak=False)
 
 
 def flask_login_url(view: str, next: str | None) -> str:
@@ -101,6 +117,17 @@ def flask_session_redis(app: Flask) -> Any:
     if app.config.get("SESSION_TYPE") != "redis":
         return None
     return getattr(app.session_interface, "client", None) or app.config.get("SESSION_REDIS")
+
+
+def regenerate_session_id() -> bool:
+    """Give the session a new id, where the session interface can (Flask-Session's
+    ``regenerate``: the old id's record is deleted from the store); whether it could. A
+    signed cookie session has no id to fix."""
+    regenerate = getattr(current_app.session_interface, "regenerate", None)
+    if regenerate is None or not hasattr(session, "sid"):
+        return False
+    regenerate(session)
+    return True
 
 
 # Flask-Babel

@@ -20,6 +20,7 @@ Firefox").
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -77,6 +78,8 @@ def details(identity: LinkedIdentity | None) -> dict[str, Any]:
     * ``identity``: the :class:`~flask_capture_link.LinkedIdentity`, or ``None``;
     * ``provider``: its profile domain as Capture records it (``"google.com"``), or ``None``;
     * ``label``: its :attr:`~flask_capture_link.LinkedIdentity.label`, or ``None``;
+      both without control or format characters (:func:`shown`), so that a display name
+      chosen at the provider cannot reorder the notice's text (U+202E) or hide in it;
     * ``time``: when, an aware :class:`~datetime.datetime` in UTC;
     * ``ip``: the client's address, ``request.remote_addr`` (behind a proxy, wrap the app in
       werkzeug's ``ProxyFix`` so that this is the client's and not the proxy's);
@@ -84,12 +87,22 @@ def details(identity: LinkedIdentity | None) -> dict[str, Any]:
     """
     return {
         "identity": identity,
-        "provider": identity.domain or None if identity is not None else None,
-        "label": identity.label if identity is not None else None,
+        "provider": shown(identity.domain) if identity is not None else None,
+        "label": shown(identity.label) if identity is not None else None,
         "time": datetime.now(timezone.utc),
         "ip": request.remote_addr,
         "user_agent": request.user_agent.string or None,
     }
+
+
+def shown(text: str | None) -> str | None:
+    """``text`` without the characters a notice must not show: controls (newlines included),
+    format characters (bidi overrides and isolates, zero-width ones), and unassigned, private
+    and surrogate code points; ``None`` when nothing is left."""
+    if text is None:
+        return None
+    kept = "".join(char for char in text if not unicodedata.category(char).startswith("C"))
+    return kept.strip() or None
 
 
 def newly_linked(

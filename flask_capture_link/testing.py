@@ -128,6 +128,7 @@ def sign_in(
             session["_user_id"] = user if isinstance(user, str) else str(user.get_id())
             session["_fresh"] = fresh
             session["_id"] = identifier
+            freshness.record_flask_login(session, fresh=fresh)  # as its user_logged_in
         # A request of the client's own session (and a new app context: no user cached in
         # ``g``), so that the tokens go where the app's storage keeps them.
         with app.app_context(), RequestContext(app, _environ(client), session=session):

@@ -4,8 +4,9 @@ The token URL and unlink read as the flow in the design. ``token`` first bounces
 cross-site POST (:func:`bounce`); then each view reads its request once (:class:`LinkRequest`)
 and :func:`handles <handle>` it: spend the state (every request that presents one spends it,
 whatever the outcome), check the request, the state and the sign-in's freshness, call Capture
-with the user's access token (:func:`link_identity`, :func:`unlink_identity`), and show the
-outcome. Every refusal, the extension's (:class:`Refusal`) or Capture's
+with the user's access token (:func:`link_identity`, :func:`unlink_identity`), one change of
+an account at a time (:func:`one_change_at_a_time`), and show the outcome.
+Every refusal, the extension's (:class:`Refusal`) or Capture's
 (:class:`~flask_capture_link.errors.CaptureError`), is raised, and reported in one place
 (:func:`report`). Every response is a redirect (or the bounce page); nothing a user sends can
 make it a 500.
@@ -16,12 +17,14 @@ The views use only the public API of :class:`~flask_capture_link.CaptureLink`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
+import hmac
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -107,13 +110,17 @@ class Refusal(Exception):
 
 
 def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
-    """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500."""
+    """Turn anything unexpected into the ``unknown`` outcome, logged, instead of a 500; but
+    where Flask propagates exceptions (``TESTING``, ``DEBUG``, ``PROPAGATE_EXCEPTIONS``), raise
+    it, so that a bug fails the tests and shows in the debugger."""
 
     @functools.wraps(view)
     def wrapper() -> ResponseReturnValue:
         try:
             return view()
         except Exception:
+            if propagates_exceptions():
+                raise
             logger.exception("unexpected failure in %s", view.__name__)
             try:
                 return finish(OUTCOMES["unknown"], next=None)
@@ -122,6 +129,13 @@ def never_fails(view: Callable[[], ResponseReturnValue]) -> Callable[[], Respons
                 return make_response(redirect("/", code=303), {**NO_STORE})
 
     return wrapper
+
+
+def propagates_exceptions() -> bool:
+    """Whether Flask raises an unhandled exception rather than answering 500, as it decides
+    (``PROPAGATE_EXCEPTIONS``, else ``TESTING`` or ``DEBUG``)."""
+    found = current_app.config.get("PROPAGATE_EXCEPTIONS")
+    return bool(current_app.testing or current_app.debug) if found is None else bool(found)
 
 
 @blueprint.route("/token", methods=["GET", "POST"])
@@ -196,10 +210,51 @@ def handle(
         verified = usable(spent)
         if not extension().is_fresh():
             raise Refusal("needs_fresh_sign_in", reason="sign-in not fresh")
-        outcome = act(link_request, verified)
+        with one_change_at_a_time():
+            outcome = act(link_request, verified)
     except (Refusal, CaptureError) as problem:
         return report(problem, verified)
     return finish(OUTCOMES[outcome], next=verified.next)
+
+
+@contextlib.contextmanager
+def one_change_at_a_time() -> Iterator[None]:
+    """Hold the user's account lock in the state store while the block lists and changes the
+    account's identities: of two concurrent unlinks of an account's last two identities, the
+    second lists them after the first changed them, and the no-lock-out rule sees the truth,
+    across threads, processes and machines (those that share the store).
+
+    The lock is the account's as the extension knows it, :meth:`CaptureLink.user_binding`
+    (Flask-Login's user id; else the sign-in of this session; else the access token), under a
+    keyed hash. A request waits for it at most as long as one call to Capture may take, and
+    is refused (``unavailable``, nothing changed) after that; the lock lets go by itself after
+    as long as the changes may take (a worker that died holding it)."""
+    ext = extension()
+    binding = ext.user_binding()
+    if binding is None:  # nobody signed in: nothing can be changed (no access token)
+        yield
+        return
+    key = str(current_app.secret_key or "").encode()
+    name = "account:" + hmac.new(key, binding.encode(), hashlib.sha256).hexdigest()[:32]
+    capture = capture_seconds()
+    store = ext.state_store()
+    try:
+        # Listing, a refresh, the change and the notice's listing: four calls at most.
+        token = store.acquire(name, ttl=4 * capture + 2, wait=capture + 2)
+    except StateStoreUnavailable as exc:
+        raise Refusal("unavailable", reason=f"state store: {exc}") from None
+    if token is None:
+        raise Refusal("unavailable", reason="another change of this account took too long")
+    try:
+        yield
+    finally:
+        store.release(name, token)
+
+
+def capture_seconds() -> float:
+    """The longest one call to Capture may take: ``CAPTURE_LINK_TIMEOUT`` (connect + read)."""
+    timeout = current_app.config["CAPTURE_LINK_TIMEOUT"]
+    return float(sum(timeout) if isinstance(timeout, (list, tuple)) else timeout)
 
 
 def check_token(link_request: LinkRequest) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from flask import Flask
 from flask_capture_link import CaptureLink, Tokens
 from flask_capture_link.emulator import EmulatorServer
 from flask_capture_link.storage import TokenStorage
+from flask_capture_link.store import StateStoreUnavailable
 
 from .helpers import ENTITY, LINK, REFRESH, SIGN_IN, make_site, site_config
-from .processes import free_port
+from .processes import free_port, redis_server
 
 
 def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorServer) -> None:
@@ -30,6 +32,7 @@ def test_check_prints_config_masks_secrets_and_pings(capture_emulator: EmulatorS
         "token URL: <scheme and host of each request>/capture-link/token?state=... "
         "(SERVER_NAME is not set;" in result.output
     )
+    assert "warning: the token URL's host comes from each request's Host header" in result.output
     assert "ping: Capture accepted" in result.output
     assert capture_emulator.emulator.calls_to(LINK)[0].code == 413
 
@@ -81,20 +84,96 @@ def test_check_ping_asks_the_state_store_s_redis_how_it_keeps_states(
     assert "set appendonly yes" in result.output
 
 
-def test_check_ping_notes_a_redis_that_evicts_keys(
-    capture_emulator: EmulatorServer, redis_url: str, client_of: Callable[[], redis.Redis]
-) -> None:
-    admin = client_of()
-    admin.config_set("maxmemory", "512mb")
-    admin.config_set("maxmemory-policy", "volatile-lru")  # evicts keys with a TTL: spent states
+def flood(url: str, prefix: str) -> None:
+    """What every anonymous page view does to a Redis shared with Flask-Session: a session
+    (here 4 KiB, 31 days); 20,000 of them, more than an 8 MB Redis holds."""
+    client = redis.Redis.from_url(url)
     try:
-        app = make_site(site_config(capture_emulator, CAPTURE_LINK_REDIS_URL=redis_url))
-        result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+        for number in range(20_000):
+            client.set(f"{prefix}{number}", b"x" * 4096, ex=31 * 86400)
     finally:
-        admin.config_set("maxmemory", "0")
-        admin.config_set("maxmemory-policy", "noeviction")
+        client.close()
+
+
+def redis_session_site(capture_emulator: EmulatorServer, url: str, **config: Any) -> Flask:
+    """The site with Flask-Session in the Redis at ``url``: its states are spent there."""
+
+    def sessions_in_redis(app: Flask) -> None:
+        from flask_session import Session
+
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis.Redis.from_url(url))
+        Session(app)
+
+    return make_site(site_config(capture_emulator, **config), before=sessions_in_redis)
+
+
+def test_check_ping_reports_a_shared_redis_that_evicts_spent_states(
+    capture_emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """The review: a session flood evicted a spent state, and one read from an access log
+    linked the attacker's identity; ``check --ping`` said ok."""
+    with redis_server(tmp_path, "--maxmemory", "8mb", "--maxmemory-policy", "allkeys-lru") as url:
+        app = redis_session_site(capture_emulator, url)
+        with app.test_request_context("/"):
+            store = app.extensions["capture_link"].state_store()
+            assert store.spend("spent-state", 600) is True
+        flood(url, "session:")
+        assert store.client.exists("capture_link:state:spent-state") == 0  # forgotten
+        with app.test_request_context("/"):
+            assert store.spend("spent-state", 600) is True  # usable once more
+
+        result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1, result.output
+    assert "problem: state store: Redis evicts keys when full (maxmemory-policy allkeys-lru)" in (
+        result.output
+    )
+    assert "give link states a Redis of their own (CAPTURE_LINK_REDIS_URL" in result.output
+
+
+def test_check_ping_reports_a_shared_redis_that_sessions_can_fill(
+    capture_emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """With noeviction, a full Redis refuses every write: no state can be spent."""
+    with redis_server(tmp_path, "--maxmemory-policy", "noeviction") as url:
+        app = redis_session_site(capture_emulator, url)
+        sessions = redis.Redis.from_url(url)
+        try:
+            for number in range(1000):  # 4 MB of sessions, then a limit below that: full
+                sessions.set(f"session:{number}", b"x" * 4096, ex=31 * 86400)
+            sessions.config_set("maxmemory", "2mb")
+            with pytest.raises(redis.exceptions.OutOfMemoryError):
+                sessions.set("session:one-more", b"x", ex=31 * 86400)
+        finally:
+            sessions.close()
+        with (
+            app.test_request_context("/"),
+            pytest.raises(StateStoreUnavailable, match="maxmemory"),
+        ):
+            app.extensions["capture_link"].state_store().spend("a-state", 600)
+
+        result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
+    assert result.exit_code == 1, result.output
+    assert "problem: state store: it shares Flask-Session's Redis, which has a memory limit" in (
+        result.output
+    )
+
+
+def test_check_ping_accepts_a_redis_of_the_states_own_with_noeviction(
+    capture_emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    sessions_folder, states_folder = tmp_path / "sessions", tmp_path / "states"
+    sessions_folder.mkdir()
+    states_folder.mkdir()
+    with (
+        redis_server(sessions_folder, "--maxmemory", "8mb") as sessions,
+        redis_server(
+            states_folder, "--maxmemory", "8mb", "--maxmemory-policy", "noeviction"
+        ) as states,
+    ):
+        app = redis_session_site(capture_emulator, sessions, CAPTURE_LINK_REDIS_URL=states)
+        result = app.test_cli_runner().invoke(args=["capture-link", "check", "--ping"])
     assert result.exit_code == 0, result.output
-    assert "note: Redis evicts keys when full (maxmemory-policy volatile-lru)" in result.output
+    assert "state store: Redis (CAPTURE_LINK_REDIS_URL)" in result.output
 
 
 def test_check_ping_takes_a_refused_ping_as_an_answer(
@@ -131,6 +210,7 @@ def test_check_prints_the_token_url_of_the_server_name(capture_emulator: Emulato
     app = make_site({**config, "PREFERRED_URL_SCHEME": "https"})
     result = app.test_cli_runner().invoke(args=["capture-link", "check"])
     assert "token URL: https://www.example.com/capture-link/token?state=...\n" in result.output
+    assert "Host header" not in result.output
 
 
 def test_check_reports_problems_with_status_1(capture_emulator: EmulatorServer) -> None:

@@ -68,6 +68,7 @@ def test_a_wrong_value_set_after_init_app_names_the_key(
     with app.app_context(), pytest.raises(ConfigError) as raised:
         app.extensions["capture_link"].client  # noqa: B018
     assert raised.value.key == "CAPTURE_LINK_DOMAIN"
+    app.testing = False  # as in production: a bug of ours would be raised under TESTING
     with app.test_client() as client:  # a user's request: a message, never a 500
         sign_in(client, emulator, emulator.demo_email)
         url = find_token_url(client.get("/account").get_data(as_text=True), "google")

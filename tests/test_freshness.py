@@ -430,3 +430,42 @@ def test_tokens_expose_how_they_were_obtained(emulator: CaptureEmulator, app: Fl
         refreshed = client.refresh(str(signed_in.refresh_token), emulator.client_secret)
     assert (signed_in.obtained_by, refreshed.obtained_by) == ("password", "refresh")
     assert Tokens("t").obtained_by is None
+
+
+def test_a_flask_login_sign_in_stops_being_fresh_after_fresh_for(
+    login_site: Flask, emulator: CaptureEmulator
+) -> None:
+    """The review linked with a copied session 20 s after sign-in with ``FRESH_FOR=5``:
+    Flask-Login's ``_fresh`` never ends by itself."""
+    login_site.config["CAPTURE_LINK_FRESH_FOR"] = 1
+    client = login_site.test_client()
+    client.post("/login")
+    url = raw_token_url(client)  # issued while fresh
+    go_stale()
+
+    assert 'href="/capture-link/reauthenticate' in client.get("/connected").get_data(as_text=True)
+    response = deliver_token(client, url, emulator.issue_social_token("google", "ann"))
+    assert response.headers["Location"] == "/login?next=%2Fconnected"
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert emulator.calls_to(LINK) == []
+
+    client.post("/login")  # the password again: fresh for another FRESH_FOR
+    deliver_token(client, raw_token_url(client), emulator.issue_social_token("google", "ann"))
+    assert last_flash(client) == ("success", ENGLISH["success"])
+
+
+def test_a_flask_login_session_fresh_with_no_moment_noted_is_stale(
+    login_site: Flask, emulator: CaptureEmulator
+) -> None:
+    """``_fresh`` without the moment of a fresh ``login_user`` (a session of an older version,
+    or one a site marked fresh itself): not fresh."""
+    client = login_site.test_client()
+    client.post("/login")
+    with client.session_transaction() as session:
+        assert session["_fresh"] is True
+        record = dict(session["_capture_link"])
+        record.pop("fl")
+        session["_capture_link"] = record
+    deliver_token(client, raw_token_url(client), emulator.issue_social_token("google", "ann"))
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
+    assert emulator.calls_to(LINK) == []

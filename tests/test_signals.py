@@ -75,6 +75,27 @@ def test_account_linked_carries_a_notice(
     assert_just_now(notice["time"])
 
 
+def test_a_notice_label_shows_no_bidi_or_control_characters(
+    app: Flask, client: FlaskClient, emulator: CaptureEmulator, token_url: str
+) -> None:
+    """The review: a display name with U+202E reached the "was linked" notice as is, where it
+    reverses the text after it ("...moc.elgoog" reads as another provider)."""
+    name = "Ann\u202e moc.elgoog\u2066\u200b\r\nBcc: x@evil.example\x00"
+    token = emulator.issue_social_token("google", "ann", display_name=name)
+    seen, connected = recorded(signals.account_linked, app)
+    with connected:
+        deliver_token(client, token_url, token)
+    [notice] = seen
+    assert notice["label"] == "Ann moc.elgoogBcc: x@evil.example"
+    assert notice["identity"].label == name  # the identity itself as Capture has it
+
+
+def test_a_label_of_nothing_but_controls_is_none() -> None:
+    assert signals.shown("\u202e\u200f\n") is None
+    assert signals.shown(None) is None
+    assert signals.shown("Zoë 😀") == "Zoë 😀"
+
+
 def test_account_unlinked_carries_a_notice(
     app: Flask, client: FlaskClient, emulator: CaptureEmulator, signed_in: Any
 ) -> None:

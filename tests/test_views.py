@@ -25,6 +25,7 @@ from .helpers import (
     make_site,
     session_tokens,
     site_config,
+    site_with,
     state_of,
 )
 
@@ -475,3 +476,39 @@ def test_wrong_flash_categories_name_the_key(
     with pytest.raises(ConfigError) as raised:
         make_site(site_config(capture_emulator, CAPTURE_LINK_FLASH_CATEGORIES=categories))
     assert raised.value.key == "CAPTURE_LINK_FLASH_CATEGORIES"
+
+
+@pytest.mark.parametrize(
+    ("settings", "raised"),
+    [
+        ({"TESTING": True}, True),
+        ({"TESTING": False, "DEBUG": True}, True),
+        ({"TESTING": False, "PROPAGATE_EXCEPTIONS": True}, True),
+        ({"TESTING": True, "PROPAGATE_EXCEPTIONS": False}, False),
+        ({"TESTING": False}, False),
+    ],
+)
+def test_a_bug_is_raised_where_flask_propagates_exceptions(
+    capture_emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    settings: dict[str, Any],
+    raised: bool,
+) -> None:
+    app = site_with(capture_emulator, **settings)
+    app.debug = bool(settings.get("DEBUG"))
+
+    def bug(link_request: object) -> None:
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setattr("flask_capture_link.views.check_token", bug)
+    client = app.test_client()
+    client.get("/")  # a session, so the POST is not bounced
+    if raised:
+        with pytest.raises(ZeroDivisionError):
+            client.post("/capture-link/token", data={"token": "x" * 40, "state": "s"})
+        return
+    response = client.post("/capture-link/token", data={"token": "x" * 40, "state": "s"})
+    assert response.status_code == 303  # production: the user sees `unknown`, never a 500
+    assert last_flash(client) == ("error", ENGLISH["unknown"])
+    assert "unexpected failure in token" in caplog.text

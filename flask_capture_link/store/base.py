@@ -1,15 +1,19 @@
-"""The state store's interface: spend a link state's nonce once, and share refreshes.
+"""The state store's interface: spend a link state's nonce once, share refreshes, and hold
+one change of an account's sign-in methods at a time.
 
 Spending is one atomic check-and-set: of all the requests that present one state, exactly one
 wins, whichever process or machine serves it. Refresh tokens are single-use, so a store also
-makes concurrent refreshes of one refresh token into one call to Capture.
+makes concurrent refreshes of one refresh token into one call to Capture. And a change of an
+account's linked identities must see the identities as they are: a store holds a short lock
+per account (:meth:`StateStore.locked`) around listing them and changing them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..client.models import Tokens
 
@@ -42,6 +46,10 @@ class StateStoreUnavailable(Exception):
     """The store could not be asked (Redis down): no state can be spent, so none is accepted."""
 
 
+class LockNotTaken(Exception):
+    """Another request held the lock for longer than this one could wait."""
+
+
 class StateStore(ABC):
     """Where nonces of used link states are kept until their states expire."""
 
@@ -70,3 +78,35 @@ class StateStore(ABC):
 
         :raises CaptureUnavailable: when another request held the refresh all that time.
         """
+
+    @abstractmethod
+    def acquire(self, name: str, *, ttl: float, wait: float) -> str | None:
+        """Take the lock ``name``, waiting at most ``wait`` seconds while another holder has
+        it; the lock lets go by itself after ``ttl`` seconds (a holder that died). Returns
+        this holder's token for :meth:`release`, or ``None`` when the wait ran out.
+
+        :raises StateStoreUnavailable: when the store cannot answer.
+        """
+
+    @abstractmethod
+    def release(self, name: str, token: str) -> None:
+        """Let go of the lock ``name`` if ``token``'s holder still holds it (after ``ttl`` it
+        may be another's). A store that cannot answer lets the lock expire instead."""
+
+    @contextlib.contextmanager
+    def locked(self, name: str, *, ttl: float, wait: float) -> Iterator[None]:
+        """Hold the lock ``name`` for the ``with`` block (see :meth:`acquire`)::
+
+            with store.locked("account:...", ttl=30, wait=10):
+                ...  # list the identities, then change them
+
+        :raises LockNotTaken: when another holder kept it for all of ``wait``.
+        :raises StateStoreUnavailable: when the store cannot answer.
+        """
+        token = self.acquire(name, ttl=ttl, wait=wait)
+        if token is None:
+            raise LockNotTaken(name)
+        try:
+            yield
+        finally:
+            self.release(name, token)

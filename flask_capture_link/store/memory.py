@@ -9,6 +9,7 @@ link state (and refresh sharing) holds per process only: give the extension Redi
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ class MemoryStateStore(StateStore):
         self._spent: dict[str, float] = {}
         self._prune_at = 0.0
         self._refreshes = RefreshCoordinator()
+        self._locks = NamedLocks()
 
     def spend(self, nonce: str, ttl: float) -> bool:
         now = time.monotonic()
@@ -58,6 +60,55 @@ class MemoryStateStore(StateStore):
         secret_keys: Sequence[str | bytes] = (),
     ) -> Tokens:
         return self._refreshes.refresh(refresh_token, call)
+
+    def acquire(self, name: str, *, ttl: float, wait: float) -> str | None:
+        # A thread's lock is let go in a ``finally``: in one process no holder dies holding it.
+        return self._locks.acquire(name, wait)
+
+    def release(self, name: str, token: str) -> None:
+        self._locks.release(name, token)
+
+
+class NamedLocks:
+    """A lock per name (per account), made when first wanted and dropped when nobody holds or
+    waits for it, so the table holds only the accounts being changed now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        #: name -> (its lock, how many threads hold or wait for it, the holder's token)
+        self._named: dict[str, tuple[threading.Lock, int, str | None]] = {}
+
+    def acquire(self, name: str, wait: float) -> str | None:
+        """The holder's token, or ``None`` when ``wait`` seconds passed first."""
+        with self._lock:
+            lock, users, holder = self._named.get(name, (threading.Lock(), 0, None))
+            self._named[name] = (lock, users + 1, holder)
+        if not lock.acquire(timeout=max(wait, 0.0)):
+            self._leave(name)
+            return None
+        token = secrets.token_hex(8)
+        with self._lock:
+            lock, users, _ = self._named[name]
+            self._named[name] = (lock, users, token)
+        return token
+
+    def release(self, name: str, token: str) -> None:
+        """Let go of ``name`` if ``token`` holds it."""
+        with self._lock:
+            found = self._named.get(name)
+            if found is None or found[2] != token:
+                return
+            self._named[name] = (found[0], found[1], None)
+            found[0].release()
+        self._leave(name)
+
+    def _leave(self, name: str) -> None:
+        with self._lock:
+            lock, users, holder = self._named[name]
+            if users <= 1:
+                del self._named[name]
+            else:
+                self._named[name] = (lock, users - 1, holder)
 
 
 class RefreshCoordinator:

@@ -12,6 +12,10 @@ never written to Redis. The new tokens are, sealed (AES-GCM with the site's secr
 caller: :mod:`flask_capture_link.sealing`), for as long as their access token lives
 (:func:`~.base.keep_for`), so whoever still holds the spent refresh token takes them, also after
 the worker that refreshed died before saving its session.
+
+A lock (one change of an account's sign-in methods at a time) is ``SET {prefix}lock:{name}
+{token} NX PX {ttl}``, polled while another holds it, and let go by a script that deletes the
+key only if it still holds this holder's token.
 """
 
 from __future__ import annotations
@@ -99,6 +103,30 @@ class RedisStateStore(StateStore):
         except redis_failures() as exc:
             logger.warning("Redis unavailable for refresh sharing: %s", exc)
             return self._fallback.refresh(refresh_token, call)
+
+    def acquire(self, name: str, *, ttl: float, wait: float) -> str | None:
+        key = f"{self.prefix}lock:{name}"
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + wait
+        try:
+            for _ in range(int(wait / POLL) + 2):  # bounded in count as well as in time
+                if self.client.set(key, token, nx=True, px=max(1, int(ttl * 1000))):
+                    return token
+                # Set before: by another holder, or by this one's own SET whose answer was lost.
+                if _text(self.client.get(key)) == token:
+                    return token
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(POLL)
+        except redis_failures() as exc:
+            raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
+        return None
+
+    def release(self, name: str, token: str) -> None:
+        try:
+            self._release(keys=[f"{self.prefix}lock:{name}"], args=[token])
+        except redis_failures() as exc:  # it expires by itself
+            logger.warning("could not let go of a lock in Redis: %s", exc)
 
     def _single_flight(
         self,

@@ -75,8 +75,8 @@ def serve_example(
     app: str = "example_app:create_app()",
     **settings: str,
 ) -> Iterator[GunicornSite]:
-    """``example_app`` (or another ``app`` built on it) under gunicorn (sync workers) with the
-    emulator's settings and ``settings`` in its environment."""
+    """``example_app`` (or another ``app``, gunicorn's ``module:call()``) under gunicorn (sync
+    workers) with the emulator's settings and ``settings`` in its environment."""
     port = free_port()
     log, errors = folder / "access.log", folder / "error.log"
     env = {

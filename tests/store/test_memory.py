@@ -1,5 +1,5 @@
 """The in-process state store: one spend per nonce among threads, nonces forgotten when their
-states expire, and refreshes single-flight among threads."""
+states expire, refreshes single-flight among threads, and a lock per account."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from flask_capture_link.client.models import Tokens
-from flask_capture_link.store import memory
+from flask_capture_link.store import LockNotTaken, memory
 from flask_capture_link.store.memory import MemoryStateStore, RefreshCoordinator
 
 from ..helpers import race
@@ -82,3 +82,60 @@ def test_a_shared_result_is_given_while_its_access_token_lives(
     assert coordinator.refresh("old", refresh).access_token == "first"
     now[0] += 120
     assert coordinator.refresh("old", refresh).access_token == "second"
+
+
+# The per-account lock -------------------------------------------------------------------------
+
+
+def one_at_a_time(store: MemoryStateStore, name: str) -> tuple[int, int]:
+    """``THREADS`` threads each read a counter, let the others run, and write it plus one,
+    under the lock ``name``: the final count, and the most threads ever inside at once."""
+    count, inside, most = [0], [0], [0]
+    guard = threading.Lock()
+
+    def change(i: int) -> None:
+        with store.locked(name, ttl=30, wait=30):
+            with guard:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            seen = count[0]
+            time.sleep(0.001)  # let another thread in, if the lock would let it
+            count[0] = seen + 1
+            with guard:
+                inside[0] -= 1
+
+    race(THREADS, change)
+    return count[0], most[0]
+
+
+def test_a_lock_lets_one_thread_in_at_a_time() -> None:
+    store = MemoryStateStore()
+    assert one_at_a_time(store, "account:a") == (THREADS, 1)
+    assert store._locks._named == {}  # nothing kept for an account nobody is changing
+
+
+def test_locks_of_two_accounts_do_not_wait_for_each_other() -> None:
+    store = MemoryStateStore()
+    with store.locked("account:a", ttl=30, wait=0):
+        token = store.acquire("account:b", ttl=30, wait=0)
+        assert token is not None
+        store.release("account:b", token)
+
+
+def test_a_lock_held_all_the_wait_is_not_taken() -> None:
+    store = MemoryStateStore()
+    with store.locked("account:a", ttl=30, wait=0):
+        assert race(1, lambda i: store.acquire("account:a", ttl=30, wait=0.05)) == [None]
+        with pytest.raises(LockNotTaken), store.locked("account:a", ttl=30, wait=0):
+            pass  # pragma: no cover - never entered
+    assert store.acquire("account:a", ttl=30, wait=0) is not None
+
+
+def test_only_the_holder_lets_go() -> None:
+    store = MemoryStateStore()
+    token = store.acquire("account:a", ttl=30, wait=0)
+    assert token is not None
+    store.release("account:a", "not the holder's token")
+    assert store.acquire("account:a", ttl=30, wait=0) is None
+    store.release("account:a", token)
+    assert store.acquire("account:a", ttl=30, wait=0) is not None

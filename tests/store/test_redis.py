@@ -1,6 +1,7 @@
 """The Redis state store against a real redis-server: one spend per state among processes,
 idempotent when redis-py sends a SET twice, every kind of client (RESP2 and RESP3, another
-encoding, Sentinel, a cluster, an ACL user), and refreshes single-flight across processes."""
+encoding, Sentinel, a cluster, an ACL user), refreshes single-flight across processes, and a
+lock per account."""
 
 from __future__ import annotations
 
@@ -365,3 +366,58 @@ def _spend_into(store: RedisStateStore, nonce: str, results: list[object]) -> No
         results.append(store.spend(nonce, 600))
     except StateStoreUnavailable as exc:
         results.append(exc)
+
+
+# The per-account lock -------------------------------------------------------------------------
+
+
+def test_a_lock_lets_one_process_in_at_a_time(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    # One store per thread, each with its own client: as many processes or machines would.
+    stores = [RedisStateStore(client_of(), prefix) for _ in range(THREADS)]
+    count, inside, most = [0], [0], [0]
+
+    def change(i: int) -> None:
+        with stores[i].locked("account:a", ttl=30, wait=30):
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            seen = count[0]
+            time.sleep(0.005)  # let another in, if the lock would let it
+            count[0] = seen + 1
+            inside[0] -= 1
+
+    race(THREADS, change)
+    assert (count[0], most[0]) == (THREADS, 1)
+    assert client_of().exists(f"{prefix}lock:account:a") == 0  # let go after the last
+
+
+def test_a_lock_held_all_the_wait_is_not_taken(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    holder, other = RedisStateStore(client_of(), prefix), RedisStateStore(client_of(), prefix)
+    token = holder.acquire("account:a", ttl=30, wait=0)
+    assert token is not None
+    assert other.acquire("account:a", ttl=30, wait=0.1) is None
+    assert other.acquire("account:b", ttl=30, wait=0) is not None  # another account's
+    holder.release("account:a", token)
+    assert other.acquire("account:a", ttl=30, wait=0) is not None
+
+
+def test_a_dead_holder_s_lock_expires_and_its_late_release_frees_nothing(
+    client_of: Callable[[], redis.Redis], prefix: str
+) -> None:
+    dead, other = RedisStateStore(client_of(), prefix), RedisStateStore(client_of(), prefix)
+    stale = dead.acquire("account:a", ttl=0.05, wait=0)
+    assert stale is not None
+    token = other.acquire("account:a", ttl=30, wait=5)  # taken once the first one expired
+    assert token is not None
+    dead.release("account:a", stale)  # too late: the lock is another's now
+    assert client_of().get(f"{prefix}lock:account:a") == token.encode()
+    other.release("account:a", token)
+
+
+def test_a_lock_in_a_redis_that_is_down_is_unavailable() -> None:
+    client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    with pytest.raises(StateStoreUnavailable, match="Redis"):
+        RedisStateStore(client).acquire("account:a", ttl=30, wait=1)
