@@ -12,14 +12,19 @@ of :mod:`example_app.settings`::
 
 from __future__ import annotations
 
+import atexit
 import os
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
+from flask_capture_link.storage import RedisTokenStorage, TokenStorage
+
 from . import account, auth, notices, security, settings
 from .extensions import capture_link, login_manager
+from .tokens import TableTokenStorage
 
 __all__ = ["capture_link", "create_app", "login_manager"]
 
@@ -36,11 +41,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.load(os.environ, config))
     use_server_side_sessions(app)
     login_manager.init_app(app)
-    capture_link.init_app(app)
+    capture_link.init_app(app, token_storage=token_storage(app))
     security.init_app(app)
     notices.init_app(app)
     app.register_blueprint(auth.blueprint)
-    auth.remember_tokens(app)
     app.register_blueprint(account.blueprint)
     return app
 
@@ -56,3 +60,19 @@ def use_server_side_sessions(app: Flask) -> None:
     app.config.setdefault("SESSION_TYPE", "redis")
     app.config.setdefault("SESSION_REDIS", redis.Redis.from_url(url))
     Session(app)
+
+
+def token_storage(app: Flask) -> TokenStorage:
+    """Where users' tokens are kept, by user, so that remember-me finds them: the Redis of
+    ``EXAMPLE_REDIS_URL``, else the SQLite table of :mod:`example_app.tokens`."""
+    url = app.config["EXAMPLE_REDIS_URL"]
+    if url:
+        import redis
+
+        return RedisTokenStorage(redis.Redis.from_url(url))
+    path = app.config["EXAMPLE_TOKENS_DB"]
+    if not path:  # a file of this process, gone when it ends
+        handle, path = tempfile.mkstemp(prefix="example-app-tokens-", suffix=".sqlite3")
+        os.close(handle)
+        atexit.register(os.remove, path)
+    return TableTokenStorage(path)  # type: ignore[no-untyped-call]

@@ -4,20 +4,17 @@ There is no user database: the signed-in user is their email address, which Flas
 in the session, and their Capture tokens sit beside it (see ``capture_link.store_tokens``).
 
 "Remember me" keeps the user signed in after the browser drops its session: Flask-Login restores
-the user from its remember cookie, and the site gives the session back the user's latest tokens
-(kept in this process's memory here, where a real site would keep them with the user). Such a
-session is not fresh: to link or unlink, the user confirms their password first
-(``refresh_view``).
+the user from its remember cookie, and the user's tokens are where the extension's token storage
+keeps them for that user, on the server (:mod:`example_app.tokens`, or Redis). Such a session
+is not fresh: to link or unlink, the user confirms their password first (``refresh_view``).
 """
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Flask,
     current_app,
     flash,
     redirect,
@@ -27,11 +24,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import UserMixin, current_user, login_user, logout_user, user_loaded_from_cookie
+from flask_login import UserMixin, current_user, login_user, logout_user
 
 from flask_capture_link import CaptureError, Tokens
 from flask_capture_link.errors import InvalidCredentials
-from flask_capture_link.signals import access_token_refreshed
 
 from .extensions import capture_link, login_manager
 
@@ -51,49 +47,6 @@ class User(UserMixin):  # type: ignore[misc]
     def get_id(self) -> str:
         """The id Flask-Login keeps in the session: the email address."""
         return self.email
-
-
-class RememberedTokens:
-    """The latest tokens of each user who asked to be remembered, by email address."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[str, Tokens] = {}
-
-    def keep(self, email: str, tokens: Tokens) -> None:
-        with self._lock:
-            self._tokens[email] = tokens
-
-    def find(self, email: str) -> Tokens | None:
-        with self._lock:
-            return self._tokens.get(email)
-
-    def forget(self, email: str) -> None:
-        with self._lock:
-            self._tokens.pop(email, None)
-
-
-#: What a remember-me cookie brings back (a real site keeps this in its user database).
-remembered = RememberedTokens()
-
-
-def restore_tokens(app: object, user: User) -> None:
-    """A session restored from the remember cookie gets the user's latest tokens back."""
-    tokens = remembered.find(user.email)
-    if tokens is not None:
-        capture_link.store_tokens(tokens)
-
-
-def keep_refreshed_tokens(app: object, tokens: Tokens) -> None:
-    """A refresh spends the refresh token: remember the new one."""
-    if current_user.is_authenticated and remembered.find(current_user.email) is not None:
-        remembered.keep(current_user.email, tokens)
-
-
-def remember_tokens(app: Flask) -> None:
-    """Give sessions restored from a remember cookie of ``app`` their tokens back."""
-    user_loaded_from_cookie.connect(restore_tokens, sender=app, weak=False)
-    access_token_refreshed.connect(keep_refreshed_tokens, sender=app, weak=False)
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
@@ -143,8 +96,6 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Sign out: drop the Capture tokens and everything else the session held."""
     capture_link.forget_tokens()
-    if current_user.is_authenticated:
-        remembered.forget(current_user.email)
     logout_user()
     session.clear()
     flash(SIGNED_OUT, "success")
@@ -155,14 +106,11 @@ def start_session(email: str, tokens: Tokens, *, remember: bool = False) -> None
     """A fresh session for ``email``: nothing of the previous user's session is kept, and with
     server-side sessions not even its id (``session.clear()`` keeps the id, so an id planted in
     the victim's browser before sign-in would see the victim's account: session fixation).
-    With ``remember``, a remember-me cookie (and the tokens) outlive the session."""
+    With ``remember``, a remember-me cookie outlives the session (the tokens are kept for the
+    user: the user first, then their tokens)."""
     session.clear()
-    capture_link.store_tokens(tokens)
     login_user(User(email), remember=remember, fresh=True)
-    if remember:
-        remembered.keep(email, tokens)
-    else:
-        remembered.forget(email)
+    capture_link.store_tokens(tokens)
     regenerate = getattr(current_app.session_interface, "regenerate", None)
     if regenerate is not None:  # Flask-Session: a new id, the old one deleted from the store
         regenerate(session)

@@ -228,13 +228,13 @@ def test_check_says_where_freshness_is_not_enforced(capture_emulator: EmulatorSe
 
 def test_check_names_the_site_s_own_token_storage(capture_emulator: EmulatorServer) -> None:
     class UserTableStorage(TokenStorage):
-        def load(self) -> Tokens | None:
+        def load(self, user: str) -> Tokens | None:
             return None
 
-        def save(self, tokens: Tokens) -> None:
+        def save(self, user: str, tokens: Tokens) -> None:
             pass
 
-        def forget(self) -> None:
+        def forget(self, user: str) -> None:
             pass
 
     app = make_site(site_config(capture_emulator), CaptureLink(token_storage=UserTableStorage()))

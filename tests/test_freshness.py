@@ -75,7 +75,7 @@ def add_pages(app: Flask, ext: CaptureLink, emulator: CaptureEmulator) -> None:
 
     @app.route("/store-refreshed", methods=["POST"])
     def store_refreshed() -> str:
-        stored = ext.token_storage.load()
+        stored = ext.token_storage.load(ext.token_owner() or "")
         assert stored is not None
         refresh_token = stored.refresh_token
         assert refresh_token is not None
