@@ -148,12 +148,39 @@ DEFAULTS: dict[str, Any] = {
 
 
 class ConfigError(ValueError):
-    """A ``CAPTURE_LINK_*`` setting is missing or wrong; the message names the key."""
+    """A ``CAPTURE_LINK_*`` setting is missing or wrong; the message names the key.
+
+    Raised for all the problems at once: :attr:`problems` holds one error per setting (the
+    message has a line for each, the first setting's first), and :attr:`key` and
+    :attr:`problem` are the first one's.
+    """
 
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+        #: Every setting to fix, in the order of :func:`problems` (just this one, alone).
+        self.problems: list[ConfigError] = [self]
+
+    @classmethod
+    def of(cls, found: list[ConfigError]) -> ConfigError:
+        """One error for all of ``found`` (at least one)."""
+        if len(found) == 1:
+            return found[0]
+        error = cls(found[0].key, found[0].problem)
+        lines = [str(problem) for problem in found]
+        if any(problem.problem.startswith("is required") for problem in found):
+            lines.append(
+                "(in a test config, set TESTING = True: the error then waits for the first use "
+                "of Capture; the pytest plugin's capture_emulator.settings() gives every "
+                "setting)"
+            )
+        error.args = ("\n".join(lines),)
+        error.problems = list(found)
+        return error
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _wrong(name: str, problem: str, value: Any) -> ConfigError:
@@ -164,6 +191,11 @@ def _wrong(name: str, problem: str, value: Any) -> ConfigError:
             f", not the string {value!r} (values read from os.environ are strings: convert "
             f"it, or name the variable FLASK_{PREFIX}{name} and load it with "
             "app.config.from_prefixed_env(), which reads JSON: 600, true, [3.05, 10])"
+        )
+    elif value in (0, 1) and not isinstance(value, bool) and "True or False" in problem:
+        problem += (
+            f", not the number {value!r} (from the environment, write true or false: "
+            "from_prefixed_env() reads JSON, where 0 and 1 are numbers)"
         )
     return ConfigError(PREFIX + name, problem)
 
@@ -335,10 +367,10 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
 
 
 def validate(config: Mapping[str, Any]) -> None:
-    """Raise the first :class:`ConfigError` of :func:`problems`, if any."""
+    """Raise one :class:`ConfigError` for all of :func:`problems`, if any."""
     found = problems(config)
     if found:
-        raise found[0]
+        raise ConfigError.of(found)
 
 
 def is_loopback(host: str) -> bool:

@@ -136,15 +136,28 @@ class CaptureLink:
         :attr:`token_storage`). Without any Redis and with several worker processes likely, a
         warning is logged: single use holds per process.
 
-        :raises ConfigError: naming the first key that is missing or wrong.
+        Under ``TESTING``, or while a ``flask`` command loads the app (``flask routes``,
+        ``flask capture-link check``), missing or wrong settings are logged and the
+        :class:`ConfigError` waits for the first use of Capture: a site's own tests and
+        commands keep working before the Capture settings are there.
+
+        :raises ConfigError: naming every key that is missing or wrong, each with what to set.
         """
         from .cli import capture_link_cli
         from .views import blueprint
 
         config.apply_defaults(app.config)
-        config.validate(app.config)
+        deferred = False
+        try:
+            config.validate(app.config)
+        except ConfigError as error:
+            if not (app.testing or _in_flask_command()):
+                raise
+            logger.warning("capture-link settings to fix, before Capture is used:\n%s", error)
+            deferred = True
         self._apps[app] = _AppState(app.config[_URL_PREFIX], redis or self._redis)
         self._apps[app].token_storage = token_storage
+        self._apps[app].deferred = deferred
         app.extensions["capture_link"] = self
         if self.state_store_source(app) is None:
             many = integrations.likely_many()
@@ -340,7 +353,7 @@ class CaptureLink:
         Flask-Session's Redis (``SESSION_TYPE = "redis"``, even before Flask-Session is set
         up); ``None`` for this process's memory."""
         app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-        if self._state(app).redis is not None:
+        if self._state(app, check=False).redis is not None:
             return "the Redis client given to CaptureLink"
         if app.config.get("CAPTURE_LINK_REDIS") is not None:
             return "CAPTURE_LINK_REDIS"
@@ -670,10 +683,14 @@ class CaptureLink:
         )
         return url_for(endpoint, state=value, _external=True)
 
-    def _state(self, app: Flask) -> _AppState:
+    def _state(self, app: Flask, *, check: bool = True) -> _AppState:
         found = self._apps.get(app)
         if found is None:
             raise RuntimeError("CaptureLink.init_app was not called for this app")
+        if check and found.deferred:  # init_app let the config wait: its first use is now
+            config.apply_defaults(app.config)
+            config.validate(app.config)
+            found.deferred = False
         return found
 
     def _redis_client(self, app: Flask, found: _AppState) -> Any:
@@ -711,9 +728,18 @@ class _AppState:
         self.warned = False
         self.redis_by_url: dict[str, Any] = {}
         self.redis_stores: dict[tuple[int, str], RedisStateStore] = {}
+        #: Whether init_app let wrong settings wait for the first use (TESTING, a command).
+        self.deferred = False
         #: The app's own token storage and hooks, winning over the extension's.
         self.token_storage: TokenStorage | None = None
         self.hooks: dict[str, Callable[..., Any]] = {}
+
+
+def _in_flask_command() -> bool:
+    """Whether a ``flask`` command (a click command) is loading the app now."""
+    import click
+
+    return click.get_current_context(silent=True) is not None
 
 
 def default_unlink_allowed(identity: LinkedIdentity, identities: Sequence[LinkedIdentity]) -> bool:
