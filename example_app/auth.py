@@ -80,7 +80,7 @@ def login() -> ResponseReturnValue:
         flash(MISSING_FIELDS, "error")
         return render_template("login.html", email=email, next=next_path)
     try:
-        tokens = capture_link.client.sign_in(email, password, locale=capture_link.locale())
+        tokens = capture_link.client.sign_in(email, password, locale=capture_link.flow_locale())
     except InvalidCredentials:
         flash(capture_link.message("invalid_credentials"), "error")
         return render_template("login.html", email=email, next=next_path)

@@ -10,7 +10,7 @@ import copy
 import importlib.util
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,9 +39,15 @@ FLOW_VERSION: str | None = None
 #: not required.
 USE_CLIENT_DEFAULT_FLOW = False
 
-#: The locale sent to Capture and the language of messages, unless a ``locale_selector``
+#: The locale of messages, and the default sent to Capture, unless a ``locale_selector``
 #: picks one per request.
 LOCALE = "en-US"
+
+#: The locales your Capture flow has (a list, or ``"en-US,es-ES"``). The user's language
+#: picks the messages; what is sent to Capture is the nearest of these (the same locale, else
+#: the same language, else the first), so a language the site offers that the flow lacks
+#: never fails a call. ``None``: ``[LOCALE]``.
+FLOW_LOCALES: Sequence[str] | str | None = None
 
 #: Sent because Capture requires it (it has no effect). Must start with http: or https:;
 #: the site's own URL is a good value. Required.
@@ -352,6 +358,12 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
         True,
     ),
     (
+        "FLOW_LOCALES",
+        lambda value: value is None or bool(flow_locales(value)),
+        "must be the flow's locales: a list such as ['en-US', 'es-ES'], or 'en-US,es-ES'",
+        False,
+    ),
+    (
         "MESSAGES",
         lambda value: isinstance(value, Mapping),
         "must be a dict of message key to text",
@@ -364,6 +376,29 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
         False,
     ),
 )
+
+
+def flow_locales(value: Any) -> list[str]:
+    """The locales of a ``FLOW_LOCALES`` value (empty when it is not one)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+        return []
+    found = [item.strip().replace("_", "-") for item in items]
+    return found if found and all(found) else []
+
+
+def nearest_locale(wanted: str, available: Sequence[str]) -> str:
+    """The locale of ``available`` nearest ``wanted``: the same (in any case), else the first
+    of the same language, else the first."""
+    lowered = wanted.lower()
+    for locale in available:
+        if locale.lower() == lowered:
+            return locale
+    language = lowered.split("-")[0]
+    for locale in available:
+        if locale.lower().split("-")[0] == language:
+            return locale
+    return available[0]
 
 
 def validate(config: Mapping[str, Any]) -> None:

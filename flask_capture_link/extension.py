@@ -59,6 +59,7 @@ CLIENT_KEYS = tuple(
         "FLOW_VERSION",
         "USE_CLIENT_DEFAULT_FLOW",
         "LOCALE",
+        "FLOW_LOCALES",
         "REDIRECT_URI",
         "LINK_PATH",
         "TIMEOUT",
@@ -188,9 +189,9 @@ class CaptureLink:
         return loader
 
     def locale_selector(self, selector: LocaleSelector) -> LocaleSelector:
-        """Decorate the function that picks the locale for this request, such as ``"es-ES"``:
-        sent to Capture, and the language of every message. ``None`` means
-        ``CAPTURE_LINK_LOCALE``::
+        """Decorate the function that picks the user's locale for this request, such as
+        ``"fr-FR"``: the language of every message. Capture gets the nearest locale its flow
+        has (:meth:`flow_locale`). ``None`` means ``CAPTURE_LINK_LOCALE``::
 
             @capture_link.locale_selector
             def pick_locale():
@@ -373,6 +374,16 @@ class CaptureLink:
         chosen = self._locale_selector() if self._locale_selector is not None else None
         # A selector may return a babel Locale ("es_ES"); Capture wants "es-ES".
         return str(chosen or current_app.config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
+
+    def flow_locale(self) -> str:
+        """The locale sent to Capture in this request: of ``CAPTURE_LINK_FLOW_LOCALES`` (the
+        locales the flow has), the nearest to :meth:`locale`, the user's. A user whose
+        language the flow lacks still links (their messages stay in their language)."""
+        app_config = current_app.config
+        available = config.flow_locales(app_config.get("CAPTURE_LINK_FLOW_LOCALES")) or [
+            str(app_config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
+        ]
+        return config.nearest_locale(self.locale(), available)
 
     def message(self, key: str, *, provider: str | None = None) -> str:
         """The text of outcome ``key`` in this request's language (with site overrides), with
@@ -770,7 +781,12 @@ def build_client(app_config: Mapping[str, Any]) -> CaptureClient:
         app_config["CAPTURE_LINK_CLIENT_ID"],
         flow=None if use_default else app_config["CAPTURE_LINK_FLOW"],
         flow_version=None if use_default else app_config["CAPTURE_LINK_FLOW_VERSION"],
-        locale=app_config["CAPTURE_LINK_LOCALE"],
+        # The default of calls that name none (a site's own sign-in): one the flow has.
+        locale=config.nearest_locale(
+            str(app_config["CAPTURE_LINK_LOCALE"]).replace("_", "-"),
+            config.flow_locales(app_config.get("CAPTURE_LINK_FLOW_LOCALES"))
+            or [str(app_config["CAPTURE_LINK_LOCALE"]).replace("_", "-")],
+        ),
         redirect_uri=app_config["CAPTURE_LINK_REDIRECT_URI"],
         link_path=app_config["CAPTURE_LINK_LINK_PATH"],
         timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,

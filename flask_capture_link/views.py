@@ -215,7 +215,7 @@ def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> s
     before = current_identities() if notice else None
     ext.with_access_token(
         lambda access_token: ext.client.link_account(
-            link_request.token, access_token, locale=ext.locale()
+            link_request.token, access_token, locale=ext.flow_locale()
         )
     )
     if notice:  # the notice's details (and the second listing) only for a listener
@@ -238,7 +238,7 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
         raise Refusal("unlink_not_allowed")
     ext.with_access_token(
         lambda access_token: ext.client.unlink_account(
-            access_token, identifier, locale=ext.locale()
+            access_token, identifier, locale=ext.flow_locale()
         )
     )
     if signals.has_receivers(signals.account_unlinked):
