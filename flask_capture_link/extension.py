@@ -169,6 +169,7 @@ class CaptureLink:
         app.add_template_global(self.button, "capture_link_button")
         app.add_template_global(self.unlink_button, "capture_link_unlink_button")
         app.add_template_global(self.linked_identities, "capture_link_identities")
+        app.add_template_global(buttons.require, "capture_link_require")
         integrations.exempt_from_csrf(app)
         app.cli.add_command(capture_link_cli)
 
@@ -443,6 +444,7 @@ class CaptureLink:
         :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set.
         """
         name = buttons.provider_name(provider)
+        buttons.check_label("capture_link_button", label)
         text = label or self.message("link_button", provider=name)
         if not self.is_fresh():
             return buttons.reauthenticate_link_button(
@@ -457,6 +459,12 @@ class CaptureLink:
         ``capture_link_unlink_button``). A session that is not fresh gets a button that leads
         to confirming the password first; a fresh one, a disabled button saying why when the
         identity may not be unlinked (see :meth:`unlink_allowed`)."""
+        if not isinstance(identity, LinkedIdentity):
+            raise TypeError(
+                "capture_link_unlink_button takes an identity of capture_link_identities(), "
+                f"not {identity!r}"
+            )
+        buttons.check_label("capture_link_unlink_button", label)
         text = label or self.message("unlink_button").replace("{identity}", identity.label)
         if not self.is_fresh():
             # First the password: how the session signed in is what the default rule asks

@@ -430,3 +430,20 @@ def test_tokens_expose_how_they_were_obtained(emulator: CaptureEmulator, app: Fl
         refreshed = client.refresh(str(signed_in.refresh_token), emulator.client_secret)
     assert (signed_in.obtained_by, refreshed.obtained_by) == ("password", "refresh")
     assert Tokens("t").obtained_by is None
+
+
+@pytest.mark.parametrize("refresh_view", [None, "login"])
+def test_flask_login_s_default_message_gives_way_to_one_that_says_why(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, refresh_view: str | None
+) -> None:
+    from flask_login.config import REFRESH_MESSAGE
+
+    app = flask_login_site(
+        capture_emulator, needs_refresh_message=REFRESH_MESSAGE, refresh_view=refresh_view
+    )
+    client = app.test_client()
+    client.post("/login")
+    restored_from_remember_cookie(client)
+    response = client.get(f"{REAUTHENTICATE}?next=/connected")
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
