@@ -413,3 +413,13 @@ def test_contract_check_reports_each_deviation_of_a_tenant(
         assert "the sign-in gave no refresh token although the site has a client secret" in (
             result.output
         )
+
+
+def test_check_help_names_nothing_an_installed_site_lacks(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--help"])
+    assert result.exit_code == 0
+    assert "tests/contract" not in result.output
+    assert "docs/conformance.md" in result.output
