@@ -23,9 +23,7 @@ def site(capture_emulator: EmulatorServer) -> Flask:
     return create_app({**config, "SECRET_KEY": "example test key", "TESTING": True})
 
 
-def signed_in(
-    site: Flask, capture_emulator: EmulatorServer, **more: str
-) -> FlaskClient:
+def signed_in(site: Flask, capture_emulator: EmulatorServer, **more: str) -> FlaskClient:
     browser = site.test_client()
     page = browser.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
