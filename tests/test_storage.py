@@ -454,3 +454,29 @@ def test_store_tokens_refuses_before_login_user(
         app.extensions["capture_link"].store_tokens(Tokens("for nobody"))
     with app.test_request_context("/"):
         assert app.extensions["capture_link"].token_owner() is None
+
+
+def test_redis_storage_seals_and_drops_what_does_not_open(
+    session_app: Flask, redis_url: str
+) -> None:
+    import redis
+
+    from flask_capture_link.storage import RedisTokenStorage
+
+    client = redis.Redis.from_url(redis_url)
+    storage = RedisTokenStorage(client, keep_for=60)
+    tokens = Tokens("redis-access-token", refresh_token="redis-refresh-token", expires_at=9.0)
+    with session_app.test_request_context("/"):
+        storage.save("user:7", tokens)
+        kept = client.get("capture_link:tokens:user:7")
+        assert kept is not None and b"redis-access-token" not in kept  # sealed
+        assert b"redis-refresh-token" not in kept
+        assert 0 < client.ttl("capture_link:tokens:user:7") <= 60
+        assert storage.load("user:7") == tokens
+        assert storage.load("user:8") is None  # another user's: nothing
+        client.set("capture_link:tokens:user:7", b"not sealed")
+        assert storage.load("user:7") is None
+        assert client.get("capture_link:tokens:user:7") is None  # dropped
+        storage.forget("user:7")  # nothing kept is no error
+    with pytest.raises(TypeError, match=r"redis\.Redis client"):
+        RedisTokenStorage("redis://localhost")
