@@ -12,9 +12,7 @@ of :mod:`example_app.settings`::
 
 from __future__ import annotations
 
-import atexit
 import os
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,8 +69,7 @@ def token_storage(app: Flask) -> TokenStorage:
 
         return RedisTokenStorage(redis.Redis.from_url(url))
     path = app.config["EXAMPLE_TOKENS_DB"]
-    if not path:  # a file of this process, gone when it ends
-        handle, path = tempfile.mkstemp(prefix="example-app-tokens-", suffix=".sqlite3")
-        os.close(handle)
-        atexit.register(os.remove, path)
+    if not path:  # one file for every worker process of this machine
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "capture-tokens.sqlite3")
     return TableTokenStorage(path)  # type: ignore[no-untyped-call]

@@ -39,8 +39,8 @@ DEFAULTS: dict[str, Any] = {
     #: cookie, which the user's browser can read (tokens included, but not change).
     "EXAMPLE_REDIS_URL": None,
     #: The SQLite file of the users' Capture tokens (example_app.tokens), so that a user
-    #: restored from remember-me finds them; unset: a temporary file of this process (set it
-    #: when several processes serve the site). With EXAMPLE_REDIS_URL, they are in Redis.
+    #: restored from remember-me finds them; unset: capture-tokens.sqlite3 in the instance
+    #: folder, which every worker of one machine shares. With EXAMPLE_REDIS_URL, in Redis.
     "EXAMPLE_TOKENS_DB": None,
 }
 

@@ -138,8 +138,8 @@ class CaptureLink:
         warning is logged: single use holds per process.
 
         Under ``TESTING``, or while a ``flask`` command loads the app (``flask routes``,
-        ``flask capture-link check``), missing or wrong settings are logged and the
-        :class:`ConfigError` waits for the first use of Capture: a site's own tests and
+        ``flask capture-link check``), settings that are missing (none wrong) are logged and
+        the :class:`ConfigError` waits for the first use of Capture: a site's own tests and
         commands keep working before the Capture settings are there.
 
         :raises ConfigError: naming every key that is missing or wrong, each with what to set.
@@ -152,9 +152,11 @@ class CaptureLink:
         try:
             config.validate(app.config)
         except ConfigError as error:
-            if not (app.testing or _in_flask_command()):
+            # Only settings not there yet wait; a wrong value is an error now, tests or not.
+            missing_only = all(found.problem.startswith("is required") for found in error.problems)
+            if not (missing_only and (app.testing or _in_flask_command())):
                 raise
-            logger.warning("capture-link settings to fix, before Capture is used:\n%s", error)
+            logger.warning("capture-link settings to set, before Capture is used:\n%s", error)
             deferred = True
         self._apps[app] = _AppState(app.config[_URL_PREFIX], redis or self._redis)
         self._apps[app].token_storage = token_storage
