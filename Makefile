@@ -39,8 +39,12 @@ coverage: $(VENV)/.installed-test
 	$(BIN)/python -m coverage run --source=flask_capture_link -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --skip-covered
 
+# `make demo PORT=5001 EMULATOR_PORT=0`: other ports (0 picks a free one; macOS's AirPlay holds 5000).
+PORT ?= 5000
+EMULATOR_PORT ?= 8765
+
 demo: $(VENV)/.installed-example
-	$(BIN)/python -m example_app.demo
+	$(BIN)/python -m example_app.demo --port $(PORT) --emulator-port $(EMULATOR_PORT)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks

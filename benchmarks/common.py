@@ -518,7 +518,7 @@ class LinkFactory:
             refresh_token=self._refresh_token(access_token),
             expires_at=self._expires_at,
         )
-        self.app.extensions["capture_link"].token_storage.save(tokens)
+        self.app.extensions["capture_link"].token_storage.save("", tokens)
 
     def _refresh_token(self, access_token: str) -> str:
         return self.refresh_tokens[self.access_tokens.index(access_token)]

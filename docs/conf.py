@@ -38,5 +38,8 @@ html_theme = "alabaster"
 html_theme_options = {
     "description": "Link social identities to Capture accounts",
     "fixed_sidebar": True,
+    "page_width": "1240px",
 }
-html_static_path: list[str] = []
+# Local CSS (no remote theme): the pages fit a 1280 px screen (tests/browser/test_browser_docs.py).
+html_static_path = ["_static"]
+html_css_files = ["fit.css"]

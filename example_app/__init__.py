@@ -18,8 +18,11 @@ from typing import Any
 
 from flask import Flask
 
+from flask_capture_link.storage import RedisTokenStorage, TokenStorage
+
 from . import account, auth, notices, security, settings
 from .extensions import capture_link, login_manager
+from .tokens import TableTokenStorage
 
 __all__ = ["capture_link", "create_app", "login_manager"]
 
@@ -36,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.load(os.environ, config))
     use_server_side_sessions(app)
     login_manager.init_app(app)
-    capture_link.init_app(app)
+    capture_link.init_app(app, token_storage=token_storage(app))
     security.init_app(app)
     notices.init_app(app)
     app.register_blueprint(auth.blueprint)
@@ -59,3 +62,18 @@ def use_server_side_sessions(app: Flask) -> None:
     # writes its older copy over the other tab's, and the outcome message of a link is lost.
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     Session(app)
+
+
+def token_storage(app: Flask) -> TokenStorage:
+    """Where users' tokens are kept, by user, so that remember-me finds them: the Redis of
+    ``EXAMPLE_REDIS_URL``, else the SQLite table of :mod:`example_app.tokens`."""
+    url = app.config["EXAMPLE_REDIS_URL"]
+    if url:
+        import redis
+
+        return RedisTokenStorage(redis.Redis.from_url(url))
+    path = app.config["EXAMPLE_TOKENS_DB"]
+    if not path:  # one file for every worker process of this machine
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "capture-tokens.sqlite3")
+    return TableTokenStorage(path)  # type: ignore[no-untyped-call]

@@ -5,13 +5,14 @@ in the session, and their Capture tokens sit beside it (see ``capture_link.store
 every worker that can open the session (cookie, or Redis with ``EXAMPLE_REDIS_URL``) finds them.
 
 "Remember me" keeps the user signed in to the site after the browser drops its session:
-Flask-Login restores the user from its remember cookie. The cookie carries the user's current
-*remember key* (:class:`RememberKeys`) beside the email address, and signing out replaces the
-key: every remember cookie of the user (a copy left on a shared computer included) and every
-session signed in with the old key are then nobody's. A restored session holds no Capture
-tokens: to see and change their connected accounts the user signs in with the password again
-(a fresh sign-in, as changing sign-in methods needs anyway). The extension gives the session a
-new id whenever Flask-Login signs a user in (with Flask-Session).
+Flask-Login restores the user from its remember cookie, and the user's tokens are where the
+extension's token storage keeps them for that user, on the server (:mod:`example_app.tokens`,
+or Redis). The cookie carries the user's current *remember key* (:class:`RememberKeys`) beside
+the email address, and signing out replaces the key: every remember cookie of the user (a copy
+left on a shared computer included) and every session signed in with the old key are then
+nobody's. A restored session is not fresh: to link or unlink, the user confirms their password
+first (``refresh_view``). The extension gives the session a new id whenever Flask-Login signs a
+user in (with Flask-Session).
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def login() -> ResponseReturnValue:
         flash(MISSING_FIELDS, "error")
         return render_template("login.html", email=email, next=next_path)
     try:
-        tokens = capture_link.client.sign_in(email, password, locale=capture_link.locale())
+        tokens = capture_link.client.sign_in(email, password, locale=capture_link.flow_locale())
     except InvalidCredentials:
         flash(capture_link.message("invalid_credentials"), "error")
         return render_template("login.html", email=email, next=next_path)
@@ -186,5 +187,5 @@ def start_session(email: str, tokens: Tokens, *, remember: bool = False) -> None
     would otherwise see the victim's account). With ``remember``, a remember cookie (with the
     user's remember key) outlives the session."""
     session.clear()
-    capture_link.store_tokens(tokens)
     login_user(User(email, remember_keys().issue(email)), remember=remember, fresh=True)
+    capture_link.store_tokens(tokens)  # the user first, then their tokens

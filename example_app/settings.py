@@ -11,6 +11,7 @@ A deployment against a real Identity Cloud application sets, for example::
     CAPTURE_LINK_REDIRECT_URI=https://www.example.com/
     CAPTURE_LINK_REDIS_URL=redis://...  # with more than one worker process and cookie sessions
     EXAMPLE_REDIS_URL=redis://...       # or: sessions in Redis (link states are spent there too)
+    EXAMPLE_TOKENS_DB=/var/lib/site/tokens.sqlite3  # users' tokens, when not in EXAMPLE_REDIS_URL
     SESSION_COOKIE_SECURE=1             # whenever the site is served over https
     REMEMBER_COOKIE_SECURE=1            # likewise for the remember-me cookie
 """
@@ -37,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     #: A Redis URL for server-side sessions (Flask-Session); unset keeps Flask's signed
     #: cookie, which the user's browser can read (tokens included, but not change).
     "EXAMPLE_REDIS_URL": None,
+    #: The SQLite file of the users' Capture tokens (example_app.tokens), so that a user
+    #: restored from remember-me finds them; unset: capture-tokens.sqlite3 in the instance
+    #: folder, which every worker of one machine shares. With EXAMPLE_REDIS_URL, in Redis.
+    "EXAMPLE_TOKENS_DB": None,
 }
 
 _TEXT = (
@@ -54,6 +59,7 @@ _TEXT = (
     "EXAMPLE_DEMO_EMAIL",
     "EXAMPLE_DEMO_PASSWORD",
     "EXAMPLE_REDIS_URL",
+    "EXAMPLE_TOKENS_DB",
     "CAPTURE_LINK_REDIS_URL",
 )
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from flask import current_app, get_template_attribute
+from jinja2 import Undefined
 from markupsafe import Markup
 
 from .config import ConfigError
@@ -40,9 +42,44 @@ def provider_name(provider: str) -> str:
 
     :raises ValueError: for a name Social Login would not have (it goes into a URL path).
     """
-    if not PROVIDER.match(provider):
+    if not isinstance(provider, str) or not PROVIDER.match(provider):
         raise ValueError(f"provider must be a Social Login provider name, not {provider!r}")
     return PROVIDER_NAMES.get(provider, provider.capitalize())
+
+
+def require(macro: str, **arguments: Any) -> str:
+    """Template global ``capture_link_require``: what each macro of ``macros.html`` calls first,
+    so that a call leaving a parameter out raises instead of rendering a broken button.
+
+    :raises TypeError: naming the macro, its parameters and the ones missing.
+    """
+    missing = [
+        name
+        for name, value in arguments.items()
+        if isinstance(value, Undefined) or value is None or value == ""
+    ]
+    if missing:
+        raise TypeError(
+            f"capture_link/macros.html: {macro}({', '.join(arguments)}) was called without "
+            f"{', '.join(missing)} (see 'The macros' in docs/templates.md)"
+        )
+    return ""
+
+
+def check_label(helper: str, label: object) -> None:
+    """A label given to a template global is text, not a path meant for ``next``.
+
+    :raises TypeError: for anything else, saying which parameter to use.
+    """
+    if label is None:
+        return
+    if not isinstance(label, str) or isinstance(label, Undefined):
+        raise TypeError(f"{helper}: label must be text, not {type(label).__name__}")
+    if label.startswith("/"):
+        raise TypeError(
+            f"{helper}: the label {label!r} looks like a path: give it as next={label!r} "
+            "(the second parameter is the label)"
+        )
 
 
 def start_url(provider: str) -> str:

@@ -49,7 +49,8 @@ def capture_link_cli() -> None:
     is_flag=True,
     help="Also make harmless calls (a link with a made-up Social Login token, an unlink of an "
     "identity the account lacks, /entity, a refresh) and check that each answer has the "
-    "shape Capture's documents give (tests/contract/).",
+    "shape Capture's documents give (built into the package; docs/conformance.md lists "
+    "them with their sources).",
 )
 @click.option("--email", default=None, help="With --contract: a test account to sign in with.")
 @click.option(

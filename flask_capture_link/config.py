@@ -10,7 +10,7 @@ import copy
 import importlib.util
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,9 +39,15 @@ FLOW_VERSION: str | None = None
 #: not required.
 USE_CLIENT_DEFAULT_FLOW = False
 
-#: The locale sent to Capture and the language of messages, unless a ``locale_selector``
+#: The locale of messages, and the default sent to Capture, unless a ``locale_selector``
 #: picks one per request.
 LOCALE = "en-US"
+
+#: The locales your Capture flow has (a list, or ``"en-US,es-ES"``). The user's language
+#: picks the messages; what is sent to Capture is the nearest of these (the same locale, else
+#: the same language, else the first), so a language the site offers that the flow lacks
+#: never fails a call. ``None``: ``[LOCALE]``.
+FLOW_LOCALES: Sequence[str] | str | None = None
 
 #: Sent because Capture requires it (it has no effect). Must start with http: or https:;
 #: the site's own URL is a good value. Required.
@@ -155,12 +161,39 @@ DEFAULTS: dict[str, Any] = {
 
 
 class ConfigError(ValueError):
-    """A ``CAPTURE_LINK_*`` setting is missing or wrong; the message names the key."""
+    """A ``CAPTURE_LINK_*`` setting is missing or wrong; the message names the key.
+
+    Raised for all the problems at once: :attr:`problems` holds one error per setting (the
+    message has a line for each, the first setting's first), and :attr:`key` and
+    :attr:`problem` are the first one's.
+    """
 
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+        #: Every setting to fix, in the order of :func:`problems` (just this one, alone).
+        self.problems: list[ConfigError] = [self]
+
+    @classmethod
+    def of(cls, found: list[ConfigError]) -> ConfigError:
+        """One error for all of ``found`` (at least one)."""
+        if len(found) == 1:
+            return found[0]
+        error = cls(found[0].key, found[0].problem)
+        lines = [str(problem) for problem in found]
+        if any(problem.problem.startswith("is required") for problem in found):
+            lines.append(
+                "(in a test config, set TESTING = True: the error then waits for the first use "
+                "of Capture; the pytest plugin's capture_emulator.settings() gives every "
+                "setting)"
+            )
+        error.args = ("\n".join(lines),)
+        error.problems = list(found)
+        return error
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _wrong(name: str, problem: str, value: Any) -> ConfigError:
@@ -171,6 +204,11 @@ def _wrong(name: str, problem: str, value: Any) -> ConfigError:
             f", not the string {value!r} (values read from os.environ are strings: convert "
             f"it, or name the variable FLASK_{PREFIX}{name} and load it with "
             "app.config.from_prefixed_env(), which reads JSON: 600, true, [3.05, 10])"
+        )
+    elif value in (0, 1) and not isinstance(value, bool) and "True or False" in problem:
+        problem += (
+            f", not the number {value!r} (from the environment, write true or false: "
+            "from_prefixed_env() reads JSON, where 0 and 1 are numbers)"
         )
     return ConfigError(PREFIX + name, problem)
 
@@ -333,6 +371,12 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
         True,
     ),
     (
+        "FLOW_LOCALES",
+        lambda value: value is None or bool(flow_locales(value)),
+        "must be the flow's locales: a list such as ['en-US', 'es-ES'], or 'en-US,es-ES'",
+        False,
+    ),
+    (
         "MESSAGES",
         lambda value: isinstance(value, Mapping),
         "must be a dict of message key to text",
@@ -347,11 +391,34 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
 )
 
 
+def flow_locales(value: Any) -> list[str]:
+    """The locales of a ``FLOW_LOCALES`` value (empty when it is not one)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+        return []
+    found = [item.strip().replace("_", "-") for item in items]
+    return found if found and all(found) else []
+
+
+def nearest_locale(wanted: str, available: Sequence[str]) -> str:
+    """The locale of ``available`` nearest ``wanted``: the same (in any case), else the first
+    of the same language, else the first."""
+    lowered = wanted.lower()
+    for locale in available:
+        if locale.lower() == lowered:
+            return locale
+    language = lowered.split("-")[0]
+    for locale in available:
+        if locale.lower().split("-")[0] == language:
+            return locale
+    return available[0]
+
+
 def validate(config: Mapping[str, Any]) -> None:
-    """Raise the first :class:`ConfigError` of :func:`problems`, if any."""
+    """Raise one :class:`ConfigError` for all of :func:`problems`, if any."""
     found = problems(config)
     if found:
-        raise found[0]
+        raise ConfigError.of(found)
 
 
 def is_loopback(host: str) -> bool:

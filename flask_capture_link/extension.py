@@ -9,7 +9,15 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, has_request_context, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
 from markupsafe import Markup
 
 from . import buttons, config, freshness, integrations, messages, signals, state
@@ -51,6 +59,7 @@ CLIENT_KEYS = tuple(
         "FLOW_VERSION",
         "USE_CLIENT_DEFAULT_FLOW",
         "LOCALE",
+        "FLOW_LOCALES",
         "REDIRECT_URI",
         "LINK_PATH",
         "TIMEOUT",
@@ -109,33 +118,49 @@ class CaptureLink:
         redis: Any = None,
         token_storage: TokenStorage | None = None,
     ) -> None:
-        #: Where the user's tokens are kept: every read and write of them goes through it.
-        #: Default: :class:`~flask_capture_link.storage.SessionStorage`.
-        self.token_storage: TokenStorage = token_storage or SessionStorage()
-        self._access_token_loader: AccessTokenLoader | None = None
-        self._locale_selector: LocaleSelector | None = None
-        self._unlink_allowed: UnlinkAllowed | None = None
+        self._token_storage: TokenStorage = token_storage or SessionStorage()
+        #: The hooks decorated outside any app context: every app's, unless it has its own.
+        self._hooks: dict[str, Callable[..., Any]] = {}
         self._redis = redis
         self._apps: weakref.WeakKeyDictionary[Flask, _AppState] = weakref.WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask, *, redis: Any = None) -> None:
+    def init_app(
+        self, app: Flask, *, redis: Any = None, token_storage: TokenStorage | None = None
+    ) -> None:
         """Check the app's ``CAPTURE_LINK_*`` config, build its client, register the views,
         template globals and the ``flask capture-link`` command.
 
         ``redis`` (else the one given to the constructor) is a ``redis.Redis`` client for the
-        app's state store. Without any Redis and with several worker processes likely, a
+        app's state store. ``token_storage`` keeps this app's tokens (else the extension's
+        :attr:`token_storage`). Without any Redis and with several worker processes likely, a
         warning is logged: single use holds per process.
 
-        :raises ConfigError: naming the first key that is missing or wrong.
+        Under ``TESTING``, or while a ``flask`` command loads the app (``flask routes``,
+        ``flask capture-link check``), settings that are missing (none wrong) are logged and
+        the :class:`ConfigError` waits for the first use of Capture: a site's own tests and
+        commands keep working before the Capture settings are there.
+
+        :raises ConfigError: naming every key that is missing or wrong, each with what to set.
         """
         from .cli import capture_link_cli
         from .views import blueprint
 
         config.apply_defaults(app.config)
-        config.validate(app.config)
+        deferred = False
+        try:
+            config.validate(app.config)
+        except ConfigError as error:
+            # Only settings not there yet wait; a wrong value is an error now, tests or not.
+            missing_only = all(found.problem.startswith("is required") for found in error.problems)
+            if not (missing_only and (app.testing or _in_flask_command())):
+                raise
+            logger.warning("capture-link settings to set, before Capture is used:\n%s", error)
+            deferred = True
         self._apps[app] = _AppState(app.config[_URL_PREFIX], redis or self._redis)
+        self._apps[app].token_storage = token_storage
+        self._apps[app].deferred = deferred
         app.extensions["capture_link"] = self
         if self.state_store_source(app) is None:
             many = integrations.likely_many()
@@ -146,6 +171,7 @@ class CaptureLink:
         app.add_template_global(self.button, "capture_link_button")
         app.add_template_global(self.unlink_button, "capture_link_unlink_button")
         app.add_template_global(self.linked_identities, "capture_link_identities")
+        app.add_template_global(buttons.require, "capture_link_require")
         integrations.exempt_from_csrf(app)
         integrations.on_flask_login_sign_in(
             app, freshness.flask_login_signed_in, freshness.flask_login_restored
@@ -165,19 +191,19 @@ class CaptureLink:
         tokens in :attr:`token_storage`. To keep all the tokens elsewhere, give a storage
         instead.
         """
-        self._access_token_loader = loader
+        self._register("access_token_loader", loader)
         return loader
 
     def locale_selector(self, selector: LocaleSelector) -> LocaleSelector:
-        """Decorate the function that picks the locale for this request, such as ``"es-ES"``:
-        sent to Capture, and the language of every message. ``None`` means
-        ``CAPTURE_LINK_LOCALE``::
+        """Decorate the function that picks the user's locale for this request, such as
+        ``"fr-FR"``: the language of every message. Capture gets the nearest locale its flow
+        has (:meth:`flow_locale`). ``None`` means ``CAPTURE_LINK_LOCALE``::
 
             @capture_link.locale_selector
             def pick_locale():
                 return request.accept_languages.best_match(["en-US", "es-ES"])
         """
-        self._locale_selector = selector
+        self._register("locale_selector", selector)
         return selector
 
     def unlink_allowed(self, decide: UnlinkAllowed) -> UnlinkAllowed:
@@ -193,8 +219,59 @@ class CaptureLink:
         A refusal sends nothing to Capture; the identity's unlink button is disabled and says
         why (message ``unlink_disabled``; the refusal's message is ``unlink_not_allowed``).
         """
-        self._unlink_allowed = decide
+        self._register("unlink_allowed", decide)
         return decide
+
+    @property
+    def token_storage(self) -> TokenStorage:
+        """Where the user's tokens are kept: every read and write of them goes through it.
+        Default: :class:`~flask_capture_link.storage.SessionStorage`. The current app's own
+        (given to :meth:`init_app`, or set inside its app context) wins over the extension's.
+        """
+        found = self._current_app_state()
+        if found is not None and found.token_storage is not None:
+            return found.token_storage
+        return self._token_storage
+
+    @token_storage.setter
+    def token_storage(self, storage: TokenStorage) -> None:
+        found = self._current_app_state()
+        if found is not None:
+            found.token_storage = storage
+        else:
+            self._token_storage = storage
+
+    def _register(self, name: str, hook: Callable[..., Any]) -> None:
+        """Keep ``hook``: for the current app when decorated inside its app context (a test's
+        app: other apps, other tests, do not get it), else for every app without its own."""
+        found = self._current_app_state()
+        (found.hooks if found is not None else self._hooks)[name] = hook
+
+    def _hook(self, name: str) -> Any:
+        found = self._current_app_state()
+        if found is not None and name in found.hooks:
+            return found.hooks[name]
+        return self._hooks.get(name)
+
+    def _current_app_state(self) -> _AppState | None:
+        if not has_app_context():
+            return None
+        return self._apps.get(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    @property
+    def _access_token_loader(self) -> AccessTokenLoader | None:
+        found: AccessTokenLoader | None = self._hook("access_token_loader")
+        return found
+
+    @property
+    def _locale_selector(self) -> LocaleSelector | None:
+        found: LocaleSelector | None = self._hook("locale_selector")
+        return found
+
+    @property
+    def _unlink_allowed(self) -> UnlinkAllowed | None:
+        found: UnlinkAllowed | None = self._hook("unlink_allowed")
+        return found
 
     def may_unlink(
         self, identity: LinkedIdentity, identities: Sequence[LinkedIdentity] | None = None
@@ -284,7 +361,7 @@ class CaptureLink:
         Flask-Session's Redis (``SESSION_TYPE = "redis"``, even before Flask-Session is set
         up); ``None`` for this process's memory."""
         app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-        if self._state(app).redis is not None:
+        if self._state(app, check=False).redis is not None:
             return "the Redis client given to CaptureLink"
         if app.config.get("CAPTURE_LINK_REDIS") is not None:
             return "CAPTURE_LINK_REDIS"
@@ -305,6 +382,16 @@ class CaptureLink:
         # A selector may return a babel Locale ("es_ES"); Capture wants "es-ES".
         return str(chosen or current_app.config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
 
+    def flow_locale(self) -> str:
+        """The locale sent to Capture in this request: of ``CAPTURE_LINK_FLOW_LOCALES`` (the
+        locales the flow has), the nearest to :meth:`locale`, the user's. A user whose
+        language the flow lacks still links (their messages stay in their language)."""
+        app_config = current_app.config
+        available = config.flow_locales(app_config.get("CAPTURE_LINK_FLOW_LOCALES")) or [
+            str(app_config["CAPTURE_LINK_LOCALE"]).replace("_", "-")
+        ]
+        return config.nearest_locale(self.locale(), available)
+
     def message(self, key: str, *, provider: str | None = None) -> str:
         """The text of outcome ``key`` in this request's language (with site overrides), with
         ``{provider}`` replaced by the provider's name when one is given."""
@@ -312,18 +399,35 @@ class CaptureLink:
         return text if provider is None else text.replace("{provider}", provider)
 
     def user_binding(self) -> str | None:
-        """Who the current user is, for binding link states: Flask-Login's user id when a user
-        is signed in; else the sign-in that :meth:`store_tokens` recorded; else the access
-        token from the loader (states keep only a keyed hash of any of these)."""
+        """Who the current user is, for binding link states: :meth:`token_owner`; else the
+        access token from the loader (states keep only a keyed hash of any of these)."""
+        owner = self.token_owner()
+        if owner is not None:
+            return owner
+        loader = self._access_token_loader
+        access_token = self._load_access_token(None if loader else self._load_tokens())
+        return f"token:{access_token}" if access_token else None
+
+    def token_owner(self) -> str | None:
+        """Whose tokens :attr:`token_storage` keeps for this request: ``"user:<id>"`` when
+        Flask-Login has a signed-in user; else ``"sign-in:<id>"``, the random id of the sign-in
+        that :meth:`store_tokens` recorded in this session; else ``None`` (nobody signed in)."""
         user_id = integrations.flask_login_user_id()
         if user_id is not None:
             return f"user:{user_id}"
         sign_in = freshness.sign_in_id(session)
         if sign_in is not None:  # tokens from store_tokens: stable across refreshes
             return f"sign-in:{sign_in}"
-        loader = self._access_token_loader
-        access_token = self._load_access_token(None if loader else self.token_storage.load())
-        return f"token:{access_token}" if access_token else None
+        return None
+
+    def _load_tokens(self) -> Tokens | None:
+        """The owner's tokens from the storage; none (the storage is not asked) when nobody
+        is signed in, but for a storage in the session, which is the browser's own."""
+        storage = self.token_storage
+        owner = self.token_owner()
+        if owner is None and not storage.in_session:
+            return None
+        return storage.load(owner or "")
 
     def token_url(self, next: str | None = None, *, provider: str | None = None) -> str:
         """The absolute token URL, carrying a fresh link state. ``next`` is where the user
@@ -346,6 +450,7 @@ class CaptureLink:
         :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set.
         """
         name = buttons.provider_name(provider)
+        buttons.check_label("capture_link_button", label)
         text = label or self.message("link_button", provider=name)
         if not self.is_fresh():
             return buttons.reauthenticate_link_button(
@@ -357,17 +462,25 @@ class CaptureLink:
         self, identity: LinkedIdentity, label: str | None = None, next: str | None = None
     ) -> Markup:
         """A small POST form that unlinks ``identity``, and only it (template global
-        ``capture_link_unlink_button``). Disabled, saying why, when the identity may not be
-        unlinked (see :meth:`unlink_allowed`); a session that is not fresh gets a button that
-        leads to confirming the password first."""
+        ``capture_link_unlink_button``). A session that is not fresh gets a button that leads
+        to confirming the password first; a fresh one, a disabled button saying why when the
+        identity may not be unlinked (see :meth:`unlink_allowed`)."""
+        if not isinstance(identity, LinkedIdentity):
+            raise TypeError(
+                "capture_link_unlink_button takes an identity of capture_link_identities(), "
+                f"not {identity!r}"
+            )
+        buttons.check_label("capture_link_unlink_button", label)
         text = label or self.message("unlink_button").replace("{identity}", identity.label)
-        if not self.may_unlink(identity):
-            reason = self.message("unlink_disabled")
-            return buttons.disabled_unlink_button(identity.identifier, text, reason)
         if not self.is_fresh():
+            # First the password: how the session signed in is what the default rule asks
+            # (a session restored from remember-me has no record of it until then).
             return buttons.reauthenticate_unlink_button(
                 url_for("capture_link.reauthenticate"), self._page(next), text
             )
+        if not self.may_unlink(identity):
+            reason = self.message("unlink_disabled")
+            return buttons.disabled_unlink_button(identity.identifier, text, reason)
         value = state.issue(
             session,
             state.UNLINK,
@@ -419,9 +532,31 @@ class CaptureLink:
 
         Tokens of a sign-in make the session fresh for ``CAPTURE_LINK_FRESH_FOR`` seconds
         (where Flask-Login does not decide); tokens from a refresh do not.
+
+        With Flask-Login, call it after ``login_user``: the tokens are kept for the signed-in
+        user (see :meth:`token_owner`).
+
+        :raises RuntimeError: on an app with Flask-Login whose :attr:`token_storage` keeps
+            tokens outside the session, when no user is signed in yet: the tokens would
+            belong to nobody.
         """
-        self.token_storage.save(tokens)
+        storage = self.token_storage
+        if (
+            not storage.in_session
+            and integrations.login_manager() is not None
+            and integrations.flask_login_user_id() is None
+        ):
+            raise RuntimeError(
+                "store_tokens was called with no Flask-Login user signed in: call "
+                "login_user(user) first, then store_tokens(tokens), so that "
+                f"{type(storage).__name__} keeps the tokens for that user"
+            )
+        previous = self.token_owner()
         freshness.record(session, tokens)
+        owner = self.token_owner()
+        if previous is not None and previous != owner and previous.startswith("sign-in:"):
+            storage.forget(previous)  # the session's earlier sign-in, no longer reachable
+        storage.save(owner or "", tokens)
         request.environ.pop(_IDENTITIES, None)
         request.environ.pop(_FORGOTTEN, None)
 
@@ -431,7 +566,9 @@ class CaptureLink:
         (the refresh and the outcome both ending a session) does nothing."""
         if request.environ.get(_FORGOTTEN):
             return
-        self.token_storage.forget()
+        owner = self.token_owner()
+        if owner is not None or self.token_storage.in_session:
+            self.token_storage.forget(owner or "")
         freshness.forget(session)
         request.environ.pop(_IDENTITIES, None)
         request.environ[_FORGOTTEN] = True
@@ -476,7 +613,7 @@ class CaptureLink:
         :raises SessionExpired: when the stored access token has expired and cannot be
             refreshed (no refresh token): Capture would only refuse it.
         """
-        stored = self.token_storage.load()
+        stored = self._load_tokens()
         leeway = float(current_app.config["CAPTURE_LINK_REFRESH_LEEWAY"])
         if stored is None or not stored.expired(leeway=leeway):
             return self._load_access_token(stored), stored
@@ -505,7 +642,7 @@ class CaptureLink:
             :class:`SessionExpired` when there is nothing to refresh with, or
             ``CaptureUnavailable``.
         """
-        return self._refresh(self.token_storage.load())
+        return self._refresh(self._load_tokens())
 
     def _refresh(self, stored: Tokens | None) -> Tokens:
         if stored is None or not self._can_refresh(stored):
@@ -535,7 +672,9 @@ class CaptureLink:
         except CaptureAnswerLost as exc:
             # Whatever Capture did with the refresh, the call the user asked for was not made.
             raise CaptureUnavailable(exc.description) from exc
-        self.token_storage.save(tokens)
+        owner = self.token_owner()
+        if owner is not None or self.token_storage.in_session:
+            self.token_storage.save(owner or "", tokens)
         logger.info("access token refreshed")
         signals.send(signals.access_token_refreshed, tokens=tokens)
         return tokens
@@ -574,10 +713,14 @@ class CaptureLink:
         )
         return url_for(endpoint, state=value, _external=True)
 
-    def _state(self, app: Flask) -> _AppState:
+    def _state(self, app: Flask, *, check: bool = True) -> _AppState:
         found = self._apps.get(app)
         if found is None:
             raise RuntimeError("CaptureLink.init_app was not called for this app")
+        if check and found.deferred:  # init_app let the config wait: its first use is now
+            config.apply_defaults(app.config)
+            config.validate(app.config)
+            found.deferred = False
         return found
 
     def _redis_client(self, app: Flask, found: _AppState) -> Any:
@@ -615,6 +758,18 @@ class _AppState:
         self.warned = False
         self.redis_by_url: dict[str, Any] = {}
         self.redis_stores: dict[tuple[int, str], RedisStateStore] = {}
+        #: Whether init_app let wrong settings wait for the first use (TESTING, a command).
+        self.deferred = False
+        #: The app's own token storage and hooks, winning over the extension's.
+        self.token_storage: TokenStorage | None = None
+        self.hooks: dict[str, Callable[..., Any]] = {}
+
+
+def _in_flask_command() -> bool:
+    """Whether a ``flask`` command (a click command) is loading the app now."""
+    import click
+
+    return click.get_current_context(silent=True) is not None
 
 
 def default_unlink_allowed(identity: LinkedIdentity, identities: Sequence[LinkedIdentity]) -> bool:
@@ -645,7 +800,12 @@ def build_client(app_config: Mapping[str, Any]) -> CaptureClient:
         app_config["CAPTURE_LINK_CLIENT_ID"],
         flow=None if use_default else app_config["CAPTURE_LINK_FLOW"],
         flow_version=None if use_default else app_config["CAPTURE_LINK_FLOW_VERSION"],
-        locale=app_config["CAPTURE_LINK_LOCALE"],
+        # The default of calls that name none (a site's own sign-in): one the flow has.
+        locale=config.nearest_locale(
+            str(app_config["CAPTURE_LINK_LOCALE"]).replace("_", "-"),
+            config.flow_locales(app_config.get("CAPTURE_LINK_FLOW_LOCALES"))
+            or [str(app_config["CAPTURE_LINK_LOCALE"]).replace("_", "-")],
+        ),
         redirect_uri=app_config["CAPTURE_LINK_REDIRECT_URI"],
         link_path=app_config["CAPTURE_LINK_LINK_PATH"],
         timeout=tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,

@@ -78,6 +78,25 @@ def on_flask_login_sign_in(
     user_loaded_from_cookie.connect(restored, sender=app, weak=False)
 
 
+def flask_login_default_refresh_message(manager: Any) -> bool:
+    """Whether ``manager``'s ``needs_refresh_message`` is Flask-Login's default (or none)."""
+    from flask_login.config import REFRESH_MESSAGE
+
+    return not manager.needs_refresh_message or manager.needs_refresh_message == REFRESH_MESSAGE
+
+
+def replace_last_flash(message: str, replacement: str, category: str) -> None:
+    """Replace the last flashed ``message`` (as Flask-Login flashed it, localized) with
+    ``replacement`` in ``category``."""
+    manager = login_manager()
+    if manager is not None and manager.localize_callback is not None:
+        message = manager.localize_callback(message)
+    flashes = session.get("_flashes")
+    if flashes and flashes[-1][1] == message:
+        flashes[-1] = (category, replacement)
+        session["_flashes"] = flashes
+
+
 def flask_login_url(view: str, next: str | None) -> str:
     """Flask-Login's ``login_url`` of ``view``, with ``next`` when given."""
     from flask_login import login_url

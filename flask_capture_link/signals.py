@@ -5,11 +5,12 @@ Connect with blinker as with Flask's own signals::
     from flask_capture_link.signals import account_linked
 
     @account_linked.connect_via(app)
-    def audit(app, **extra):
+    def audit(app, **extra):  # with: from flask_login import current_user
         app.logger.info("user %s linked an identity", current_user.get_id())
 
 Handlers run inside the request; their return values are ignored, and an exception in a
-handler is logged and does not change what the user sees.
+handler is logged and does not change what the user sees; under ``TESTING`` (or ``DEBUG``,
+``PROPAGATE_EXCEPTIONS``) it is raised, so a test sees it.
 
 ``account_linked`` and ``account_unlinked`` carry what a notice of a change to a user's sign-in
 methods needs: which identity, when, and from where (see :func:`details`), so a site can tell
@@ -58,11 +59,22 @@ access_token_refreshed = _signals.signal("access-token-refreshed")
 
 
 def send(signal: NamedSignal, **data: Any) -> None:
-    """Send ``signal`` from the current app; a failing handler is logged, never raised."""
+    """Send ``signal`` from the current app; a failing handler is logged, and raised only
+    where Flask propagates exceptions (``TESTING``, ``DEBUG``, ``PROPAGATE_EXCEPTIONS``), so
+    a site's tests see a broken handler instead of a log line."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        signal.send(current_app._get_current_object(), **data)  # type: ignore[attr-defined]
+        signal.send(app, **data)
     except Exception:
         logger.exception("a %s signal handler failed", signal.name)
+        if _propagates(app):
+            raise
+
+
+def _propagates(app: Any) -> bool:
+    """Whether ``app`` lets exceptions through, as Flask decides it."""
+    setting = app.config.get("PROPAGATE_EXCEPTIONS")
+    return bool(setting) if setting is not None else bool(app.testing or app.debug)
 
 
 def has_receivers(signal: NamedSignal) -> bool:

@@ -9,8 +9,13 @@ extension, as with Flask-Dance::
 
     capture_link = CaptureLink(app, token_storage=UserTableStorage())
 
-A storage works on the current request's user (``flask.session``, ``flask_login.current_user``),
-like the rest of a Flask extension, so its methods take no user argument.
+Every method is told whose tokens it keeps: ``user``, a string the extension makes from
+Flask-Login's user id when a user is signed in (``"user:42"``), else from the random sign-in id
+that ``store_tokens`` recorded in the session (``"sign-in:..."``). A storage keys its rows on it
+and never on ``current_user`` itself: the extension calls no storage for a request in which
+nobody is signed in, and :meth:`CaptureLink.store_tokens` refuses to save, on an app with
+Flask-Login, before ``login_user``. So no storage can keep tokens under a user who is not
+signed in yet, nor give one visitor another's tokens.
 
 What a storage holds are the tokens only. The record of the sign-in that stored them (a random
 sign-in id that link states are bound to, and when and how the user signed in, for
@@ -42,39 +47,46 @@ PURPOSE = b"session tokens"
 
 
 class TokenStorage(ABC):
-    """Keeps the current user's :class:`~flask_capture_link.Tokens`.
+    """Keeps each user's :class:`~flask_capture_link.Tokens`, by ``user``.
 
-    Subclass it to keep them elsewhere than the session::
+    ``user`` is who the tokens belong to (see the module's docstring): ``"user:42"`` for
+    Flask-Login's user 42, ``"sign-in:..."`` for a sign-in without a Flask-Login user. Subclass
+    it to keep them elsewhere than the session (docs/token-storage.md has a SQL table's)::
 
         class UserTableStorage(TokenStorage):
-            def load(self):
-                row = db.session.get(CaptureTokens, current_user.id)
+            def load(self, user):
+                row = db.session.get(CaptureTokens, user)
                 return row.tokens() if row else None
 
-            def save(self, tokens):
-                db.session.merge(CaptureTokens.from_tokens(current_user.id, tokens))
+            def save(self, user, tokens):
+                db.session.merge(CaptureTokens.from_tokens(user, tokens))
                 db.session.commit()
 
-            def forget(self):
-                db.session.execute(delete(CaptureTokens).filter_by(user_id=current_user.id))
+            def forget(self, user):
+                db.session.execute(delete(CaptureTokens).filter_by(owner=user))
                 db.session.commit()
 
     A storage must never write a token to a log or an exception message.
     """
 
-    @abstractmethod
-    def load(self) -> Tokens | None:
-        """The current user's tokens, or ``None`` when they have no access token."""
+    #: ``True`` for a storage that keeps the tokens in the browser's session (which is whose
+    #: they are): it is called even when nobody is signed in (``user`` is then ``""``), and
+    #: before ``login_user``. Every other storage is called only for a signed-in ``user``.
+    in_session = False
 
     @abstractmethod
-    def save(self, tokens: Tokens) -> None:
-        """Keep ``tokens`` for the current user, replacing whatever was kept: a token the new
-        ones lack (a refresh token, an expiry) must not survive from before. ``obtained_by``
-        need not be kept."""
+    def load(self, user: str) -> Tokens | None:
+        """``user``'s tokens, or ``None`` when they have no access token."""
 
     @abstractmethod
-    def forget(self) -> None:
-        """Drop the current user's tokens (they must sign in again). Nothing kept is no error."""
+    def save(self, user: str, tokens: Tokens) -> None:
+        """Keep ``tokens`` for ``user``, replacing whatever was kept: a token the new ones
+        lack (a refresh token, an expiry) must not survive from before. ``obtained_by`` need
+        not be kept."""
+
+    @abstractmethod
+    def forget(self, user: str) -> None:
+        """Drop ``user``'s tokens (they must sign in again). Nothing kept is no error."""
 
 
 class SessionStorage(TokenStorage):
@@ -90,9 +102,13 @@ class SessionStorage(TokenStorage):
 
     An access token a site puts under ``session[CAPTURE_LINK_SESSION_KEY]`` itself is read too,
     when no sealed tokens are there: it is as readable as the cookie, and has no refresh.
+
+    The session is the browser's: ``user`` is not needed to find its tokens, and is ignored.
     """
 
-    def load(self) -> Tokens | None:
+    in_session = True
+
+    def load(self, user: str = "") -> Tokens | None:
         sealed = session.get(TOKENS_KEY)
         if sealed is not None:
             tokens = self._open(sealed)
@@ -103,22 +119,19 @@ class SessionStorage(TokenStorage):
             return None
         return Tokens(access_token=access_token)
 
-    def save(self, tokens: Tokens) -> None:
+    def save(self, user: str, tokens: Tokens) -> None:
         session[TOKENS_KEY] = _seal(tokens)
         # The site's own plain access token is replaced too: nothing survives from before.
         session.pop(_session_key(), None)
 
-    def forget(self) -> None:
+    def forget(self, user: str = "") -> None:
         session.pop(TOKENS_KEY, None)
         session.pop(_session_key(), None)
 
     def _open(self, sealed: object) -> Tokens | None:
         keys = _secret_keys()
         try:
-            if not isinstance(sealed, str):
-                raise SealError("not a sealed value")
-            data, index = unseal(sealed, keys, purpose=PURPOSE)
-            tokens = _tokens(data)
+            tokens, index = _unseal(sealed, keys, PURPOSE)
         except SealError as exc:
             # The value is not logged: whatever it holds stays unread.
             logger.warning("capture-link: the session's tokens are dropped: %s", exc)
@@ -144,7 +157,71 @@ def _secret_keys() -> list[str | bytes]:
     return keys
 
 
-def _seal(tokens: Tokens) -> str:
+class RedisTokenStorage(TokenStorage):
+    """Each user's tokens in Redis, on the server: a user restored from a remember-me cookie
+    (in a new session) finds them, and every worker and machine sees the same ones.
+
+    ::
+
+        import redis
+        from flask_capture_link.storage import RedisTokenStorage
+
+        capture_link = CaptureLink(token_storage=RedisTokenStorage(redis.Redis.from_url(url)))
+
+    One key per user, ``{prefix}{user}`` (``capture_link:tokens:user:42``), that expires
+    ``keep_for`` seconds after the last save (default 30 days: Capture's refresh tokens are
+    long-lived; keep it no shorter than your remember-me cookie). The value is sealed as the
+    session's is (AES-GCM, a key derived from ``SECRET_KEY``, with ``SECRET_KEY_FALLBACKS``
+    honoured): a dump of the Redis database shows no token. A value that does not open counts
+    as no tokens and is deleted. Give it a Redis of the site's, not the one link states are
+    spent in (see "Shared Redis" in docs/deployment.md).
+    """
+
+    def __init__(
+        self, client: Any, *, prefix: str = "capture_link:tokens:", keep_for: int = 30 * 24 * 3600
+    ) -> None:
+        if not callable(getattr(client, "set", None)):
+            raise TypeError("RedisTokenStorage needs a redis.Redis client")
+        self.client = client
+        self.prefix = prefix
+        self.keep_for = keep_for
+
+    def load(self, user: str) -> Tokens | None:
+        sealed = self.client.get(self.prefix + user)
+        if sealed is None:
+            return None
+        keys = _secret_keys()
+        try:
+            value = sealed.decode("ascii") if isinstance(sealed, bytes) else sealed
+            tokens, index = _unseal(value, keys, REDIS_PURPOSE)
+        except (SealError, UnicodeDecodeError) as exc:
+            logger.warning("capture-link: a user's tokens in Redis are dropped: %s", exc)
+            self.client.delete(self.prefix + user)
+            return None
+        if index > 0:
+            self.save(user, tokens)  # from a fallback key: move on to the current
+        return tokens
+
+    def save(self, user: str, tokens: Tokens) -> None:
+        self.client.set(self.prefix + user, _seal(tokens, REDIS_PURPOSE), ex=self.keep_for)
+
+    def forget(self, user: str) -> None:
+        self.client.delete(self.prefix + user)
+
+
+#: What :class:`RedisTokenStorage`'s values are for (not the session's: a value copied from
+#: one to the other does not open).
+REDIS_PURPOSE = b"redis tokens"
+
+
+def _unseal(sealed: object, keys: list[str | bytes], purpose: bytes) -> tuple[Tokens, int]:
+    if not isinstance(sealed, str):
+        raise SealError("not a sealed value")
+    data, index = unseal(sealed, keys, purpose=purpose)
+    return _tokens(data), index
+
+
+def _seal(tokens: Tokens, purpose: bytes = PURPOSE) -> str:
     record: dict[str, Any] = {"a": tokens.access_token}
     if tokens.refresh_token is not None:
         record["r"] = tokens.refresh_token
@@ -152,7 +229,7 @@ def _seal(tokens: Tokens) -> str:
         record["e"] = tokens.expires_at
     data = json.dumps(record, separators=(",", ":")).encode("utf-8")
     try:
-        return seal(data, _secret_keys(), purpose=PURPOSE)
+        return seal(data, _secret_keys(), purpose=purpose)
     except ValueError:
         raise RuntimeError(
             "the tokens are sealed with the app's SECRET_KEY, and it is not set"

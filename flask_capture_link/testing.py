@@ -98,6 +98,7 @@ def sign_in(
     user: _FlaskLoginUser | str | None = None,
     fresh: bool = True,
     session_key: str | None = None,
+    by_password: bool = True,
 ) -> dict[str, Any]:
     """Sign ``email`` in to the emulator and keep the tokens with
     :meth:`CaptureLink.store_tokens`, in a request of the client's session: they land where
@@ -113,6 +114,8 @@ def sign_in(
     and unlink ask to confirm the password first.
     ``session_key`` also stores the access token under that key (for a site that reads it
     from there with its own ``access_token_loader``).
+    ``by_password=False`` makes it a sign-in that is not by password (with a linked identity,
+    or the site's own): the default rule then keeps the last identity from being unlinked.
 
     A storage that keys tokens by the Flask-Login user finds ``user`` signed in already.
 
@@ -120,7 +123,9 @@ def sign_in(
     """
     app = client.application
     answer = emulator.sign_in(email)
-    tokens = Tokens.from_answer(answer, now=time.time(), obtained_by=PASSWORD)
+    tokens = Tokens.from_answer(
+        answer, now=time.time(), obtained_by=PASSWORD if by_password else None
+    )
     identifier = _session_identifier(client) if user is not None else None
     with client.session_transaction() as session:
         if user is not None:
@@ -162,6 +167,49 @@ def _session_identifier(client: FlaskClient) -> str:
         )
     with app.request_context(_environ(client)):
         return str(manager._session_identifier_generator())
+
+
+def unlink(
+    client: FlaskClient, page: str | TestResponse, identifier: str | None = None
+) -> TestResponse:
+    """Press the unlink button of ``identifier`` (an identity's ``identifier``; ``None``: the
+    first) on ``page`` (a response, or its HTML), as a browser would: the form's POST, with its
+    state. Returns the response (a redirect, the outcome flashed)::
+
+        page = client.get("/account")
+        response = unlink(client, page, "https://google.com/alice")
+        assert flashes(client)[-1][0] == "success"
+
+    :raises AssertionError: when the page has no such button that can be pressed (saying
+        whether it is disabled, or leads to confirming the password first).
+    """
+    page_html = page if isinstance(page, str) else page.get_data(as_text=True)
+    for form in _UNLINK_FORM.finditer(page_html):
+        classes, action, body = form.group(1), html.unescape(form.group(2)), form.group(3)
+        fields = {name: html.unescape(value) for name, value in _HIDDEN.findall(body)}
+        if "capture-link-reauthenticate" in classes:
+            if identifier is None:
+                raise AssertionError(
+                    "the unlink button leads to confirming the password first: the session is "
+                    "not fresh (sign_in(..., fresh=True))"
+                )
+            continue
+        if identifier is None or fields.get("identifier") == identifier:
+            return client.post(action, data=fields)
+    described = f"no unlink button{f' for {identifier!r}' if identifier else ''}"
+    if "capture-link-unlink-disabled" in page_html:
+        described += (
+            " that can be pressed: the page has a disabled one (the last way into an account "
+            "whose session did not sign in by password, see unlink_allowed)"
+        )
+    raise AssertionError(f"{described} in {_what_came_back(page)}")
+
+
+_UNLINK_FORM = re.compile(
+    r'<form class="(capture-link-unlink[^"]*)" method="[a-z]+" action="([^"]*)">(.*?)</form>',
+    re.S,
+)
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 
 
 def flashes(client: FlaskClient) -> list[tuple[str, str]]:

@@ -174,11 +174,21 @@ def reauthenticate() -> ResponseReturnValue:
     if extension().is_fresh():
         return redirect(next_path, code=303)
     manager = integrations.login_manager()
+    # Flask-Login's default ("Please reauthenticate to access this page.") does not say why:
+    # ours does, unless the site set a message of its own.
+    says_why = manager is None or integrations.flask_login_default_refresh_message(manager)
     if manager is not None and (manager.refresh_view or manager.needs_refresh_callback):
-        # Flask-Login's own way: its message, its callback, ``next`` back here and on to the page.
+        # Flask-Login's own way: its callback, ``next`` back here and on to the page.
         response: ResponseReturnValue = manager.needs_refresh()
+        if says_why and not manager.needs_refresh_callback:
+            outcome = OUTCOMES["needs_fresh_sign_in"]
+            integrations.replace_last_flash(
+                manager.needs_refresh_message,
+                extension().message(outcome.message_key),
+                outcome.category,
+            )
         return response
-    if manager is not None and manager.needs_refresh_message:
+    if manager is not None and manager.needs_refresh_message and not says_why:
         message = manager.needs_refresh_message
         if manager.localize_callback is not None:
             message = manager.localize_callback(message)
@@ -280,7 +290,7 @@ def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> s
     try:
         ext.with_access_token(
             lambda access_token: ext.client.link_account(
-                link_request.token, access_token, locale=ext.locale()
+                link_request.token, access_token, locale=ext.flow_locale()
             )
         )
     except CaptureAnswerLost as lost:
@@ -309,7 +319,7 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
     try:
         ext.with_access_token(
             lambda access_token: ext.client.unlink_account(
-                access_token, identifier, locale=ext.locale()
+                access_token, identifier, locale=ext.flow_locale()
             )
         )
     except CaptureAnswerLost as lost:

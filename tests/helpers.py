@@ -29,7 +29,6 @@ from flask_capture_link.emulator.capture import (
     SIGN_IN,
     UNLINK_ACCOUNT,
 )
-from flask_capture_link.storage import SessionStorage
 from flask_capture_link.testing import flashes
 
 __all__ = [
@@ -133,15 +132,22 @@ def session_tokens(client: FlaskClient, **values: object) -> None:
     :class:`~flask_capture_link.storage.SessionStorage`: they are sealed, as the extension keeps
     them."""
     with in_session(client):
-        storage = SessionStorage()
-        kept = storage.load() or Tokens(access_token="")
-        storage.save(dataclasses.replace(kept, **values))
+        ext = client.application.extensions["capture_link"]
+        owner = ext.token_owner() or ""
+        kept = ext.token_storage.load(owner) or Tokens(access_token="")
+        ext.token_storage.save(owner, dataclasses.replace(kept, **values))
 
 
 def stored_tokens(client: FlaskClient) -> Tokens | None:
-    """The tokens kept in the test client's session, opened with the app's secret key."""
+    """The tokens the app's storage keeps for the test client's session (by default sealed in
+    it, opened with the app's secret key)."""
     with in_session(client):
-        return SessionStorage().load()
+        ext = client.application.extensions["capture_link"]
+        owner = ext.token_owner()
+        if owner is None and not ext.token_storage.in_session:
+            return None
+        found: Tokens | None = ext.token_storage.load(owner or "")
+        return found
 
 
 @contextmanager
@@ -201,10 +207,11 @@ def change_tokens(client: Any, **changes: object) -> None:
         app.app_context(),
         RequestContext(app, _environ_of(client), session=session),
     ):
-        storage = app.extensions["capture_link"].token_storage
-        stored = storage.load()
+        ext = app.extensions["capture_link"]
+        owner = ext.token_owner() or ""
+        stored = ext.token_storage.load(owner)
         assert stored is not None, "no tokens are stored for this session"
-        storage.save(dataclasses.replace(stored, **changes))  # type: ignore[arg-type]
+        ext.token_storage.save(owner, dataclasses.replace(stored, **changes))  # type: ignore[arg-type]
 
 
 def _environ_of(client: Any) -> dict[str, Any]:

@@ -308,13 +308,13 @@ def test_check_says_where_freshness_is_not_enforced(capture_emulator: EmulatorSe
 
 def test_check_names_the_site_s_own_token_storage(capture_emulator: EmulatorServer) -> None:
     class UserTableStorage(TokenStorage):
-        def load(self) -> Tokens | None:
+        def load(self, user: str) -> Tokens | None:
             return None
 
-        def save(self, tokens: Tokens) -> None:
+        def save(self, user: str, tokens: Tokens) -> None:
             pass
 
-        def forget(self) -> None:
+        def forget(self, user: str) -> None:
             pass
 
     app = make_site(site_config(capture_emulator), CaptureLink(token_storage=UserTableStorage()))
@@ -493,3 +493,13 @@ def test_contract_check_reports_each_deviation_of_a_tenant(
         assert "the sign-in gave no refresh token although the site has a client secret" in (
             result.output
         )
+
+
+def test_check_help_names_nothing_an_installed_site_lacks(
+    capture_emulator: EmulatorServer,
+) -> None:
+    app = make_site(site_config(capture_emulator))
+    result = app.test_cli_runner().invoke(args=["capture-link", "check", "--help"])
+    assert result.exit_code == 0
+    assert "tests/contract" not in result.output
+    assert "docs/conformance.md" in result.output

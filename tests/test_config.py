@@ -181,3 +181,73 @@ def test_domain_with_a_path_query_or_fragment_is_refused(domain: str, says: str)
 @pytest.mark.parametrize("domain", ["https://capture.example/", "https://capture.example:8443"])
 def test_domain_with_a_slash_or_port_is_fine(domain: str) -> None:
     init(CAPTURE_LINK_DOMAIN=domain)
+
+
+# A site's own suite and commands, before the Capture settings are there --------------------
+
+
+def test_every_missing_setting_in_one_error_with_what_to_set() -> None:
+    app = Flask(__name__)
+    with pytest.raises(ConfigError) as raised:
+        CaptureLink(app)
+    keys = [problem.key for problem in raised.value.problems]
+    assert keys == [
+        "SECRET_KEY",
+        "CAPTURE_LINK_DOMAIN",
+        "CAPTURE_LINK_CLIENT_ID",
+        "CAPTURE_LINK_FLOW_VERSION",
+        "CAPTURE_LINK_REDIRECT_URI",
+    ]
+    message = str(raised.value)
+    for problem in raised.value.problems:
+        assert f"{problem.key}: is required: " in message
+    assert "https://example.us.janraincapture.com" in message  # what to set
+    assert "TESTING = True" in message
+    assert raised.value.key == "SECRET_KEY"
+
+
+def test_under_testing_the_error_waits_for_the_first_use_of_capture() -> None:
+    app = Flask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="k")
+    ext = CaptureLink(app)  # no error: the site's own tests run
+
+    @app.route("/")
+    def home() -> str:
+        return "home"
+
+    assert app.test_client().get("/").get_data(as_text=True) == "home"
+    with app.test_request_context("/"), pytest.raises(ConfigError) as raised:
+        ext.client  # noqa: B018 - the first use
+    assert {problem.key for problem in raised.value.problems} >= {
+        "CAPTURE_LINK_DOMAIN",
+        "CAPTURE_LINK_CLIENT_ID",
+    }
+    app.config.update({**GOOD})  # the emulator's settings, in a test that links
+    with app.app_context():
+        assert ext.client.client_id == GOOD["CAPTURE_LINK_CLIENT_ID"]
+
+
+def test_flask_commands_run_and_check_lists_every_missing_setting() -> None:
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    def create_app() -> Flask:
+        app = Flask(__name__)
+        app.config["SECRET_KEY"] = "k"
+        CaptureLink(app)
+        return app
+
+    cli = FlaskGroup(create_app=create_app)
+    routes = CliRunner().invoke(cli, ["routes"])
+    assert routes.exit_code == 0, routes.output
+    assert "capture_link.token" in routes.output
+    check = CliRunner().invoke(cli, ["capture-link", "check"])
+    assert check.exit_code == 1
+    for key in ("DOMAIN", "CLIENT_ID", "FLOW_VERSION", "REDIRECT_URI"):
+        assert f"problem: CAPTURE_LINK_{key}: is required" in check.output
+
+
+def test_a_flag_given_as_0_says_to_write_false() -> None:
+    with pytest.raises(ConfigError) as raised:
+        init(CAPTURE_LINK_REQUIRE_FRESH=0)
+    assert "write true or false" in str(raised.value)

@@ -23,7 +23,7 @@ def site(capture_emulator: EmulatorServer) -> Flask:
     return create_app({**config, "SECRET_KEY": "example test key", "TESTING": True})
 
 
-def signed_in(site: Flask, capture_emulator: EmulatorServer) -> FlaskClient:
+def signed_in(site: Flask, capture_emulator: EmulatorServer, **more: str) -> FlaskClient:
     browser = site.test_client()
     page = browser.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -34,6 +34,7 @@ def signed_in(site: Flask, capture_emulator: EmulatorServer) -> FlaskClient:
             "csrf_token": csrf.group(1),
             "email": capture_emulator.emulator.demo_email,
             "password": capture_emulator.settings()["DEMO_PASSWORD"],
+            **more,
         },
     )
     assert answer.status_code == 303
@@ -74,3 +75,23 @@ def test_a_refresh_capture_cannot_answer_keeps_the_page(
     answer = browser.get("/account")
     assert answer.status_code == 200
     assert account.LIST_UNAVAILABLE in answer.get_data(as_text=True)
+
+
+def test_a_remembered_user_finds_their_connected_accounts(
+    site: Flask, capture_emulator: EmulatorServer
+) -> None:
+    emulator = capture_emulator.emulator
+    emulator.add_identity(emulator.demo_email, "google", "alice")
+    browser = signed_in(site, capture_emulator, remember="yes")
+    browser.delete_cookie("session")  # the browser closed; the remember-me cookie stays
+    page = browser.get("/account")
+    assert page.status_code == 200
+    assert "alice" in page.get_data(as_text=True)  # the tokens were kept for the user
+    with site.test_request_context():
+        storage = site.extensions["capture_link"].token_storage
+        assert storage.load(f"user:{emulator.demo_email}") is not None
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert csrf is not None
+    browser.post("/logout", data={"csrf_token": csrf.group(1)})
+    with site.test_request_context():
+        assert storage.load(f"user:{emulator.demo_email}") is None  # sign-out forgets them

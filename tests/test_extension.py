@@ -10,7 +10,7 @@ from flask import Flask, render_template_string, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_capture_link import CaptureLink, ConfigError
-from flask_capture_link.catalog import ENGLISH, SPANISH
+from flask_capture_link.catalog import CATALOG, ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
@@ -86,11 +86,18 @@ def test_locale_selector_picks_capture_locale_and_language(
         deliver_token(client, url, emulator.issue_social_token("google", "es_ES"))
         assert last_flash(client) == ("success", SPANISH["success"])
 
-    ext.locale_selector(lambda: "fr-FR")  # not a locale of this flow: Capture refuses it
+    ext.locale_selector(lambda: "fr-FR")  # not a locale of this flow: en-US goes to Capture
     with app.test_client() as client:
         sign_in(client, emulator, emulator.demo_email)
         url = find_token_url(client.get("/").get_data(as_text=True))
         deliver_token(client, url, emulator.issue_social_token("google", "fr"))
+        assert last_flash(client) == ("success", CATALOG["fr"]["success"])
+
+    app.config["CAPTURE_LINK_FLOW_LOCALES"] = ["fr-FR"]  # a site that says so wrongly
+    with app.test_client() as client:
+        sign_in(client, emulator, emulator.demo_email)
+        url = find_token_url(client.get("/").get_data(as_text=True))
+        deliver_token(client, url, emulator.issue_social_token("google", "fr2"))
         assert "problème de notre côté" in last_flash(client)[1]
 
 

@@ -75,7 +75,7 @@ def add_pages(app: Flask, ext: CaptureLink, emulator: CaptureEmulator) -> None:
 
     @app.route("/store-refreshed", methods=["POST"])
     def store_refreshed() -> str:
-        stored = ext.token_storage.load()
+        stored = ext.token_storage.load(ext.token_owner() or "")
         assert stored is not None
         refresh_token = stored.refresh_token
         assert refresh_token is not None
@@ -469,3 +469,20 @@ def test_a_flask_login_session_fresh_with_no_moment_noted_is_stale(
     deliver_token(client, raw_token_url(client), emulator.issue_social_token("google", "ann"))
     assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])
     assert emulator.calls_to(LINK) == []
+
+
+@pytest.mark.parametrize("refresh_view", [None, "login"])
+def test_flask_login_s_default_message_gives_way_to_one_that_says_why(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, refresh_view: str | None
+) -> None:
+    from flask_login.config import REFRESH_MESSAGE
+
+    app = flask_login_site(
+        capture_emulator, needs_refresh_message=REFRESH_MESSAGE, refresh_view=refresh_view
+    )
+    client = app.test_client()
+    client.post("/login")
+    restored_from_remember_cookie(client)
+    response = client.get(f"{REAUTHENTICATE}?next=/connected")
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    assert last_flash(client) == ("info", ENGLISH["needs_fresh_sign_in"])

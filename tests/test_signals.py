@@ -345,3 +345,66 @@ def test_the_docs_mail_handler_sends_the_notice(
     body = " ".join(payload.decode().split())
     assert "Ann Example (google.com) was added to your account on " in body
     assert f"from 127.0.0.1 ({BROWSER})" in body
+
+
+def signals_docs_example() -> str:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "signals.md").read_text("utf-8")
+    found = re.search(r"```python\n(.*?)```", page, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def docs_example_site(capture_emulator: EmulatorServer, **config: Any) -> Flask:
+    """A Flask-Login site with the docs' handler connected, as a reader copies it."""
+    from flask_login import LoginManager, UserMixin
+
+    from flask_capture_link import CaptureLink
+
+    from .helpers import make_site, site_config
+
+    class User(UserMixin):
+        def __init__(self, user_id: str) -> None:
+            self.id = user_id
+
+    def with_login(app: Flask) -> None:
+        LoginManager(app).user_loader(User)
+
+    app = make_site(site_config(capture_emulator, **config), CaptureLink(), before=with_login)
+    namespace: dict[str, Any] = {"app": app}
+    exec(compile(signals_docs_example(), "docs/signals.md", "exec"), namespace)  # noqa: S102
+    app.extensions["docs_user"] = User
+    return app
+
+
+def test_the_docs_handler_runs_on_a_link(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flask_capture_link.testing import sign_in
+
+    app = docs_example_site(capture_emulator)
+    email_address = emulator.demo_email
+    with app.test_client() as client, caplog.at_level(logging.INFO):
+        sign_in(client, emulator, email_address, user=app.extensions["docs_user"](email_address))
+        url = find_token_url(client.get("/account"), "google")
+        deliver_token(client, url, emulator.issue_social_token("google", "ann"))
+    assert f"user {email_address} linked an identity" in caplog.text
+
+
+def test_a_failing_handler_is_raised_under_testing_and_logged_otherwise(
+    capture_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = docs_example_site(capture_emulator)
+
+    def broken(sender: Flask, **extra: Any) -> None:
+        raise LookupError("the handler's own bug")
+
+    signals.account_linked.connect(broken, app)
+    try:
+        with app.test_request_context("/"), pytest.raises(LookupError):
+            signals.send(signals.account_linked, next="/")
+        app.testing = False
+        with app.test_request_context("/"), caplog.at_level(logging.ERROR):
+            signals.send(signals.account_linked, next="/")  # logged, not raised
+        assert "a account-linked signal handler failed" in caplog.text
+    finally:
+        signals.account_linked.disconnect(broken, app)

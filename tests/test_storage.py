@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string, session
 from flask.testing import FlaskClient
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, UserMixin
 
 from flask_capture_link import CaptureLink, NoAccessToken
 from flask_capture_link.catalog import ENGLISH
@@ -51,17 +51,17 @@ class ServerStorage(TokenStorage):
         self.rows: dict[str, tuple[str, str | None, float | None]] = {}
         self.forgotten = 0
 
-    def load(self) -> Tokens | None:
-        row = self.rows.get(current_user.get_id())
+    def load(self, user: str) -> Tokens | None:
+        row = self.rows.get(user)
         return Tokens(*row) if row else None
 
-    def save(self, tokens: Tokens) -> None:
+    def save(self, user: str, tokens: Tokens) -> None:
         row = (tokens.access_token, tokens.refresh_token, tokens.expires_at)
-        self.rows[current_user.get_id()] = row
+        self.rows[user] = row
 
-    def forget(self) -> None:
+    def forget(self, user: str) -> None:
         self.forgotten += 1
-        self.rows.pop(current_user.get_id(), None)
+        self.rows.pop(user, None)
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
 ) -> None:
     email = emulator.demo_email
     answer = sign_in(client, emulator, email, user=User(email))
-    assert storage.rows[email][0] == answer["access_token"]
+    assert storage.rows[f"user:{email}"][0] == answer["access_token"]
     assert session_keys(client).isdisjoint({"capture_access_token", TOKENS_KEY})
 
     url = find_token_url(client.get("/account"), "google")
@@ -129,8 +129,8 @@ def test_a_sites_storage_links_refreshes_unlinks_and_signs_out(
     page = client.get("/accounts").get_data(as_text=True)
     assert "google.com" in page
     assert len(emulator.calls_to(REFRESH)) == 1
-    assert storage.rows[email][0] != answer["access_token"]
-    assert storage.rows[email][1] != answer["refresh_token"]
+    assert storage.rows[f"user:{email}"][0] != answer["access_token"]
+    assert storage.rows[f"user:{email}"][1] != answer["refresh_token"]
 
     response = client.post("/capture-link/unlink", data=unlink_forms(page)[0])
     assert response.headers["Location"] == "/accounts"
@@ -201,9 +201,9 @@ def test_session_storage_replaces_and_forgets(session_app: Flask) -> None:
     storage = SessionStorage()
     with session_app.test_request_context("/"):
         assert storage.load() is None
-        storage.save(Tokens("first", refresh_token="refresh", expires_at=123.0))
+        storage.save("", Tokens("first", refresh_token="refresh", expires_at=123.0))
         assert storage.load() == Tokens("first", refresh_token="refresh", expires_at=123.0)
-        storage.save(Tokens("second"))  # nothing of the first survives
+        storage.save("", Tokens("second"))  # nothing of the first survives
         assert storage.load() == Tokens("second")
         assert set(session) == {TOKENS_KEY}
         storage.forget()
@@ -215,9 +215,9 @@ def test_session_storage_replaces_and_forgets(session_app: Flask) -> None:
 def test_each_save_seals_anew(session_app: Flask) -> None:
     storage = SessionStorage()
     with session_app.test_request_context("/"):
-        storage.save(Tokens("same"))
+        storage.save("", Tokens("same"))
         first = session[TOKENS_KEY]
-        storage.save(Tokens("same"))
+        storage.save("", Tokens("same"))
         assert session[TOKENS_KEY] != first  # a fresh nonce
         assert storage.load() == Tokens("same")
 
@@ -239,7 +239,7 @@ def test_a_site_that_sets_the_session_key_itself_still_works(session_app: Flask)
 def test_sealed_tokens_win_over_the_sites_own_key(session_app: Flask) -> None:
     storage = SessionStorage()
     with session_app.test_request_context("/"):
-        storage.save(Tokens("sealed"))
+        storage.save("", Tokens("sealed"))
         session["my_access"] = "put there later by the site"
         assert storage.load() == Tokens("sealed")
 
@@ -249,7 +249,7 @@ def test_tokens_sealed_under_an_old_secret_key_open_with_it_as_a_fallback(
 ) -> None:
     storage = SessionStorage()
     with session_app.test_request_context("/"):
-        storage.save(Tokens("before the rotation", refresh_token="r", expires_at=5.0))
+        storage.save("", Tokens("before the rotation", refresh_token="r", expires_at=5.0))
         sealed = session[TOKENS_KEY]
     session_app.config.update(SECRET_KEY="the new key", SECRET_KEY_FALLBACKS=["test secret key"])
     with session_app.test_request_context("/"):
@@ -289,7 +289,7 @@ def test_a_tampered_blob_is_no_tokens_and_not_logged(
 ) -> None:
     storage = SessionStorage()
     with session_app.test_request_context("/"):
-        storage.save(Tokens("secret-access-token-value"))
+        storage.save("", Tokens("secret-access-token-value"))
         sealed = session[TOKENS_KEY]
         flipped = sealed[:-5] + ("A" if sealed[-5] != "A" else "B") + sealed[-4:]
         session[TOKENS_KEY] = flipped
@@ -303,7 +303,7 @@ def test_without_a_secret_key_nothing_is_saved(session_app: Flask) -> None:
     with session_app.test_request_context("/"):
         session_app.config["SECRET_KEY"] = None
         with pytest.raises(RuntimeError, match="SECRET_KEY"):
-            SessionStorage().save(Tokens("never kept"))
+            SessionStorage().save("", Tokens("never kept"))
         assert TOKENS_KEY not in session
 
 
@@ -324,34 +324,159 @@ def test_with_access_token_raises_no_access_token_without_one(session_app: Flask
     assert called == []
 
 
-def docs_example_storage() -> type[TokenStorage]:
-    """The ``RedisTokenStorage`` of docs/token-storage.md, as a reader would copy it."""
-    page = Path(__file__).parent.parent / "docs" / "token-storage.md"
-    code = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+def docs_block(heading: str) -> str:
+    """The first Python block under ``heading`` in docs/token-storage.md."""
+    page = (Path(__file__).parent.parent / "docs" / "token-storage.md").read_text("utf-8")
+    body = page.split(f"\n{heading}\n", 1)[1]
+    code = re.search(r"```python\n(.*?)```", body, re.S)
     assert code is not None
-    namespace: dict[str, Any] = {"__name__": "token_storage_example"}
-    exec(compile(code.group(1), str(page), "exec"), namespace)  # noqa: S102 - our own docs
-    found: type[TokenStorage] = namespace["RedisTokenStorage"]
-    return found
+    return code.group(1)
 
 
-def test_the_docs_example_storage_works(
-    capture_emulator: EmulatorServer, emulator: CaptureEmulator, redis_url: str
+class FormUser(UserMixin):
+    def __init__(self, email: str) -> None:
+        self.id = email
+
+
+def recipe_site(capture_emulator: EmulatorServer, storage: TokenStorage) -> Flask:
+    """A site whose sign-in and sign-out are the remember-me recipe of the docs, as a reader
+    copies it, with ``storage`` keeping the tokens."""
+    from flask import flash, redirect, request, url_for
+
+    capture_link = CaptureLink()
+
+    def with_login(app: Flask) -> None:
+        LoginManager(app).user_loader(FormUser)
+
+    secret = capture_emulator.emulator.client_secret
+    app = make_site(
+        site_config(capture_emulator, CAPTURE_LINK_CLIENT_SECRET=secret),
+        capture_link,
+        before=with_login,
+    )
+    capture_link.token_storage = storage  # outside an app context: every app's
+
+    namespace: dict[str, Any] = {
+        "app": app,
+        "capture_link": capture_link,
+        "User": FormUser,
+        "request": request,
+        "flash": flash,
+        "redirect": redirect,
+        "url_for": url_for,
+    }
+    exec(compile(docs_block("### Remember-me, the recipe"), "recipe", "exec"), namespace)  # noqa: S102
+
+    @app.route("/accounts")
+    def accounts() -> str:
+        return render_template_string(ACCOUNTS)
+
+    return app
+
+
+@pytest.fixture(params=["redis", "table"])
+def shown_storage(request: pytest.FixtureRequest, tmp_path: Path) -> TokenStorage:
+    """The storages the docs show: the shipped Redis one (the docs' lines), and the table."""
+    if request.param == "redis":
+        namespace: dict[str, Any] = {}
+        code = docs_block("### Redis, shipped").replace(
+            "redis://localhost:6379/1", request.getfixturevalue("redis_url")
+        )
+        exec(compile(code, "redis example", "exec"), namespace)  # noqa: S102
+        storage: TokenStorage = namespace["capture_link"].token_storage
+        return storage
+    from example_app.tokens import TableTokenStorage
+
+    return TableTokenStorage(str(tmp_path / "tokens.sqlite3"))  # type: ignore[no-untyped-call]
+
+
+def test_the_docs_storage_keeps_a_remembered_users_tokens(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, shown_storage: TokenStorage
+) -> None:
+    app = recipe_site(capture_emulator, shown_storage)
+    email = emulator.demo_email
+    emulator.add_identity(email, "google", "https://google.com/dee")
+    owner = f"user:{email}"
+    with app.test_client() as client:
+        form = {"email": email, "password": emulator.demo_password, "remember": "y"}
+        assert client.post("/login", data=form).headers["Location"] == "/account"
+        answer_tokens = shown_storage.load(owner)
+        assert answer_tokens is not None
+        assert "google.com" in client.get("/accounts").get_data(as_text=True)
+        # The browser drops its session; Flask-Login restores the user from remember-me.
+        client.delete_cookie("session")
+        assert "google.com" in client.get("/accounts").get_data(as_text=True)
+        emulator.expire_access_tokens()  # a refresh saves the new tokens for the same user
+        assert "google.com" in client.get("/accounts").get_data(as_text=True)
+        refreshed = shown_storage.load(owner)
+        assert refreshed is not None and refreshed != answer_tokens
+        client.post("/logout")
+        assert shown_storage.load(owner) is None
+
+
+def test_the_docs_sign_in_says_wrong_password_or_unavailable(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, shown_storage: TokenStorage
+) -> None:
+    app = recipe_site(capture_emulator, shown_storage)
+    with app.test_client() as client:
+        form = {"email": emulator.demo_email, "password": "not it"}
+        client.post("/login", data=form)
+        assert last_flash(client) == ("error", "Wrong email or password.")
+        emulator.set_fault("*", "html_502")
+        form["password"] = emulator.demo_password
+        client.post("/login", data=form)
+        assert last_flash(client) == (
+            "error",
+            "Capture is unavailable; please try again in a few minutes.",
+        )
+    assert shown_storage.load(f"user:{emulator.demo_email}") is None
+
+
+def test_no_visitor_gets_the_last_users_tokens(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator, shown_storage: TokenStorage
+) -> None:
+    app = recipe_site(capture_emulator, shown_storage)
+    with app.test_client() as user:
+        form = {"email": emulator.demo_email, "password": emulator.demo_password}
+        user.post("/login", data=form)
+    with app.test_client() as visitor:
+        token_url = find_token_url(visitor.get("/account"), "google")
+        deliver_token(visitor, token_url, emulator.issue_social_token("google", "mallory"))
+    assert emulator.calls_to("/oauth/link_account_native") == []
+    assert emulator.identities(emulator.demo_email) == []
+
+
+def test_store_tokens_refuses_before_login_user(
+    capture_emulator: EmulatorServer, shown_storage: TokenStorage
+) -> None:
+    app = recipe_site(capture_emulator, shown_storage)
+    with app.test_request_context("/"), pytest.raises(RuntimeError, match="login_user"):
+        app.extensions["capture_link"].store_tokens(Tokens("for nobody"))
+    with app.test_request_context("/"):
+        assert app.extensions["capture_link"].token_owner() is None
+
+
+def test_redis_storage_seals_and_drops_what_does_not_open(
+    session_app: Flask, redis_url: str
 ) -> None:
     import redis
 
-    redis_client = redis.Redis.from_url(redis_url)
-    app = site(capture_emulator, docs_example_storage()(redis_client))
-    email = emulator.demo_email
-    key = f"capture-tokens:{email}"
-    with app.test_client() as client:
-        answer = sign_in(client, emulator, email, user=User(email))
-        assert answer["access_token"].encode() in redis_client.get(key)
-        url = find_token_url(client.get("/account"), "google")
-        deliver_token(client, url, emulator.issue_social_token("google", "dee"))
-        assert last_flash(client) == ("success", ENGLISH["success"])
-        emulator.expire_access_tokens()
-        assert "google.com" in client.get("/accounts").get_data(as_text=True)
-        assert answer["access_token"].encode() not in redis_client.get(key)  # refreshed
-        client.get("/sign-out")
-    assert redis_client.get(key) is None
+    from flask_capture_link.storage import RedisTokenStorage
+
+    client = redis.Redis.from_url(redis_url)
+    storage = RedisTokenStorage(client, keep_for=60)
+    tokens = Tokens("redis-access-token", refresh_token="redis-refresh-token", expires_at=9.0)
+    with session_app.test_request_context("/"):
+        storage.save("user:7", tokens)
+        kept = client.get("capture_link:tokens:user:7")
+        assert kept is not None and b"redis-access-token" not in kept  # sealed
+        assert b"redis-refresh-token" not in kept
+        assert 0 < client.ttl("capture_link:tokens:user:7") <= 60
+        assert storage.load("user:7") == tokens
+        assert storage.load("user:8") is None  # another user's: nothing
+        client.set("capture_link:tokens:user:7", b"not sealed")
+        assert storage.load("user:7") is None
+        assert client.get("capture_link:tokens:user:7") is None  # dropped
+        storage.forget("user:7")  # nothing kept is no error
+    with pytest.raises(TypeError, match=r"redis\.Redis client"):
+        RedisTokenStorage("redis://localhost")

@@ -135,3 +135,78 @@ def test_session_key_stores_the_access_token_there_too(
     assert kept is not None
     with client.session_transaction() as stored:
         assert stored["mine"] == kept.access_token == answer["access_token"]
+
+
+# unlink, a sign-in not by password, hooks per app ---------------------------------------------
+
+ACCOUNTS = """
+{% for identity in capture_link_identities() %}
+<li>{{ identity.label }} {{ capture_link_unlink_button(identity, next="/accounts") }}</li>
+{% endfor %}
+"""
+
+
+def accounts_site(server: EmulatorServer, ext: Any = None) -> Flask:
+    from flask_capture_link import CaptureLink
+
+    app = make_site(site_config(server), ext or CaptureLink())
+    app.add_url_rule("/accounts", "accounts", lambda: render_template_string(ACCOUNTS))
+    return app
+
+
+def test_unlink_presses_the_button_of_one_identity(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    from flask_capture_link.testing import flashes, unlink
+
+    email = emulator.demo_email
+    google = emulator.add_identity(email, "google", "alice")
+    emulator.add_identity(email, "facebook", "alice-fb")
+    app = accounts_site(capture_emulator)
+    with app.test_client() as client:
+        sign_in(client, emulator, email)
+        response = unlink(client, client.get("/accounts"), google)
+        assert response.status_code == 303
+        assert flashes(client)[-1][0] == "success"
+    assert [identity["identifier"] for identity in emulator.identities(email)] != [google]
+    assert len(emulator.identities(email)) == 1
+
+
+def test_a_sign_in_not_by_password_keeps_the_last_identity(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    from flask_capture_link.testing import unlink
+
+    email = emulator.demo_email
+    only = emulator.add_identity(email, "google", "alice")
+    app = accounts_site(capture_emulator)
+    with app.test_client() as client:
+        sign_in(client, emulator, email, by_password=False)
+        with pytest.raises(AssertionError, match="that can be pressed"):
+            unlink(client, client.get("/accounts"), only)
+        sign_in(client, emulator, email)  # by password: the account has another way in
+        unlink(client, client.get("/accounts"), only)
+    assert emulator.identities(email) == []
+
+
+def test_hooks_decorated_in_a_test_belong_to_its_app(
+    capture_emulator: EmulatorServer, emulator: CaptureEmulator
+) -> None:
+    from flask_capture_link import CaptureLink
+
+    shared = CaptureLink()  # a site's module-level extension, two apps of its factory
+
+    @shared.locale_selector  # at import: every app's
+    def spanish() -> str:
+        return "es-ES"
+
+    first = accounts_site(capture_emulator, shared)
+    second = accounts_site(capture_emulator, shared)
+    with first.app_context():  # as in a test of the first app (pytest-flask pushes it)
+        shared.locale_selector(lambda: "fr-FR")
+        shared.unlink_allowed(lambda identity, identities: False)
+    with first.test_request_context():
+        assert shared.locale() == "fr-FR"
+    with second.test_request_context():
+        assert shared.locale() == "es-ES"  # the first test's hooks did not reach it
+        assert shared._unlink_allowed is None

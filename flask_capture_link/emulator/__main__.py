@@ -1,19 +1,22 @@
 """``python -m flask_capture_link.emulator``: serve the emulator and print its settings.
 
 The settings come out on stdout as ``KEY=value`` lines, ready for an ``.env`` file or
-``export``, the same at every start (``--seed`` gives another set); the emulator then serves
-until Ctrl-C (or SIGTERM) and exits 0.
+``export``, the same at every start (``--seed`` gives another set); ``--prefix FLASK_`` makes
+them lines for ``app.config.from_prefixed_env()``, and ``--env-file PATH`` writes them to a file
+too. The emulator then serves until Ctrl-C (or SIGTERM) and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from types import FrameType
 
+from .data import LOCALES
 from .emulator import CaptureEmulator
 from .faults import KINDS
 from .seed import DEFAULT_SEED
@@ -26,7 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.tls_dir is not None and not args.tls_dir.strip():
         parser.error("--tls-dir: give a directory")
-    emulator = CaptureEmulator(seed=args.seed, keep_calls=args.keep_calls)
+    locales = [locale.strip() for locale in args.locales.split(",") if locale.strip()]
+    if not locales:
+        parser.error("--locales: give at least one locale, such as en-US,es-ES")
+    emulator = CaptureEmulator(seed=args.seed, locales=locales, keep_calls=args.keep_calls)
     for spec in args.fault:
         try:
             endpoint, kind, seconds = parse_fault(spec)
@@ -40,18 +46,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         with EmulatorServer(
             emulator, args.host, args.port, tls=args.tls, tls_dir=args.tls_dir
         ) as server:
-            for key, value in server.settings().items():
-                print(f"{key}={value}")
+            lines = [f"{args.prefix}{key}={value}" for key, value in server.settings().items()]
+            if args.env_file is not None:  # before the lines: whoever reads them finds it
+                try:
+                    write_env_file(args.env_file, lines)
+                except OSError as error:
+                    print(f"cannot write {args.env_file}: {error.strerror}", file=sys.stderr)
+                    return 2
+            for line in lines:
+                print(line)
             sys.stdout.flush()
-            print("Emulator running; press Ctrl-C to stop", file=sys.stderr, flush=True)
+            print(
+                f"Emulator running, its flow in {', '.join(emulator.locales)}; "
+                "press Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
         pass
     except OSError as error:  # the port is taken, or the host is not this machine's
-        print(f"cannot serve on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        if error.filename is not None:  # a file, not the socket: the TLS files
+            print(
+                f"cannot keep the TLS files in {args.tls_dir or 'a temporary folder'}: "
+                f"{error.strerror} ({error.filename}); give --tls-dir a folder you may write",
+                file=sys.stderr,
+            )
+        else:
+            print(f"cannot serve on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def write_env_file(path: str, lines: list[str]) -> None:
+    """Write the settings to ``path``, readable by this user only (the client secret is in
+    it)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as env_file:
+        env_file.write("".join(f"{line}\n" for line in lines))
 
 
 def parse_fault(spec: str) -> tuple[str, str, float | None]:
@@ -94,6 +127,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="remember only the last N Capture calls, so a long run's memory stays bounded "
         "(10000)",
+    )
+    parser.add_argument(
+        "--prefix",
+        default="",
+        metavar="PREFIX",
+        help="put PREFIX before every key printed: --prefix FLASK_ makes lines that "
+        "app.config.from_prefixed_env() reads",
+    )
+    parser.add_argument(
+        "--env-file",
+        default=None,
+        metavar="PATH",
+        help="also write the lines to PATH (mode 0600), for `flask --env-file PATH` or "
+        "`set -a; . PATH; set +a`",
+    )
+    parser.add_argument(
+        "--locales",
+        default=",".join(LOCALES),
+        metavar="LOCALE,...",
+        help="the locales the flow has, the first its default; a call in another gets "
+        f"Capture's 'could not find a flow' error ({','.join(LOCALES)})",
     )
     parser.add_argument(
         "--fault",

@@ -22,7 +22,6 @@ from . import schema
 from .data import (
     FLOW,
     FLOW_VERSION,
-    LOCALES,
     Client,
     CodeGrant,
     Grant,
@@ -139,7 +138,7 @@ def login_client(store: Store, form: Form, *after_locale: str) -> Client:
     flow = form.get("flow") or FLOW
     version = form.get("flow_version") or FLOW_VERSION
     locale = form["locale"]
-    if flow != FLOW or version != FLOW_VERSION or locale not in LOCALES:
+    if flow != FLOW or version != FLOW_VERSION or locale not in store.locales:
         raise ErrorAnswer(
             500,
             "unexpected_error",

@@ -219,6 +219,8 @@ class Store:
         self.clock = clock
         self.access_token_lifetime = access_token_lifetime
         self.social_token_lifetime = social_token_lifetime
+        #: The locales the flow has (``--locales``): any other is "could not find a flow".
+        self.locales: tuple[str, ...] = LOCALES
         self.clients: dict[str, Client] = {}
         self.users: dict[str, User] = {}
         self.access_tokens: dict[str, Grant] = {}

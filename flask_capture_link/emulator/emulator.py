@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -58,7 +58,6 @@ class CaptureEmulator:
 
     flow = FLOW
     flow_version = FLOW_VERSION
-    locales = LOCALES
     demo_email = DEMO_EMAIL
     demo_password = DEMO_PASSWORD
 
@@ -69,10 +68,17 @@ class CaptureEmulator:
         *,
         seed: str = DEFAULT_SEED,
         keep_calls: int | None = None,
+        locales: Sequence[str] = LOCALES,
     ) -> None:
+        if not locales or not all(isinstance(locale, str) and locale for locale in locales):
+            raise ValueError("locales: give the flow at least one locale, such as en-US")
         self._lock = threading.Lock()
         self._clock = Clock()
         self._store = Store(self._clock, access_token_lifetime, social_token_lifetime)
+        #: The locales the flow has, the first the default (``--locales``); a call with
+        #: another gets Capture's "could not find a flow" error.
+        self.locales: tuple[str, ...] = tuple(locales)
+        self._store.locales = self.locales
         self._faults = faults.FaultTable()
         #: The calls recorded: the last ``keep_calls`` of them (``None``: all), so that a long
         #: run's memory stays bounded.

@@ -154,6 +154,7 @@ class EmulatorServer:
             "CAPTURE_LINK_FLOW": emulator.flow,
             "CAPTURE_LINK_FLOW_VERSION": emulator.flow_version,
             "CAPTURE_LINK_LOCALE": emulator.locales[0],
+            "CAPTURE_LINK_FLOW_LOCALES": ",".join(emulator.locales),
             "CAPTURE_LINK_SOCIAL_LOGIN_URL": self.social_login_url,
             "CAPTURE_LINK_REDIRECT_URI": self.url + "/",
         }

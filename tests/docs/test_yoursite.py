@@ -33,3 +33,19 @@ def test_sign_in_page_then_cancel(client, capture_emulator):
     deliver_token(client, token_url, None)  # the user cancelled at Google
     assert flashes(client)[-1][0] == "info"
     assert emulator.identities(emulator.demo_email) == []
+
+
+def test_sign_in_page_says_what_went_wrong(client, capture_emulator):
+    emulator = capture_emulator.emulator
+    form = {"email": emulator.demo_email, "password": "not the password"}
+    client.post("/login", data=form)
+    assert flashes(client)[-1] == ("error", "Wrong email or password.")
+    emulator.set_fault("*", "unavailable")  # Capture is down
+    form["password"] = emulator.demo_password
+    client.post("/login", data=form)
+    assert flashes(client)[-1][1].startswith("Capture is unavailable")
+
+
+def test_existing_tests_pass_without_capture_settings():
+    app = create_app({"TESTING": True})  # no Capture settings: only their first use fails
+    assert app.test_client().get("/account").status_code == 302  # to the sign-in page

@@ -4,6 +4,7 @@ from flask import Flask, flash, redirect, render_template_string, request, url_f
 from flask_login import LoginManager, UserMixin, login_required, login_user
 
 from flask_capture_link import CaptureError, CaptureLink
+from flask_capture_link.errors import InvalidCredentials
 
 capture_link = CaptureLink()
 login_manager = LoginManager()
@@ -43,11 +44,14 @@ def create_app(test_config=None):
         if request.method == "POST":
             email, password = request.form["email"], request.form["password"]
             try:
-                capture_link.store_tokens(capture_link.client.sign_in(email, password))
-            except CaptureError:
+                tokens = capture_link.client.sign_in(email, password)
+            except InvalidCredentials:
                 flash("Wrong email or password.", "error")
+            except CaptureError:  # Capture is down or refused the site: not the user's fault
+                flash("Capture is unavailable; please try again in a few minutes.", "error")
             else:
                 login_user(User(email))
+                capture_link.store_tokens(tokens)  # after login_user: the user's tokens
                 return redirect(url_for("account"))
         return "<form method=post><input name=email><input name=password></form>"
 

@@ -35,7 +35,7 @@ def run_cli(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     for line in process.stdout:
         key, _, value = line.rstrip("\n").partition("=")
         settings[key] = value
-        if key == "UNPRIVILEGED_CLIENT_ID":
+        if key.endswith("UNPRIVILEGED_CLIENT_ID"):
             break
     return process, settings
 
@@ -70,6 +70,7 @@ def test_prints_the_settings_serves_and_stops_on_ctrl_c(cli: list[subprocess.Pop
         "CAPTURE_LINK_FLOW",
         "CAPTURE_LINK_FLOW_VERSION",
         "CAPTURE_LINK_LOCALE",
+        "CAPTURE_LINK_FLOW_LOCALES",
         "CAPTURE_LINK_SOCIAL_LOGIN_URL",
         "CAPTURE_LINK_REDIRECT_URI",
         "DEMO_EMAIL",
@@ -82,7 +83,9 @@ def test_prints_the_settings_serves_and_stops_on_ctrl_c(cli: list[subprocess.Pop
     with requests.post(settings["CAPTURE_LINK_DOMAIN"] + "/oauth/token", timeout=5) as answer:
         assert (answer.status_code, answer.json()["sub_error"]) == (400, "missing_argument")
 
-    assert "Emulator running; press Ctrl-C to stop" in stop(process, signal.SIGINT)
+    assert "Emulator running, its flow in en-US, es-ES; press Ctrl-C to stop" in stop(
+        process, signal.SIGINT
+    )
 
 
 def test_serves_tls_and_stops_on_sigterm(cli: list[subprocess.Popen[str]]) -> None:
@@ -186,3 +189,46 @@ def test_every_start_prints_the_same_client_and_seed_varies_it(
     assert all(a != b for a, b in zip(first, seeded, strict=True))
     assert first[0] == CaptureEmulator().client_id
     assert seeded[0] == CaptureEmulator(seed="another").client_id
+
+
+def test_flask_prefixed_lines_and_an_env_file_configure_a_site(
+    cli: list[subprocess.Popen[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flask import Flask
+
+    from flask_capture_link import CaptureLink
+
+    env_file = tmp_path / "emulator.env"
+    process, settings = run_cli(
+        "--prefix", "FLASK_", "--env-file", str(env_file), "--locales", "en-US,fr-FR"
+    )
+    cli.append(process)
+    assert all(key.startswith("FLASK_") for key in settings)
+    assert settings["FLASK_CAPTURE_LINK_FLOW_LOCALES"] == "en-US,fr-FR"
+    assert env_file.stat().st_mode & 0o777 == 0o600  # the client secret is in it
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        monkeypatch.setenv(key, value)
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "k"
+    app.config.from_prefixed_env()  # what the docs recommend
+    ext = CaptureLink(app)
+    with app.test_request_context(headers={"Accept-Language": "fr-CA"}):
+        ext.locale_selector(lambda: "fr-CA")
+        assert ext.flow_locale() == "fr-FR"
+        email, password = settings["FLASK_DEMO_EMAIL"], settings["FLASK_DEMO_PASSWORD"]
+        assert ext.client.sign_in(email, password, locale=ext.flow_locale()).access_token
+    assert "its flow in en-US, fr-FR" in stop(process, signal.SIGTERM)
+
+
+def test_locales_must_name_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--locales", " , "])
+    assert "--locales: give at least one locale" in capsys.readouterr().err
+
+
+def test_a_tls_dir_that_cannot_be_written_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--port", "0", "--tls-dir", "/proc/no-such-folder"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot keep the TLS files in /proc/no-such-folder" in err
+    assert "cannot serve on" not in err

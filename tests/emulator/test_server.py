@@ -79,6 +79,7 @@ def test_settings(server: EmulatorServer) -> None:
         "CAPTURE_LINK_FLOW": "standard",
         "CAPTURE_LINK_FLOW_VERSION": "20190618143040022299",
         "CAPTURE_LINK_LOCALE": "en-US",
+        "CAPTURE_LINK_FLOW_LOCALES": "en-US,es-ES",
         "CAPTURE_LINK_SOCIAL_LOGIN_URL": server.social_login_url,
         "CAPTURE_LINK_REDIRECT_URI": server.url + "/",
         "DEMO_EMAIL": "demo@example.com",
