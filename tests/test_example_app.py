@@ -89,9 +89,11 @@ def test_a_remembered_user_finds_their_connected_accounts(
     assert "alice" in page.get_data(as_text=True)  # the tokens were kept for the user
     with site.test_request_context():
         storage = site.extensions["capture_link"].token_storage
-        assert storage.load(f"user:{emulator.demo_email}") is not None
+        key = site.extensions["example_remember_keys"].current(emulator.demo_email)
+        owner = f"user:{emulator.demo_email}|{key}"  # the Flask-Login id: email and remember key
+        assert storage.load(owner) is not None
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert csrf is not None
     browser.post("/logout", data={"csrf_token": csrf.group(1)})
     with site.test_request_context():
-        assert storage.load(f"user:{emulator.demo_email}") is None  # sign-out forgets them
+        assert storage.load(owner) is None  # sign-out forgets them

@@ -1,5 +1,5 @@
-"""A session restored from the remember-me cookie signs in with the password again before it
-sees or changes the connected accounts; signing out ends remember-me, a copied cookie too."""
+"""A session restored from the remember-me cookie confirms its password before linking or
+unlinking; signing out ends remember-me, a copied cookie too."""
 
 from __future__ import annotations
 
@@ -11,36 +11,32 @@ from ..helpers import LINK, UNLINK
 pytestmark = pytest.mark.browser
 
 
-def sign_in_remembered(visitor, emulator):
+def test_remembered_session_confirms_the_password_then_links(visit, site, emulator):
+    visitor = visit(site)
     visitor.goto("/login")
     visitor.page.get_by_label("Remember me").check()
     visitor.submit_sign_in(emulator.demo_email, emulator.demo_password)
     visitor.wait_for("/account")
 
-
-def restore_from_remember_cookie(visitor, site, emulator):
-    """The browser closes (its session cookie goes, the remember cookie stays) and comes back:
-    still signed in to the site, but the Capture tokens were the session's, so the accounts
-    page asks for the password."""
+    # The browser closes: its session cookie goes, the remember-me cookie stays.
     context = visitor.page.context
     assert {c["name"] for c in context.cookies()} >= {"session", "remember_token"}
     context.clear_cookies(name="session")
     visitor.goto("/account")
+    visitor.wait_for("/account")  # still signed in, from the remember-me cookie
+    expect(visitor.page.locator(".who")).to_have_text(emulator.demo_email)
+
+    visitor.link_button("Google").click()  # not fresh: to the password, not to Social Login
     visitor.page.wait_for_url(f"{site.url}/login?next=**")
-    expect(visitor.flash("status")).to_contain_text("Please sign in again")
+    expect(visitor.flash("status")).to_contain_text("Please enter your password again")
     expect(visitor.page.locator(".lead")).to_contain_text(f"Signed in as {emulator.demo_email}")
-    visitor.page.get_by_label("Password").fill(emulator.demo_password)
-    visitor.page.get_by_role("button", name="Sign in").click()
-    visitor.wait_for("/account")  # back where they were, signed in fresh
-
-
-def test_remembered_session_confirms_the_password_then_links(visit, site, emulator):
-    visitor = visit(site)
-    sign_in_remembered(visitor, emulator)
-    restore_from_remember_cookie(visitor, site, emulator)
     assert emulator.calls_to(LINK) == []
 
-    visitor.start_link("Google")  # one click, and the link goes through
+    visitor.page.get_by_label("Password").fill(emulator.demo_password)
+    visitor.page.get_by_role("button", name="Sign in").click()
+    visitor.wait_for("/account")  # back where they were
+
+    visitor.start_link("Google")  # one more click, and the link goes through
     visitor.sign_in_at_provider("alice")
     visitor.wait_for("/account")
     expect(visitor.flash("status")).to_contain_text("Your account is now linked")
@@ -51,15 +47,33 @@ def test_remembered_session_confirms_the_password_then_links(visit, site, emulat
 def test_remembered_session_confirms_the_password_then_unlinks(visit, site, emulator):
     emulator.add_identity(emulator.demo_email, "google", "alice")
     visitor = visit(site)
-    sign_in_remembered(visitor, emulator)
-    restore_from_remember_cookie(visitor, site, emulator)
+    visitor.goto("/login")
+    visitor.page.get_by_label("Remember me").check()
+    visitor.submit_sign_in(emulator.demo_email, emulator.demo_password)
+    visitor.wait_for("/account")
+    visitor.page.context.clear_cookies(name="session")
+
+    visitor.goto("/account")
+    visitor.page.get_by_role("button", name="Unlink alice").click()
+    visitor.page.wait_for_url(f"{site.url}/login?next=**")
+    expect(visitor.flash("status")).to_contain_text("Please enter your password again")
     assert emulator.calls_to(UNLINK) == []
 
+    visitor.page.get_by_label("Password").fill(emulator.demo_password)
+    visitor.page.get_by_role("button", name="Sign in").click()
+    visitor.wait_for("/account")
     visitor.page.get_by_role("button", name="Unlink alice").click()
     visitor.wait_for("/account")
     expect(visitor.flash("status")).to_contain_text("The account was unlinked")
     assert visitor.identities() == []
     assert [call.stat for call in emulator.calls_to(UNLINK)] == ["ok"]
+
+
+def sign_in_remembered(visitor, emulator):
+    visitor.goto("/login")
+    visitor.page.get_by_label("Remember me").check()
+    visitor.submit_sign_in(emulator.demo_email, emulator.demo_password)
+    visitor.wait_for("/account")
 
 
 def test_sign_out_ends_remember_me_and_a_copied_cookie_dies(visit, site, emulator):
