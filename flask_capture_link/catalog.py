@@ -51,6 +51,18 @@ ENGLISH: dict[str, str] = {
     "missing_access_token": "Please sign in first, then link your account.",
     "missing_identifier": "Choose which account to unlink, then try again.",
     "not_linked": "That account is not linked to your profile, so there was nothing to unlink.",
+    "no_account_for_identity": (
+        "That account is not linked to a profile here yet. Sign in another way (for example "
+        "with your email address and password), then link it from your account page."
+    ),
+    "email_address_in_use": (
+        "You already have an account with that email address. Confirm that it is yours to link "
+        "this account to it; nothing was changed yet."
+    ),
+    "merge_expired": (
+        "The request to link your accounts has expired or was already used, so nothing was "
+        "linked. Please sign in with that account again."
+    ),
     "unique_violation": (
         "That account is already linked to a profile (yours or another one), so nothing was "
         "changed. If it is not among your connected accounts, sign in with it instead, or link "
@@ -124,6 +136,19 @@ SPANISH: dict[str, str] = {
     "missing_identifier": "Elige qué cuenta quieres desvincular e inténtalo de nuevo.",
     "not_linked": (
         "Esa cuenta no está vinculada a tu perfil, así que no había nada que desvincular."
+    ),
+    "no_account_for_identity": (
+        "Esa cuenta todavía no está vinculada a ningún perfil. Inicia sesión de otra forma (por "
+        "ejemplo, con tu correo electrónico y contraseña) y después vincúlala desde la página de "
+        "tu cuenta."
+    ),
+    "email_address_in_use": (
+        "Ya tienes una cuenta con esa dirección de correo electrónico. Confirma que es tuya para "
+        "vincularle esta cuenta; todavía no se ha cambiado nada."
+    ),
+    "merge_expired": (
+        "La solicitud para vincular tus cuentas ha caducado o ya se usó, así que no se ha "
+        "vinculado nada. Vuelve a iniciar sesión con esa cuenta."
     ),
     "unique_violation": (
         "Esa cuenta ya está vinculada a un perfil (el tuyo u otro), así que no se ha cambiado "
@@ -211,6 +236,19 @@ FRENCH: dict[str, str] = {
     "missing_access_token": "Veuillez d'abord vous connecter, puis associer votre compte.",
     "missing_identifier": "Choisissez le compte à dissocier, puis réessayez.",
     "not_linked": ("Ce compte n'est pas associé à votre profil : il n'y avait rien à dissocier."),
+    "no_account_for_identity": (
+        "Ce compte n'est encore associé à aucun profil. Connectez-vous autrement (par exemple "
+        "avec votre adresse e-mail et votre mot de passe), puis associez-le depuis la page de "
+        "votre compte."
+    ),
+    "email_address_in_use": (
+        "Vous avez déjà un compte avec cette adresse e-mail. Confirmez qu'il est à vous pour y "
+        "associer ce compte ; rien n'a encore été modifié."
+    ),
+    "merge_expired": (
+        "La demande d'association de vos comptes a expiré ou a déjà été utilisée : rien n'a été "
+        "associé. Reconnectez-vous avec ce compte."
+    ),
     "unique_violation": (
         "Ce compte est déjà associé à un profil (le vôtre ou un autre) : rien n'a été modifié. "
         "S'il ne figure pas parmi vos comptes associés, connectez-vous avec lui ou associez un "
@@ -298,6 +336,19 @@ GERMAN: dict[str, str] = {
         "es erneut."
     ),
     "not_linked": ("Dieses Konto ist nicht mit Ihrem Profil verknüpft; es gab nichts aufzuheben."),
+    "no_account_for_identity": (
+        "Dieses Konto ist noch mit keinem Profil verknüpft. Melden Sie sich auf andere Weise an "
+        "(zum Beispiel mit Ihrer E-Mail-Adresse und Ihrem Passwort) und verknüpfen Sie es dann "
+        "auf Ihrer Kontoseite."
+    ),
+    "email_address_in_use": (
+        "Sie haben bereits ein Konto mit dieser E-Mail-Adresse. Bestätigen Sie, dass es Ihr "
+        "Konto ist, um dieses Konto damit zu verknüpfen; bisher wurde nichts geändert."
+    ),
+    "merge_expired": (
+        "Die Anfrage, Ihre Konten zu verknüpfen, ist abgelaufen oder wurde bereits verwendet; "
+        "es wurde nichts verknüpft. Bitte melden Sie sich erneut mit diesem Konto an."
+    ),
     "unique_violation": (
         "Dieses Konto ist bereits mit einem Profil verknüpft (Ihrem oder einem anderen), daher "
         "wurde nichts geändert. Wenn es nicht unter Ihren verknüpften Konten steht, melden Sie "

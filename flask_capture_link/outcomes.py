@@ -53,6 +53,8 @@ OWN_RESULTS = frozenset(
         "unconfirmed_unchanged",
         "unknown",
         "unique_violation_listed",
+        "no_account_for_identity",
+        "merge_expired",
     }
 )
 
@@ -83,6 +85,10 @@ OUTCOMES: dict[str, Outcome] = {
     # Caused by the user or their session.
     "unique_violation": Outcome("unique_violation", "error", INFO),
     "unique_violation_listed": Outcome("unique_violation_listed", "error", INFO),
+    # A social sign-in: no account has the identity; or one has its email (merge next).
+    "no_account_for_identity": Outcome("no_account_for_identity", "error", INFO),
+    "email_address_in_use": Outcome("email_address_in_use", "info", INFO),
+    "merge_expired": Outcome("merge_expired", "error", INFO),
     "engage_error": Outcome("engage_error", "error", WARNING),
     "invalid_access_token": Outcome("invalid_access_token", "error", INFO, **_SIGN_IN),
     "no_access_grant": Outcome("no_access_grant", "error", INFO, **_SIGN_IN),
@@ -108,6 +114,9 @@ OUTCOME_OF_CLASS: dict[type[errors.CaptureError], str] = {
     errors.UnknownAttribute: "unknown",
     errors.InvalidCredentials: "invalid_credentials",
     errors.RecordNotFound: "not_linked",
+    errors.NoAccountForIdentity: "no_account_for_identity",
+    errors.MergeRequired: "email_address_in_use",
+    errors.MergeTokenInvalid: "merge_expired",
     errors.AccountAlreadyLinked: "unique_violation",
     errors.SocialTokenInvalid: "engage_error",
     errors.ClientPermissionError: "permission_error",

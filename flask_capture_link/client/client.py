@@ -40,12 +40,15 @@ from .errors import (
     CaptureAnswerLost,
     CaptureError,
     CaptureUnavailable,
+    MergeRequired,
+    NoAccountForIdentity,
+    RecordNotFound,
     UnknownAttribute,
     code_refusal,
     error_from_body,
     refresh_refusal,
 )
-from .models import PASSWORD, REFRESH, LinkedIdentity, Tokens
+from .models import PASSWORD, REFRESH, SOCIAL, LinkedIdentity, Tokens
 
 logger = logging.getLogger(__name__)
 
@@ -225,27 +228,95 @@ class CaptureClient:
         }
         return self._post("/entity", params, secrets=(access_token,))
 
-    def sign_in(self, email: str, password: str, *, locale: str | None = None) -> Tokens:
+    def sign_in(
+        self,
+        email: str,
+        password: str,
+        *,
+        merge_token: str | None = None,
+        locale: str | None = None,
+    ) -> Tokens:
         """Sign in with email and password (``/oauth/auth_native_traditional``).
 
         With a ``client_secret``, asks for an authorization code (``response_type=code``) and
         exchanges it (:meth:`exchange_code`): the tokens carry a refresh token. Without one,
         asks for an access token (``response_type=token``): no refresh token, which is a
-        supported state (the user signs in again when the access token ends).
+        supported state (the user signs in again when the access token ends). The tokens'
+        ``capture_user`` is the answer's, when it has one.
+
+        :param merge_token: the token of a :class:`~flask_capture_link.errors.MergeRequired`
+            whose ``existing_provider`` is ``"capture"``: once the password proves the
+            account, Capture links that identity to it (the vendor's "Merge accounts" page).
+            :class:`~flask_capture_link.errors.MergeTokenInvalid` when Capture refuses it.
         """
         params = self._flow_params(locale, redirect_uri=True)
         params.update(
-            response_type="code" if self.client_secret else "token",
+            response_type=self._response_type(),
             form="signInForm",
             signInEmailAddress=email,
             currentPassword=password,
         )
+        if merge_token:
+            params["merge_token"] = merge_token
+        return self._sign_in_call(
+            "/oauth/auth_native_traditional", params, (password, merge_token or ""), PASSWORD
+        )
+
+    def sign_in_with_token(
+        self, token: str, *, merge_token: str | None = None, locale: str | None = None
+    ) -> Tokens:
+        """Sign in with a social identity: the Social Login ``token`` the token URL received
+        (``/oauth/auth_native``, the vendor's "Complete social login"). Tokens are obtained as
+        :meth:`sign_in` obtains them (a code and its exchange with a ``client_secret``, else an
+        access token), with ``obtained_by`` :data:`~flask_capture_link.models.SOCIAL` and the
+        answer's ``capture_user``::
+
+            try:
+                tokens = client.sign_in_with_token(token)
+            except MergeRequired as merge:
+                ...  # prove merge.existing_provider, then pass merge.merge_token back
+            except NoAccountForIdentity:
+                ...  # sign in another way, then link the identity
+
+        :param merge_token: a :class:`~flask_capture_link.errors.MergeRequired`'s token, when
+            ``token`` is then the existing provider's: Capture links the new identity to the
+            account that ``token`` proves.
+        :raises NoAccountForIdentity: no account has the identity (310).
+        :raises MergeRequired: the provider's verified email belongs to an existing account
+            (380); it carries ``existing_provider`` and ``merge_token``.
+        :raises SocialTokenInvalid: the token is invalid, used or expired (400);
+            :class:`~flask_capture_link.errors.MergeTokenInvalid` when the merge token is.
+        """
+        params = self._flow_params(locale, redirect_uri=True)
+        params.update(response_type=self._response_type(), token=token)
+        if merge_token:
+            params["merge_token"] = merge_token
+        try:
+            return self._sign_in_call(
+                "/oauth/auth_native", params, (token, merge_token or ""), SOCIAL
+            )
+        except RecordNotFound as error:
+            raise error.as_class(NoAccountForIdentity) from None
+        except MergeRequired as error:
+            # As Janrain's SDKs do: the token that met the 380 is the merge token to come.
+            error.merge_token = token
+            raise
+
+    def _response_type(self) -> str:
+        return "code" if self.client_secret else "token"
+
+    def _sign_in_call(
+        self, path: str, params: dict[str, str], secrets: tuple[str, ...], obtained_by: str
+    ) -> Tokens:
+        """A sign-in call, then the exchange of its code when the client has a secret."""
         started = time.time()
-        answer = self._post("/oauth/auth_native_traditional", params, secrets=(password,))
+        answer = self._post(path, params, secrets=secrets)
         code = answer.get("authorization_code")
         if self.client_secret and isinstance(code, str) and code:
-            return self.exchange_code(code, obtained_by=PASSWORD)
-        return self._tokens(answer, started, PASSWORD)
+            tokens = self.exchange_code(code, obtained_by=obtained_by)
+        else:
+            tokens = self._tokens(answer, started, obtained_by)
+        return tokens.with_user(answer)
 
     def exchange_code(
         self,

@@ -10,7 +10,10 @@ What the user is told for each is the web layer's business: its table maps each 
 outcome (:data:`flask_capture_link.outcomes.OUTCOME_OF_CLASS`); nothing here knows of it.
 
 No exception here ever holds a token, access token, refresh token, password or client secret:
-the client scrubs the values it sent from Capture's answer before building one.
+the client scrubs the values it sent from Capture's answer before building one. The one
+exception is :class:`MergeRequired`: it keeps the Social Login token that met the 380 (the
+merge token the next step sends back, as Janrain's SDKs keep it), in an attribute that neither
+its message nor its ``repr`` shows.
 """
 
 from __future__ import annotations
@@ -106,12 +109,61 @@ class RecordNotFound(CaptureError):
     is not linked to this user."""
 
 
+class NoAccountForIdentity(RecordNotFound):
+    """310 ``record_not_found`` from ``/oauth/auth_native``: no account has the social identity
+    that signed in. The user signs in another way and links it from their account page (or
+    registers). Capture may send ``prereg_fields``: what the provider told of the person, for a
+    registration form (jump.ios, jump.android)."""
+
+    @property
+    def prereg_fields(self) -> dict[str, Any] | None:
+        """The provider's data for a social registration form, when Capture sent it."""
+        value = self.fields.get("prereg_fields")
+        return value if isinstance(value, dict) else None
+
+
+class MergeRequired(CaptureError):
+    """380 ``email_address_in_use``: the provider's verified email belongs to an existing
+    account, which the user must prove before the new identity is linked to it (the vendor's
+    "Merge accounts" page).
+
+    With :attr:`existing_provider` ``"capture"`` the user proves it with their password
+    (:meth:`CaptureClient.sign_in <flask_capture_link.client.CaptureClient.sign_in>` with
+    ``merge_token``); else with that social provider (:meth:`CaptureClient.sign_in_with_token
+    <flask_capture_link.client.CaptureClient.sign_in_with_token>` with the provider's token and
+    ``merge_token``). :attr:`merge_token` is the Social Login token that met the 380: the
+    client sets it; it is never in the message or the ``repr``.
+    """
+
+    #: The Social Login token of the new identity, to send back as ``merge_token``.
+    merge_token: str | None = None
+
+    @property
+    def existing_provider(self) -> str | None:
+        """How the existing account signs in: ``"capture"`` (email and password) or a Social
+        Login provider name such as ``"facebook"``."""
+        value = self.fields.get("existing_provider")
+        return value if isinstance(value, str) and value else None
+
+    def as_class(self, cls: type[E]) -> E:
+        converted = super().as_class(cls)
+        if isinstance(converted, MergeRequired):
+            converted.merge_token = self.merge_token
+        return converted
+
+
 class AccountAlreadyLinked(CaptureError):
     """361 ``unique_violation``: the social identity already belongs to an account."""
 
 
 class SocialTokenInvalid(CaptureError):
     """400 ``engage_error``: the Social Login token is invalid, used or expired."""
+
+
+class MergeTokenInvalid(SocialTokenInvalid):
+    """The ``merge_token`` of a merge was refused: unknown, already used, expired, or not
+    the token that met the 380. The new identity was not linked; the user starts again by
+    signing in with it."""
 
 
 class ClientPermissionError(CaptureError):
@@ -197,6 +249,7 @@ ERRORS_BY_NAME: dict[str, type[CaptureError]] = {
     "invalid_form_fields": InvalidCredentials,
     "record_not_found": RecordNotFound,
     "unique_violation": AccountAlreadyLinked,
+    "email_address_in_use": MergeRequired,
     "engage_error": SocialTokenInvalid,
     "permission_error": ClientPermissionError,
     "client_permission_error": ClientPermissionError,
@@ -216,6 +269,7 @@ ERRORS_BY_CODE: dict[int, type[CaptureError]] = {
     223: UnknownAttribute,
     310: RecordNotFound,
     361: AccountAlreadyLinked,
+    380: MergeRequired,
     400: SocialTokenInvalid,
     403: ClientPermissionError,
     413: AccessTokenInvalid,
@@ -235,6 +289,7 @@ ERRORS_BY_ARGUMENT: dict[str, type[CaptureError]] = {
     "refresh_token": RefreshTokenInvalid,
     "code": AuthorizationCodeInvalid,
     "identifier_to_remove": IdentityNotLinked,
+    "merge_token": MergeTokenInvalid,
 }
 
 #: Answer fields that are stored as attributes rather than in ``fields``.
@@ -254,8 +309,12 @@ def error_from_body(body: Mapping[str, Any]) -> CaptureError:
     fields = {key: value for key, value in body.items() if key not in _ENVELOPE_FIELDS}
 
     cls = _class_for(name, code)
+    argument = str(fields.get("argument_name"))
     if cls is InvalidArgument:
-        cls = ERRORS_BY_ARGUMENT.get(str(fields.get("argument_name")), cls)
+        cls = ERRORS_BY_ARGUMENT.get(argument, cls)
+    elif cls is SocialTokenInvalid and argument == "merge_token":
+        # A merge sends two Social Login tokens: the argument name says which was refused.
+        cls = MergeTokenInvalid
     return cls(
         description if isinstance(description, str) else (name or "Capture returned an error"),
         code=code,
@@ -375,8 +434,11 @@ __all__ = [
     "IdentityNotLinked",
     "InvalidArgument",
     "InvalidCredentials",
+    "MergeRequired",
+    "MergeTokenInvalid",
     "MissingArgument",
     "NoAccessToken",
+    "NoAccountForIdentity",
     "RecordNotFound",
     "RefreshTokenInvalid",
     "SessionExpired",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: ``Tokens.obtained_by`` of tokens from a sign-in with email and password.
@@ -13,6 +13,10 @@ PASSWORD = "password"  # noqa: S105 - a kind of sign-in, not a password
 #: ``Tokens.obtained_by`` of tokens from a refresh.
 REFRESH = "refresh"
 
+#: ``Tokens.obtained_by`` of tokens from a sign-in with a social identity (``/oauth/auth_native``),
+#: a merge included.
+SOCIAL = "social"
+
 
 @dataclass(frozen=True)
 class Tokens:
@@ -20,14 +24,25 @@ class Tokens:
 
     ``repr`` shows neither token, so a ``Tokens`` can be logged or printed safely.
     ``expires_at`` is a Unix timestamp. ``obtained_by`` says how: :data:`PASSWORD` for
-    :meth:`CaptureClient.sign_in`, :data:`REFRESH` for ``refresh``, ``None`` when unknown
-    (tokens a site made itself). Only a sign-in makes a session fresh (see ``store_tokens``).
+    :meth:`CaptureClient.sign_in`, :data:`SOCIAL` for ``sign_in_with_token``, :data:`REFRESH`
+    for ``refresh``, ``None`` when unknown (tokens a site made itself). Only a sign-in makes a
+    session fresh (see ``store_tokens``).
+
+    ``capture_user`` is the user record a sign-in answer carries (Capture's ``capture_user``:
+    the SDKs read it from both sign-in calls), for the site to find or create its own user; it
+    is not stored with the tokens, and ``repr`` leaves it out (it holds personal data).
     """
 
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False, default=None)
     expires_at: float | None = None
     obtained_by: str | None = None
+    capture_user: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def with_user(self, answer: dict[str, Any]) -> Tokens:
+        """These tokens with the ``capture_user`` of a sign-in ``answer``, when it has one."""
+        user = answer.get("capture_user")
+        return replace(self, capture_user=user) if isinstance(user, dict) else self
 
     @classmethod
     def from_answer(

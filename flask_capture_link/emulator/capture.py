@@ -25,10 +25,12 @@ from .data import (
     Client,
     CodeGrant,
     Grant,
+    SocialGrant,
     Store,
     User,
     random_string,
 )
+from .providers import provider_of_domain
 
 Form = Mapping[str, str]
 Body = dict[str, object]
@@ -37,6 +39,7 @@ LINK_ACCOUNT = "/oauth/link_account_native"
 UNLINK_ACCOUNT = "/oauth/unlink_account_native"
 ENTITY = "/entity"
 SIGN_IN = "/oauth/auth_native_traditional"
+SOCIAL_SIGN_IN = "/oauth/auth_native"
 TOKEN = "/oauth/token"  # noqa: S105 - a path
 #: The old name of :data:`TOKEN`.
 REFRESH = TOKEN
@@ -221,18 +224,21 @@ def sign_in(store: Store, form: Form) -> Body:
 
     ``response_type=token`` answers an access token and ``capture_user`` (what jump.ios's
     sign-in handler reads; no source shows a refresh token there); ``response_type=code`` an
-    ``authorization_code`` for the server to exchange at ``/oauth/token``.
+    ``authorization_code`` for the server to exchange at ``/oauth/token``. With a
+    ``merge_token`` (jump.ios, jump.android), the password proves the account and the merge
+    token's identity is linked to it (the vendor's "Merge accounts" page).
     """
     fields = ["redirect_uri", "response_type", "form", "signInEmailAddress", "currentPassword"]
     client = login_client(store, form, *fields)
     check_redirect_uri(form)
-    if form["response_type"] not in ("token", "code"):
-        raise invalid_argument("response_type", "response_type must be token or code")
+    _check_response_type(form)
     if form["form"] != "signInForm":
         raise invalid_argument("form", f"no form named '{form['form']}' in this flow")
     user = store.find_user(form["signInEmailAddress"])
-    if user is None or not hmac.compare_digest(
-        user.password.encode(), form["currentPassword"].encode()
+    if (
+        user is None
+        or not user.password
+        or not hmac.compare_digest(user.password.encode(), form["currentPassword"].encode())
     ):
         raise ErrorAnswer(
             210,
@@ -240,11 +246,110 @@ def sign_in(store: Store, form: Form) -> Body:
             _WRONG_CREDENTIALS,
             invalid_fields={"signInForm": [_WRONG_CREDENTIALS]},
         )
+    if form.get("merge_token"):
+        _merge(store, user, form["merge_token"])
+    return _signed_in(store, client, form, user)
+
+
+def social_sign_in(store: Store, form: Form) -> Body:
+    """``/oauth/auth_native``: sign in with the identity of a Social Login token.
+
+    The account the identity is linked to signs in, answered as :func:`sign_in` answers. No
+    account has it: 310 ``record_not_found``. None has it, but the provider's verified email is
+    an account's: 380 ``email_address_in_use`` with ``existing_provider``, ``"capture"`` for an
+    account with a password, else the provider of its first identity. Neither error spends the
+    token (the vendor's pages use it again: as ``merge_token``, or for ``register_native``).
+    With a ``merge_token`` (a token that met a 380), ``token`` proves the existing account and
+    the merge token's identity is linked to it.
+    """
+    client = login_client(store, form, "redirect_uri", "response_type", "token")
+    check_redirect_uri(form)
+    _check_response_type(form)
+    social = _social_grant(store, form["token"], "token")
+    user = store.owner(social.profile)
+    if user is None and form.get("merge_token"):
+        raise ErrorAnswer(310, "record_not_found", "no user has the identity of token")
+    if user is None:
+        owner_of_email = _owner_of_email(store, social)
+        if owner_of_email is None:
+            raise ErrorAnswer(310, "record_not_found", "no user has this identity")
+        store.merge_candidates[form["token"]] = owner_of_email.uuid
+        raise ErrorAnswer(
+            380,
+            "email_address_in_use",
+            "the email address of this identity belongs to an existing user",
+            existing_provider=_existing_provider(owner_of_email),
+        )
+    if form.get("merge_token"):
+        _merge(store, user, form["merge_token"])
+    del store.social_tokens[form["token"]]
+    store.merge_candidates.pop(form["token"], None)
+    return _signed_in(store, client, form, user)
+
+
+def _check_response_type(form: Form) -> None:
+    if form["response_type"] not in ("token", "code"):
+        raise invalid_argument("response_type", "response_type must be token or code")
+
+
+def _signed_in(store: Store, client: Client, form: Form, user: User) -> Body:
     if form["response_type"] == "code":
         code = store.issue_code(user, client.client_id, form["redirect_uri"])
         return {"stat": "ok", "authorization_code": code, "capture_user": user.summary()}
     access_token = store.issue_access_token(user, client.client_id)
     return {"stat": "ok", "access_token": access_token, "capture_user": user.summary()}
+
+
+def _social_grant(store: Store, token: str, name: str) -> SocialGrant:
+    """The identity of a live Social Login token; 400 ``engage_error`` naming ``name`` else
+    (an expired token is forgotten)."""
+    social = store.social_tokens.get(token)
+    if social is not None and store.clock.now() < social.expires_at:
+        return social
+    store.social_tokens.pop(token, None)
+    store.merge_candidates.pop(token, None)
+    raise ErrorAnswer(
+        400, "engage_error", f"{name} is invalid, used or expired", argument_name=name
+    )
+
+
+def _owner_of_email(store: Store, social: SocialGrant) -> User | None:
+    """The account whose email is the identity's verified email: unverified ones never match."""
+    email = social.profile.verified_email
+    return None if email is None else store.find_user(email)
+
+
+def _existing_provider(user: User) -> str:
+    """How the account signs in, as a 380 names it: ``capture`` for a password."""
+    if user.password or not user.profiles:
+        return "capture"
+    return provider_of_domain(user.profiles[0].domain)
+
+
+def _merge(store: Store, user: User, merge_token: str) -> None:
+    """Link the identity of ``merge_token`` to ``user``, who has just proved the account.
+
+    The merge token must be a live token that met a 380 for this very account; it is spent by
+    the merge. The identity may have been linked meanwhile: 361, as a link would answer.
+    """
+    social = _social_grant(store, merge_token, "merge_token")
+    if store.merge_candidates.get(merge_token) != user.uuid:
+        raise ErrorAnswer(
+            400,
+            "engage_error",
+            "merge_token did not meet email_address_in_use for this account",
+            argument_name="merge_token",
+        )
+    del store.social_tokens[merge_token]
+    del store.merge_candidates[merge_token]
+    if store.owner(social.profile) is not None:
+        raise ErrorAnswer(
+            361,
+            "unique_violation",
+            "that account already exists",
+            message="That account is already in use.",
+        )
+    store.link(user, social.profile)
 
 
 def token(store: Store, form: Form) -> Body:
@@ -323,6 +428,7 @@ ENDPOINTS: dict[str, Callable[[Store, Form], Body]] = {
     UNLINK_ACCOUNT: unlink_account,
     ENTITY: entity,
     SIGN_IN: sign_in,
+    SOCIAL_SIGN_IN: social_sign_in,
     TOKEN: token,
 }
 

@@ -96,6 +96,8 @@ class Profile:
     """A linked social identity: one element of the user record's ``profiles`` plural.
 
     ``entry_id`` is the element's ``id`` in the plural, given when it is linked.
+    ``email_verified`` says whether the provider vouches for ``email``: only a verified email
+    can lead to a merge (the vendor's "Merge accounts" page).
     """
 
     domain: str
@@ -104,6 +106,12 @@ class Profile:
     preferred_username: str | None = None
     email: str | None = None
     entry_id: int = 0
+    email_verified: bool = True
+
+    @property
+    def verified_email(self) -> str | None:
+        """The provider's email when the provider verified it."""
+        return self.email if self.email_verified else None
 
     def to_json(self) -> dict[str, object]:
         """The element in the default schema's shape: the provider's profile nested under
@@ -125,7 +133,7 @@ class Profile:
             "profile": profile,
             "provider": None,
             "remote_key": None,
-            "verifiedEmail": self.email,
+            "verifiedEmail": self.verified_email,
         }
 
 
@@ -134,6 +142,8 @@ def social_profile(
     account_id: str,
     display_name: str | None = None,
     email: str | None = None,
+    *,
+    email_verified: bool = True,
 ) -> Profile:
     """The profile Capture stores for the account ``account_id`` at ``provider``."""
     return Profile(
@@ -142,6 +152,7 @@ def social_profile(
         display_name=display_name,
         preferred_username=account_id,
         email=email,
+        email_verified=email_verified,
     )
 
 
@@ -227,6 +238,9 @@ class Store:
         self.refresh_tokens: dict[str, Grant] = {}
         self.codes: dict[str, CodeGrant] = {}
         self.social_tokens: dict[str, SocialGrant] = {}
+        #: Social Login tokens that met a 380, and the account whose email they share: the
+        #: only tokens a merge takes as ``merge_token``.
+        self.merge_candidates: dict[str, str] = {}
         self._uuid_by_email: dict[str, str] = {}
         self._owner_by_identity: dict[tuple[str, str], str] = {}
         self._next_id = 1
@@ -234,7 +248,7 @@ class Store:
     def clear(self) -> None:
         """Forget every user and token; API clients stay."""
         tables = (self.users, self.access_tokens, self.refresh_tokens, self.codes)
-        for table in (*tables, self.social_tokens):
+        for table in (*tables, self.social_tokens, self.merge_candidates):
             table.clear()
         self._uuid_by_email.clear()
         self._owner_by_identity.clear()

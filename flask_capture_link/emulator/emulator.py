@@ -27,7 +27,14 @@ from .data import (
     social_profile,
 )
 from .providers import provider as find_provider
-from .seed import DEFAULT_SEED, derived, derived_uuid
+from .seed import (
+    DEFAULT_SEED,
+    SOCIAL_DEMO_DISPLAY_NAME,
+    SOCIAL_DEMO_EMAIL,
+    derived,
+    derived_uuid,
+    social_account,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -125,12 +132,28 @@ class CaptureEmulator:
             self._store.add_user(
                 DEMO_EMAIL, DEMO_PASSWORD, DEMO_DISPLAY_NAME, user_uuid=self._demo_uuid
             )
+            self._add_social_demo_user()
             self._login_client.default_flow = False
             self._faults.clear()
             self._canned.clear()
             self._calls.clear()
             self._clock.reset()
             self._release_and_rearm()
+
+    def _add_social_demo_user(self) -> None:
+        """The password-less account of the social merge story (see ``seed.SOCIAL_ACCOUNTS``):
+        it signs in with its Facebook identity only."""
+        sam = self._store.add_user(
+            SOCIAL_DEMO_EMAIL,
+            "",
+            SOCIAL_DEMO_DISPLAY_NAME,
+            user_uuid=derived_uuid(self.seed, "social demo user"),
+        )
+        facebook = find_provider("facebook")
+        self._store.link(
+            sam,
+            social_profile(facebook, "sam-facebook", SOCIAL_DEMO_DISPLAY_NAME, SOCIAL_DEMO_EMAIL),
+        )
 
     def set_client_default_flow(self, enabled: bool) -> None:
         """Give the login client default flow settings, so calls may omit flow and version."""
@@ -158,13 +181,27 @@ class CaptureEmulator:
         *,
         display_name: str | None = None,
         email: str | None = None,
+        email_verified: bool = True,
     ) -> str:
         """A one-time Social Login token for account ``identifier`` at ``provider``.
 
         ``identifier`` is the provider's account id (``"alice"``); the linked profile gets the
         identifier URL Capture would store, e.g. ``https://www.google.com/profiles/alice``.
+        ``email_verified`` says whether the provider vouches for ``email`` (only a verified
+        email leads to a merge). A demo account of ``seed.SOCIAL_ACCOUNTS`` (such as
+        ``google``/``demo-google``) given no email has its own name and email.
         """
-        profile = social_profile(find_provider(provider), identifier, display_name, email)
+        known = social_account(provider, identifier)
+        if known is not None and email is None:
+            display_name = display_name or known.display_name
+            email, email_verified = known.email, known.email_verified
+        profile = social_profile(
+            find_provider(provider),
+            identifier,
+            display_name,
+            email,
+            email_verified=email_verified,
+        )
         with self._lock:
             return self._store.issue_social_token(profile)
 

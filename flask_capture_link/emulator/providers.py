@@ -55,3 +55,16 @@ def provider(name: str) -> Provider:
         name, (name.capitalize(), f"{name}.example", f"https://{name}.example/{{id}}")
     )
     return Provider(name, label, domain, template)
+
+
+def provider_of_domain(domain: str) -> str:
+    """The provider name whose profiles have ``domain`` (the inverse of :func:`provider`), as
+    a 380's ``existing_provider`` names it.
+
+    >>> provider_of_domain("google.com"), provider_of_domain("github.example")
+    ('google', 'github')
+    """
+    for name, (_, known_domain, _) in _KNOWN.items():
+        if known_domain == domain:
+            return name
+    return domain.removesuffix(".example")

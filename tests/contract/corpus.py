@@ -20,6 +20,7 @@ CALLS = (
     "unlink_account_native",
     "entity",
     "auth_native_traditional",
+    "auth_native",
     "oauth_token",
 )
 ALL = (*CALLS, "social_login_token")

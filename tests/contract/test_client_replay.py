@@ -43,6 +43,7 @@ def call(capture: CaptureClient, name: str, entry: dict[str, Any]) -> Any:
         "unlink_account_native": lambda: capture.unlink_account("access-token", "http://x/1"),
         "entity": lambda: capture.linked_identities("access-token"),
         "auth_native_traditional": lambda: capture.sign_in("a@example.com", "password"),
+        "auth_native": lambda: capture.sign_in_with_token("t" * 40),
         "oauth_token": lambda: capture.refresh("refresh-token", "client-secret"),
     }
     return calls[name]()

@@ -32,6 +32,7 @@ def test_every_source_says_what_was_read_and_where() -> None:
         if "path" in source:
             assert source["repo"] in (
                 "janrain/jump.ios",
+                "janrain/jump.android",
                 "janrain/janrain-python-api",
                 "janrain/Janrain-Sample-Code",
             ), key

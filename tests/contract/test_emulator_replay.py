@@ -74,7 +74,21 @@ def placeholder_values(server: EmulatorServer, http: requests.Session) -> dict[s
     spend_code = {"grant_type": "authorization_code", "code": codes[1]}
     spend_code["redirect_uri"] = "http://localhost"
     assert http.post(server.url + "/oauth/token", data=spend_code, auth=auth).status_code == 200
+    social = {**form, "response_type": "token"}
+    del social["access_token"]
+    met_380 = []
+    for account in ("demo-google", "sam-google"):  # each meets a 380: a merge token
+        social["token"] = emulator.issue_social_token("google", account)
+        answer = http.post(server.url + "/oauth/auth_native", data=social).json()
+        assert answer["code"] == 380
+        met_380.append(social["token"])
     return {
+        "social_sign_in_token": emulator.issue_social_token("google", "ann"),
+        "unlinked_social_token": emulator.issue_social_token("facebook", "newcomer"),
+        "email_in_use_token": emulator.issue_social_token("google", "demo-google"),
+        "password_merge_token": met_380[0],
+        "social_merge_token": met_380[1],
+        "existing_provider_token": emulator.issue_social_token("facebook", "sam-facebook"),
         "code": codes[0],
         "spent_code": codes[1],
         "owner_client_id": emulator.owner_client_id,
