@@ -102,6 +102,15 @@ def link_button(provider: str, token_url: str, label: str) -> Markup:
     return rendered
 
 
+def sign_in_button(provider: str, token_url: str, label: str) -> Markup:
+    """An ``<a>`` to Social Login's start page whose token signs the user in at ``token_url``."""
+    macro = get_template_attribute("capture_link/macros.html", "sign_in_button")
+    rendered: Markup = macro(
+        start_url=start_url(provider), token_url=token_url, provider=provider, label=label
+    )
+    return rendered
+
+
 def unlink_button(action: str, state: str, identifier: str, label: str) -> Markup:
     """A small POST form to ``action`` carrying ``state`` and ``identifier``."""
     macro = get_template_attribute("capture_link/macros.html", "unlink_button")

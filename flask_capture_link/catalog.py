@@ -102,6 +102,36 @@ ENGLISH: dict[str, str] = {
         "Something went wrong and nothing was changed. Please try again later; if it keeps "
         "happening, contact support."
     ),
+    # Social sign-in and merge on sign-in.
+    "sign_in_cancelled": "Signing in was cancelled. You can try again anytime.",
+    "sign_in_button": "Sign in with {provider}",
+    "signed_in": "You are signed in.",
+    "merged": (
+        "Your accounts are now linked and you are signed in. You can use either of them to "
+        "sign in from now on."
+    ),
+    "merge_cancelled": "Nothing was linked. You can sign in another way, or try again anytime.",
+    "no_account_register": (
+        "That account is not linked to a profile here yet. Create an account, then link it "
+        "from your account page."
+    ),
+    "sign_in_not_set_up": (
+        "Signing in with that account is not available right now because of a problem on our "
+        "side. Please sign in another way."
+    ),
+    "merge_title": "Link your accounts",
+    "merge_password_intro": (
+        "You already have an account with that email address. Enter its email address and "
+        "password to link your {provider} account to it and sign in."
+    ),
+    "merge_social_intro": (
+        "You already have an account with that email address, and you sign in to it with "
+        "{provider}. Sign in with {provider} to link the new account to it."
+    ),
+    "merge_email_label": "Email address",
+    "merge_password_label": "Password",
+    "merge_confirm_button": "Link and sign in",
+    "merge_cancel_button": "Cancel and link nothing",
 }
 
 SPANISH: dict[str, str] = {
@@ -198,6 +228,42 @@ SPANISH: dict[str, str] = {
         "Algo salió mal y no se cambió nada. Inténtalo de nuevo más tarde; "
         "si sigue ocurriendo, contacta con soporte."
     ),
+    # Social sign-in and merge on sign-in.
+    "sign_in_cancelled": (
+        "Se ha cancelado el inicio de sesión. Puedes volver a intentarlo cuando quieras."
+    ),
+    "sign_in_button": "Iniciar sesión con {provider}",
+    "signed_in": "Has iniciado sesión.",
+    "merged": (
+        "Tus cuentas ya están vinculadas y has iniciado sesión. A partir de ahora puedes usar"
+        " cualquiera de ellas para iniciar sesión."
+    ),
+    "merge_cancelled": (
+        "No se ha vinculado nada. Puedes iniciar sesión de otra forma o volver a intentarlo "
+        "cuando quieras."
+    ),
+    "no_account_register": (
+        "Esa cuenta todavía no está vinculada a ningún perfil. Crea una cuenta y después "
+        "vincúlala desde la página de tu cuenta."
+    ),
+    "sign_in_not_set_up": (
+        "Ahora mismo no es posible iniciar sesión con esa cuenta por un problema de nuestra "
+        "parte. Inicia sesión de otra forma."
+    ),
+    "merge_title": "Vincula tus cuentas",
+    "merge_password_intro": (
+        "Ya tienes una cuenta con esa dirección de correo electrónico. Escribe su correo "
+        "electrónico y su contraseña para vincularle tu cuenta de {provider} e iniciar "
+        "sesión."
+    ),
+    "merge_social_intro": (
+        "Ya tienes una cuenta con esa dirección de correo electrónico, y entras en ella con "
+        "{provider}. Inicia sesión con {provider} para vincularle la nueva cuenta."
+    ),
+    "merge_email_label": "Correo electrónico",
+    "merge_password_label": "Contraseña",
+    "merge_confirm_button": "Vincular e iniciar sesión",
+    "merge_cancel_button": "Cancelar sin vincular nada",
 }
 
 FRENCH: dict[str, str] = {
@@ -295,6 +361,38 @@ FRENCH: dict[str, str] = {
         "Une erreur s'est produite et rien n'a été modifié. Veuillez réessayer plus tard ; "
         "si le problème persiste, contactez le support."
     ),
+    # Social sign-in and merge on sign-in.
+    "sign_in_cancelled": "La connexion a été annulée. Vous pouvez réessayer à tout moment.",
+    "sign_in_button": "Se connecter avec {provider}",
+    "signed_in": "Vous êtes connecté.",
+    "merged": (
+        "Vos comptes sont maintenant associés et vous êtes connecté. Vous pouvez désormais "
+        "utiliser l'un ou l'autre pour vous connecter."
+    ),
+    "merge_cancelled": (
+        "Rien n'a été associé. Vous pouvez vous connecter autrement, ou réessayer à tout moment."
+    ),
+    "no_account_register": (
+        "Ce compte n'est encore associé à aucun profil. Créez un compte, puis associez-le "
+        "depuis la page de votre compte."
+    ),
+    "sign_in_not_set_up": (
+        "La connexion avec ce compte n'est pas possible pour le moment à cause d'un problème "
+        "de notre côté. Veuillez vous connecter autrement."
+    ),
+    "merge_title": "Associer vos comptes",
+    "merge_password_intro": (
+        "Vous avez déjà un compte avec cette adresse e-mail. Saisissez son adresse e-mail et "
+        "son mot de passe pour y associer votre compte {provider} et vous connecter."
+    ),
+    "merge_social_intro": (
+        "Vous avez déjà un compte avec cette adresse e-mail, auquel vous vous connectez avec "
+        "{provider}. Connectez-vous avec {provider} pour y associer le nouveau compte."
+    ),
+    "merge_email_label": "Adresse e-mail",
+    "merge_password_label": "Mot de passe",
+    "merge_confirm_button": "Associer et se connecter",
+    "merge_cancel_button": "Annuler sans rien associer",
 }
 
 GERMAN: dict[str, str] = {
@@ -403,6 +501,43 @@ GERMAN: dict[str, str] = {
         "Etwas ist schiefgelaufen, es wurde nichts geändert. Bitte versuchen Sie es später "
         "erneut; wenn es wieder passiert, wenden Sie sich an den Support."
     ),
+    # Social sign-in and merge on sign-in.
+    "sign_in_cancelled": (
+        "Die Anmeldung wurde abgebrochen. Sie können es jederzeit erneut versuchen."
+    ),
+    "sign_in_button": "Mit {provider} anmelden",
+    "signed_in": "Sie sind angemeldet.",
+    "merged": (
+        "Ihre Konten sind jetzt verknüpft und Sie sind angemeldet. Ab sofort können Sie sich "
+        "mit beiden anmelden."
+    ),
+    "merge_cancelled": (
+        "Es wurde nichts verknüpft. Sie können sich auf andere Weise anmelden oder es "
+        "jederzeit erneut versuchen."
+    ),
+    "no_account_register": (
+        "Dieses Konto ist noch mit keinem Profil verknüpft. Erstellen Sie ein Konto und "
+        "verknüpfen Sie es dann auf Ihrer Kontoseite."
+    ),
+    "sign_in_not_set_up": (
+        "Die Anmeldung mit diesem Konto ist wegen eines Problems auf unserer Seite gerade "
+        "nicht möglich. Bitte melden Sie sich auf andere Weise an."
+    ),
+    "merge_title": "Konten verknüpfen",
+    "merge_password_intro": (
+        "Sie haben bereits ein Konto mit dieser E-Mail-Adresse. Geben Sie seine E-Mail-"
+        "Adresse und sein Passwort ein, um Ihr {provider}-Konto damit zu verknüpfen und sich "
+        "anzumelden."
+    ),
+    "merge_social_intro": (
+        "Sie haben bereits ein Konto mit dieser E-Mail-Adresse, bei dem Sie sich mit "
+        "{provider} anmelden. Melden Sie sich mit {provider} an, um das neue Konto damit zu "
+        "verknüpfen."
+    ),
+    "merge_email_label": "E-Mail-Adresse",
+    "merge_password_label": "Passwort",
+    "merge_confirm_button": "Verknüpfen und anmelden",
+    "merge_cancel_button": "Abbrechen, nichts verknüpfen",
 }
 
 #: The fallback language, used for a language or key that the catalog lacks.

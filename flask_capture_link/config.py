@@ -80,6 +80,11 @@ URL_PREFIX = "/capture-link"
 #: ``capture_link_button``.
 SOCIAL_LOGIN_URL: str | None = None
 
+#: Where a social sign-in with an identity no account has (Capture's 310) sends the user: the
+#: site's registration page, with ``next``. ``None``: back to the sign-in page, told to sign
+#: in another way and link the identity from their account page.
+REGISTER_URL: str | None = None
+
 #: Messages overriding the defaults: ``{"unique_violation": "..."}`` for every language, or
 #: ``{"fr": {"unique_violation": "..."}}`` per language.
 MESSAGES: Mapping[str, Any] = {}
@@ -337,6 +342,7 @@ VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str, bool], ...] = (
     ("CLIENT_SECRET", _is_optional_string, "must be a string or None", False),
     ("TOKEN_CLIENT_ID", _is_optional_string, "must be a string or None", False),
     ("LOGIN_URL", _is_optional_string, "must be a string or None", False),
+    ("REGISTER_URL", _is_optional_string, "must be a string or None", False),
     (
         "DEFAULT_NEXT",
         lambda value: isinstance(value, str) and safe_next(value) == value,

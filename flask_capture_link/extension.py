@@ -45,6 +45,10 @@ T = TypeVar("T")
 AccessTokenLoader = Callable[[], "str | None"]
 LocaleSelector = Callable[[], "str | None"]
 
+#: ``(tokens, capture_user) -> None``: signs the site's own user in after a social sign-in
+#: (Flask-Login's ``login_user``); ``capture_user`` is Capture's user record, or ``None``.
+SignedIn = Callable[[Tokens, "dict[str, Any] | None"], object]
+
 #: ``(identity, identities) -> bool``: whether ``identity`` may be unlinked, ``identities``
 #: being all the user's linked identities now (``identity`` among them).
 UnlinkAllowed = Callable[[LinkedIdentity, Sequence[LinkedIdentity]], bool]
@@ -170,6 +174,7 @@ class CaptureLink:
         app.add_template_global(self.token_url, "capture_link_token_url")
         app.add_template_global(self.button, "capture_link_button")
         app.add_template_global(self.unlink_button, "capture_link_unlink_button")
+        app.add_template_global(self.sign_in_button, "capture_link_sign_in_button")
         app.add_template_global(self.linked_identities, "capture_link_identities")
         app.add_template_global(buttons.require, "capture_link_require")
         integrations.exempt_from_csrf(app)
@@ -221,6 +226,29 @@ class CaptureLink:
         """
         self._register("unlink_allowed", decide)
         return decide
+
+    def signed_in(self, hook: SignedIn) -> SignedIn:
+        """Decorate the function that signs the site's own user in after a sign-in with a
+        linked identity (:meth:`sign_in_button`) or a merge on sign-in. It gets the user's
+        :class:`~flask_capture_link.Tokens` and Capture's user record (``tokens.capture_user``:
+        ``uuid``, ``email``, ..., or ``None`` when Capture sent none)::
+
+            @capture_link.signed_in
+            def sign_in_site_user(tokens, capture_user):
+                login_user(User.for_capture(capture_user["uuid"]), fresh=True)
+
+        The extension calls it first, then :meth:`store_tokens` (which, with Flask-Login,
+        keeps the tokens for the user it signed in). Without it, sign-in buttons do not render
+        and the token URL refuses social sign-ins (outcome ``sign_in_not_set_up``).
+        """
+        self._register("signed_in", hook)
+        return hook
+
+    @property
+    def signed_in_hook(self) -> SignedIn | None:
+        """The function decorated with :meth:`signed_in`, or ``None``."""
+        found: SignedIn | None = self._hook("signed_in")
+        return found
 
     @property
     def token_storage(self) -> TokenStorage:
@@ -457,6 +485,43 @@ class CaptureLink:
                 provider, self.reauthenticate_url(next), text
             )
         return buttons.link_button(provider, self.token_url(next, provider=provider), text)
+
+    def sign_in_button(
+        self, provider: str, label: str | None = None, next: str | None = None
+    ) -> Markup:
+        """A link that signs the user in with their linked ``provider`` identity at Social
+        Login (template global ``capture_link_sign_in_button``)::
+
+            {{ capture_link_sign_in_button("google", next=request.args.get("next")) }}
+
+        Its token arrives at the token URL, with a state of its own purpose, bound to this
+        session (nobody is signed in yet); the :meth:`signed_in` function signs the site's
+        user in. ``next`` is where the user lands after (default ``CAPTURE_LINK_DEFAULT_NEXT``).
+
+        :raises ValueError: for a provider name Social Login would not have.
+        :raises ConfigError: when ``CAPTURE_LINK_SOCIAL_LOGIN_URL`` is not set, or no
+            :meth:`signed_in` function is.
+        """
+        name = buttons.provider_name(provider)
+        buttons.check_label("capture_link_sign_in_button", label)
+        if self.signed_in_hook is None:
+            raise ConfigError(
+                "capture_link.signed_in",
+                "is required for capture_link_sign_in_button: decorate the function that signs "
+                "your user in (see docs/sign-in.md)",
+            )
+        text = label or self.message("sign_in_button", provider=name)
+        url = self.sign_in_token_url(state.SIGN_IN, next, provider)
+        return buttons.sign_in_button(provider, url, text)
+
+    def sign_in_token_url(
+        self, purpose: str, next: str | None, provider: str, subject: str | None = None
+    ) -> str:
+        """The absolute token URL with a state of a sign-in ``purpose`` (:data:`state.SIGN_IN`,
+        or :data:`state.MERGE` with the merge's id as ``subject``): bound to this session only,
+        as nobody is signed in yet."""
+        value = state.issue(session, purpose, None, self._next(next), subject, provider)
+        return url_for("capture_link.token", state=value, _external=True)
 
     def unlink_button(
         self, identity: LinkedIdentity, label: str | None = None, next: str | None = None

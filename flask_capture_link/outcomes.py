@@ -55,6 +55,12 @@ OWN_RESULTS = frozenset(
         "unique_violation_listed",
         "no_account_for_identity",
         "merge_expired",
+        "signed_in",
+        "merged",
+        "merge_cancelled",
+        "sign_in_cancelled",
+        "no_account_register",
+        "sign_in_not_set_up",
     }
 )
 
@@ -89,6 +95,14 @@ OUTCOMES: dict[str, Outcome] = {
     "no_account_for_identity": Outcome("no_account_for_identity", "error", INFO),
     "email_address_in_use": Outcome("email_address_in_use", "info", INFO),
     "merge_expired": Outcome("merge_expired", "error", INFO),
+    "signed_in": Outcome("signed_in", "success", INFO),
+    "merged": Outcome("merged", "success", INFO),
+    "merge_cancelled": Outcome("merge_cancelled", "info", INFO),
+    "sign_in_cancelled": Outcome("sign_in_cancelled", "info", INFO),
+    # 310 on a site with a registration page (CAPTURE_LINK_REGISTER_URL).
+    "no_account_register": Outcome("no_account_register", "info", INFO),
+    # No signed_in hook: the site's setup is incomplete.
+    "sign_in_not_set_up": Outcome("sign_in_not_set_up", "error", ERROR),
     "engage_error": Outcome("engage_error", "error", WARNING),
     "invalid_access_token": Outcome("invalid_access_token", "error", INFO, **_SIGN_IN),
     "no_access_grant": Outcome("no_access_grant", "error", INFO, **_SIGN_IN),

@@ -52,6 +52,25 @@ LINK = "link"
 #: Purpose of a state made for the unlink endpoint.
 UNLINK = "unlink"
 
+#: Purpose of a state of a sign-in button (:meth:`CaptureLink.sign_in_button`): its token
+#: arrives at the token URL and signs the user in. Nobody is signed in yet: it is bound to the
+#: session only.
+SIGN_IN = "sign_in"
+
+#: Purpose of a state of the existing provider's button on the merge page: its token proves
+#: the existing account, and the kept merge token is linked to it. Bound to the session and
+#: to the one merge (its subject).
+MERGE = "merge"
+
+#: Purpose of the merge page's password form (``existing_provider`` ``capture``).
+MERGE_PASSWORD = "merge_password"  # noqa: S105 (a purpose, not a password)
+
+#: Purpose of the merge page's cancel form.
+MERGE_CANCEL = "merge_cancel"
+
+#: The purposes whose states are bound to the session only (no user yet).
+SIGN_IN_PURPOSES = frozenset({SIGN_IN, MERGE, MERGE_PASSWORD, MERGE_CANCEL})
+
 _SALT = "flask-capture-link.state"
 
 logger = logging.getLogger(__name__)
@@ -173,6 +192,24 @@ def pass_on(value: str | None, max_age: int, store: StateStore) -> str:
             "t": time.time(),
         }
     return _serializer().dumps({**payload, "n": secrets.token_urlsafe(12)})
+
+
+def peek_purpose(value: str | None, max_age: int) -> str | None:
+    """The purpose of a well-signed, unexpired state, without spending it: which flow the
+    token URL runs (a signed purpose cannot be chosen by whoever sends the state)."""
+    payload = _peek(value, max_age)
+    found = payload.get("p") if payload is not None else None
+    return found if isinstance(found, str) else None
+
+
+def _peek(value: str | None, max_age: int) -> dict[str, Any] | None:
+    if not value or len(value) > MAX_STATE_LENGTH:
+        return None
+    try:
+        payload = _serializer().loads(value, max_age=max_age)
+    except BadData:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def peek_next(value: str | None, max_age: int) -> str | None:

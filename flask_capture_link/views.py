@@ -147,6 +147,8 @@ def token() -> ResponseReturnValue:
     link_request = LinkRequest.read(query=True)
     if link_request.needs_bounce():
         return bounce(link_request)
+    if state.peek_purpose(link_request.state, max_age()) in (state.SIGN_IN, state.MERGE):
+        return social.token_sign_in(link_request)
     return handle(link_request, state.LINK, check=check_token, act=link_identity)
 
 
@@ -412,17 +414,17 @@ def max_age() -> int:
 
 
 def spend_state(
-    value: str | None, purpose: str, subject: str | None = None
+    value: str | None, purpose: str, subject: str | None = None, *, of_user: bool = True
 ) -> state.VerifiedState | Refusal:
     """Spend the state ``value`` (every request that presents one does, whatever its outcome)
     and check it: the state, or the refusal of a state that cannot be used (raised by
     :func:`usable` once the request's other fields are checked). A refusal leads back to the
-    page of a well-signed state's button, as a success does."""
+    page of a well-signed state's button, as a success does. Without ``of_user`` (a sign-in:
+    nobody is signed in yet) the state is bound to the session only."""
     ext = extension()
+    user = ext.user_binding() if of_user else None
     try:
-        return state.consume(
-            session, value, purpose, ext.user_binding(), max_age(), subject, ext.state_store()
-        )
+        return state.consume(session, value, purpose, user, max_age(), subject, ext.state_store())
     except StateStoreUnavailable as exc:
         return Refusal(
             "unavailable", reason=f"state store: {exc}", next=state.peek_next(value, max_age())
@@ -581,10 +583,11 @@ def is_of_provider(domain: str, provider: str) -> bool:
     return domain.split(".")[0] == provider
 
 
-def finish(outcome: Outcome, *, next: str | None) -> Response:
-    """Flash the outcome's message and redirect: to sign in when the session ended, else to
-    ``next`` (only ever a path on this site). Without the session cookie nothing is written
-    to the session, so a forged cross-site POST cannot replace the user's session."""
+def finish(outcome: Outcome, *, next: str | None, to: str | None = None) -> Response:
+    """Flash the outcome's message and redirect: to ``to`` when given (a URL the extension
+    made), else to sign in when the session ended, else to ``next`` (only ever a path on this
+    site). Without the session cookie nothing is written to the session, so a forged
+    cross-site POST cannot replace the user's session."""
     ext = extension()
     if session_cookie_sent():
         categories = current_app.config["CAPTURE_LINK_FLASH_CATEGORIES"]
@@ -594,7 +597,9 @@ def finish(outcome: Outcome, *, next: str | None) -> Response:
         # A cross-site POST without the cookie: writing a flash would start a new session
         # whose cookie replaces the browser's own, signing the user out.
         logger.info("no session cookie; %s not flashed", outcome.message_key)
-    if outcome.sign_in_again:
+    if to is not None:
+        target = to
+    elif outcome.sign_in_again:
         ext.forget_tokens()
         target = sign_in_url(next)
     elif outcome.reauthenticate:
@@ -667,3 +672,7 @@ def session_cookie_sent() -> bool:
     """Whether the browser sent this site's session cookie with the request."""
     name = current_app.session_interface.get_cookie_name(current_app)
     return name in request.cookies
+
+
+# The social sign-in views share this blueprint and the helpers above.
+from . import social  # noqa: E402

@@ -93,6 +93,22 @@ class StateStore(ABC):
         """Let go of the lock ``name`` if ``token``'s holder still holds it (after ``ttl`` it
         may be another's). A store that cannot answer lets the lock expire instead."""
 
+    def keep(self, name: str, value: str, ttl: float) -> None:
+        """Keep ``value`` (already sealed: the store may be read by others) under ``name`` for
+        ``ttl`` seconds, for one :meth:`take` (a merge token waiting for its merge).
+
+        :raises StateStoreUnavailable: when the store cannot answer.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot keep values")
+
+    def take(self, name: str) -> str | None:
+        """The value kept under ``name``, removed: for exactly one caller; ``None`` when there
+        is none (never kept, expired, or taken).
+
+        :raises StateStoreUnavailable: when the store cannot answer.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot keep values")
+
     @contextlib.contextmanager
     def locked(self, name: str, *, ttl: float, wait: float) -> Iterator[None]:
         """Hold the lock ``name`` for the ``with`` block (see :meth:`acquire`)::

@@ -38,6 +38,7 @@ class MemoryStateStore(StateStore):
         self._prune_at = 0.0
         self._refreshes = RefreshCoordinator()
         self._locks = NamedLocks()
+        self._kept: dict[str, tuple[str, float]] = {}
 
     def spend(self, nonce: str, ttl: float) -> bool:
         now = time.monotonic()
@@ -67,6 +68,17 @@ class MemoryStateStore(StateStore):
 
     def release(self, name: str, token: str) -> None:
         self._locks.release(name, token)
+
+    def keep(self, name: str, value: str, ttl: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._kept = {k: kept for k, kept in self._kept.items() if kept[1] > now}
+            self._kept[name] = (value, now + ttl)
+
+    def take(self, name: str) -> str | None:
+        with self._lock:
+            found = self._kept.pop(name, None)
+        return found[0] if found is not None and found[1] > time.monotonic() else None
 
 
 class NamedLocks:

@@ -128,6 +128,24 @@ class RedisStateStore(StateStore):
         except redis_failures() as exc:  # it expires by itself
             logger.warning("could not let go of a lock in Redis: %s", exc)
 
+    def keep(self, name: str, value: str, ttl: float) -> None:
+        try:
+            self.client.set(f"{self.prefix}kept:{name}", value, px=max(1, int(ttl * 1000)))
+        except redis_failures() as exc:
+            raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
+
+    def take(self, name: str) -> str | None:
+        key = f"{self.prefix}kept:{name}"
+        try:
+            # GET and DEL in one transaction: of two takers, one gets the value.
+            pipe = self.client.pipeline(transaction=True)
+            pipe.get(key)
+            pipe.delete(key)
+            found, _ = pipe.execute()
+        except redis_failures() as exc:
+            raise StateStoreUnavailable(f"Redis: {type(exc).__name__}: {exc}") from None
+        return _text(found)
+
     def _single_flight(
         self,
         key: str,
