@@ -180,6 +180,18 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("auth.login"), 303)
 
 
+@capture_link.signed_in
+def signed_in_with_identity(tokens: Tokens, capture_user: dict[str, Any] | None) -> None:
+    """A sign-in with a linked identity ("Sign in with Google") or a merge on sign-in: the
+    site's user is Capture's user's email address. The extension stores the tokens after this
+    (for the user ``login_user`` signed in)."""
+    email = capture_user.get("email") if capture_user else None
+    if not isinstance(email, str) or "@" not in email:
+        raise ValueError("Capture sent no email address for the signed-in user")
+    session.clear()
+    login_user(User(email, remember_keys().issue(email)), fresh=True)
+
+
 def start_session(email: str, tokens: Tokens, *, remember: bool = False) -> None:
     """A fresh session for ``email``: nothing of the previous user's session is kept, and with
     server-side sessions not even its id (the extension gives the session a new id when

@@ -26,6 +26,15 @@ from . import create_app
 
 HOST = "127.0.0.1"
 
+#: What to type at the emulator's Social Login page for each sign-in story.
+SOCIAL_STORIES = """\
+Social Login accounts to type at the emulator's page:
+  google / alice         link it on Connected accounts, sign out, then "Sign in with Google"
+  google / demo-google   the demo user's email: sign-in asks for the demo password (merge)
+  facebook / sam-facebook  Sam (sam@example.com), who has no password
+  google / sam-google    Sam's email: sign-in asks to sign in with Facebook (merge)
+  facebook / newcomer    no account: told to sign in another way"""
+
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line: ``[--port 5000] [--emulator-port 8765]``."""
@@ -101,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(Social Login pages at {emulator_server.social_login_url})"
             )
             print(f"Demo account: {settings['DEMO_EMAIL']} / {settings['DEMO_PASSWORD']}")
+            print(SOCIAL_STORIES)
             print("Press Ctrl-C to stop.", flush=True)
             site.serve_forever()
         except KeyboardInterrupt:

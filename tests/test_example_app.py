@@ -97,3 +97,56 @@ def test_a_remembered_user_finds_their_connected_accounts(
     browser.post("/logout", data={"csrf_token": csrf.group(1)})
     with site.test_request_context():
         assert storage.load(owner) is None  # sign-out forgets them
+
+
+def sign_in_token_url(page: str, provider: str) -> str:
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    button = f'class="capture-link-button capture-link-sign-in capture-link-{provider}"'
+    found = re.search(re.escape(button) + r' href="([^"]+)"', page)
+    assert found is not None, page
+    return parse_qs(urlsplit(unescape(found.group(1))).query)["token_url"][0]
+
+
+def test_sam_signs_in_with_facebook(site: Flask, capture_emulator: EmulatorServer) -> None:
+    from flask_capture_link.testing import deliver_token
+
+    browser = site.test_client()
+    url = sign_in_token_url(browser.get("/login").get_data(as_text=True), "facebook")
+    token = capture_emulator.emulator.issue_social_token("facebook", "sam-facebook")
+
+    answer = deliver_token(browser, url, token)
+
+    assert answer.status_code == 303
+    page = browser.get("/account").get_data(as_text=True)
+    assert "sam@example.com" in page
+    assert "You are signed in." in page
+
+
+def test_the_demo_user_merges_demo_google_with_the_password(
+    site: Flask, capture_emulator: EmulatorServer
+) -> None:
+    from flask_capture_link.testing import deliver_token
+
+    emulator = capture_emulator.emulator
+    browser = site.test_client()
+    url = sign_in_token_url(browser.get("/login").get_data(as_text=True), "google")
+    answer = deliver_token(browser, url, emulator.issue_social_token("google", "demo-google"))
+    merge_page = browser.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Example site" in merge_page  # the site's own layout
+    state = re.search(r'name="state" value="([^"]+)"', merge_page)
+    assert state is not None
+
+    browser.post(
+        "/capture-link/merge",
+        data={
+            "state": state.group(1),
+            "email": emulator.demo_email,
+            "password": capture_emulator.settings()["DEMO_PASSWORD"],
+        },
+    )
+
+    page = browser.get("/account").get_data(as_text=True)
+    assert emulator.demo_email in page
+    assert [p["domain"] for p in emulator.identities(emulator.demo_email)] == ["google.com"]
