@@ -50,8 +50,8 @@ def test_the_store_imports_no_flask_and_of_the_package_only_the_client(path: Pat
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=str)
 def test_nothing_imports_the_views_but_the_extension_s_registration(path: Path) -> None:
-    if path.name == "extension.py":
-        return  # init_app registers the blueprint
+    if path.name in ("extension.py", "social.py"):
+        return  # init_app registers the blueprint; social.py holds views of the same blueprint
     for name, level in imports(path):
         assert not (level == 1 and name == "views"), f"{path.name} imports the views"
 
