@@ -92,6 +92,7 @@ COLUMNS = (
 
 _DONE = {ENGLISH["success"], ENGLISH["unlinked"]}
 _UNKNOWN = {ENGLISH["unconfirmed"]}
+_OUTCOMES = frozenset(ENGLISH.values())
 _FLASH = re.compile(r'<p class="flash flash-(\w+)"[^>]*>(.*?)</p>', re.S)
 _FIELD = re.compile(r'name="(\w+)" value="([^"]*)"')
 _UNLINK_FORM = re.compile(r'<form class="capture-link-unlink" method="post".*?</form>', re.S)
@@ -401,7 +402,9 @@ class Tab:
         verdicts = {
             "done" if message == done else "unknown" if message in _UNKNOWN else "not done"
             for message in messages
-            if message not in _DONE or message == done  # the other tab's success says nothing
+            # The other tab's success, or a page's own notice (the example's "cannot be
+            # listed"), says nothing of this change.
+            if message in _OUTCOMES and (message not in _DONE or message == done)
         }
         shown = verdicts.pop() if len(verdicts) == 1 else "two" if verdicts else "none"
         tally.add(f"shown {shown}", turn=turn)
