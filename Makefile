@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck pytest coverage demo bench docs clean
+.PHONY: test lint typecheck pytest coverage demo bench soak docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ demo: $(VENV)/.installed-example
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
+
+# The example site under gunicorn and Redis, with faults in turns (issue 22): about 5 minutes.
+soak: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.soak
 
 # Offline: no intersphinx, no remote theme; every warning is an error.
 docs: $(VENV)/.installed-docs

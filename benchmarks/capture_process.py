@@ -38,8 +38,9 @@ class CaptureProcess:
     127.0.0.1 (HTTPS with ``tls``), in a child process (``python -m
     benchmarks.capture_process``) that takes one JSON command a line on stdin."""
 
-    def __init__(self, *, tls: bool = True) -> None:
+    def __init__(self, *, tls: bool = True, keep_calls: int | None = None) -> None:
         self.tls = tls
+        self.keep_calls = keep_calls
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
         self._info: dict[str, Any] = {}
@@ -47,6 +48,8 @@ class CaptureProcess:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "benchmarks.capture_process"]
+        if self.keep_calls is not None:
+            command.append(f"--keep-calls={self.keep_calls}")
         self._process = subprocess.Popen(
             [*command, "--tls"] if self.tls else command,
             cwd=_ROOT,
@@ -117,8 +120,36 @@ class CaptureProcess:
         """How many identities are linked to these users, by Capture's own record."""
         return int(self._call("linked", emails))
 
-    def set_fault(self, endpoint: str, kind: str, seconds: float | None = None) -> None:
-        self._call("set_fault", endpoint, kind, seconds)
+    def set_fault(
+        self, endpoint: str, kind: str, seconds: float | None = None, times: int | None = None
+    ) -> None:
+        self._call("set_fault", endpoint, kind, seconds, times)
+
+    def add_user(self, email: str, password: str) -> None:
+        """A user who signs in on a site's form (``make soak``)."""
+        self._call("add_user", email, password)
+
+    def social_token(self, provider: str, identifier: str) -> str:
+        """A Social Login token for account ``identifier`` at ``provider``."""
+        return str(self._call("social_token", provider, identifier))
+
+    def identities(self, email: str) -> list[str]:
+        """The identifiers of the identities linked to that user, by Capture's own record."""
+        return [str(identifier) for identifier in self._call("identities", email)]
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock: tokens expire by it."""
+        self._call("advance_clock", seconds)
+
+    def token_counts(self) -> dict[str, int]:
+        """How many tokens of each kind the emulator keeps."""
+        return {str(k): int(v) for k, v in self._call("token_counts").items()}
+
+    @property
+    def pid(self) -> int:
+        """The child's process id (its memory is read from /proc)."""
+        assert self._process is not None
+        return self._process.pid
 
     def clear_faults(self) -> None:
         self._call("clear_faults")
@@ -145,11 +176,11 @@ class CaptureProcess:
         return json.loads(line)
 
 
-def serve(tls: bool) -> None:
+def serve(tls: bool, keep_calls: int | None = None) -> None:
     """The child: serve the emulator, answer commands from stdin until it closes."""
     from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 
-    emulator = CaptureEmulator()
+    emulator = CaptureEmulator(keep_calls=keep_calls)
     tag = os.urandom(4).hex()
     users = [0]
 
@@ -185,8 +216,13 @@ def serve(tls: bool) -> None:
             "sign_in_users": sign_in_users,
             "social_tokens": social_tokens,
             "linked": linked,
-            "set_fault": lambda e, k, s: emulator.set_fault(e, k, seconds=s),
+            "set_fault": lambda e, k, s, n=None: emulator.set_fault(e, k, seconds=s, times=n),
             "clear_faults": emulator.clear_faults,
+            "add_user": emulator.add_user,
+            "social_token": emulator.issue_social_token,
+            "identities": lambda email: [i["identifier"] for i in emulator.identities(email)],
+            "advance_clock": emulator.advance_clock,
+            "token_counts": emulator.token_counts,
         }
         info = {"url": server.url, "port": server.port, "ca_bundle": server.ca_bundle}
         answer({**info, "settings": server.settings()})
@@ -202,4 +238,6 @@ def serve(tls: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Serve the emulator for the benchmarks.")
     parser.add_argument("--tls", action="store_true")
-    serve(parser.parse_args().tls)
+    parser.add_argument("--keep-calls", type=int, default=None)
+    arguments = parser.parse_args()
+    serve(arguments.tls, arguments.keep_calls)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.exceptions import InternalServerError
 
 from flask_capture_link.storage import RedisTokenStorage, TokenStorage
 
@@ -62,6 +63,16 @@ def use_server_side_sessions(app: Flask) -> None:
     # writes its older copy over the other tab's, and the outcome message of a link is lost.
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     Session(app)
+
+    @app.errorhandler(InternalServerError)
+    def session_store_down(error: InternalServerError) -> Any:
+        # Redis restarting or unreachable: no page can load its session. Say so, briefly,
+        # rather than an error page (a link Capture made is still reported: the extension
+        # carries its outcome in the redirect when the session cannot be saved).
+        if isinstance(error.original_exception, (redis.ConnectionError, redis.TimeoutError)):
+            message = "The site is briefly unavailable; please try again in a moment."
+            return message, 503, {"Retry-After": "5", "Content-Type": "text/plain"}
+        return error
 
 
 def token_storage(app: Flask) -> TokenStorage:

@@ -38,7 +38,7 @@ from werkzeug.wrappers import Response
 
 from . import integrations, signals, state
 from .buttons import provider_name
-from .client.errors import CaptureAnswerLost, CaptureError
+from .client.errors import CaptureAnswerLost, CaptureError, CaptureUnavailable
 from .client.models import LinkedIdentity
 from .outcomes import OUTCOMES, Outcome, outcome_for
 from .redirects import safe_next, sign_in_url
@@ -291,8 +291,10 @@ def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> s
     after: list[LinkedIdentity] | None = None
     try:
         ext.with_access_token(
-            lambda access_token: ext.client.link_account(
-                link_request.token, access_token, locale=ext.flow_locale()
+            lambda access_token: answer_read(
+                lambda: ext.client.link_account(
+                    link_request.token, access_token, locale=ext.flow_locale()
+                )
             )
         )
     except CaptureAnswerLost as lost:
@@ -320,8 +322,10 @@ def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) 
         raise Refusal("unlink_not_allowed")
     try:
         ext.with_access_token(
-            lambda access_token: ext.client.unlink_account(
-                access_token, identifier, locale=ext.flow_locale()
+            lambda access_token: answer_read(
+                lambda: ext.client.unlink_account(
+                    access_token, identifier, locale=ext.flow_locale()
+                )
             )
         )
     except CaptureAnswerLost as lost:
@@ -356,6 +360,29 @@ def linked_now(
     return decide
 
 
+class AnswerUnreadable(CaptureAnswerLost):
+    """Capture's answer to a change came back but could not be read (an HTML 5xx from a
+    gateway, JSON that does not parse, no ``stat``): Capture may have acted before it was
+    garbled, so it counts as lost; ``unreadable`` is what the client raised."""
+
+    def __init__(self, unreadable: CaptureUnavailable) -> None:
+        super().__init__(unreadable.description)
+        self.unreadable = unreadable
+
+
+def answer_read(change: Callable[[], None]) -> None:
+    """Make the change; an answer that came back unreadable raises :class:`AnswerUnreadable`
+    (a Capture refusal, a failure to connect or a lost answer is raised as it is)."""
+    try:
+        change()
+    except CaptureUnavailable as failed:
+        if isinstance(failed, CaptureAnswerLost) or failed.code is not None:
+            raise
+        if failed.http_status is None:  # no answer was read: nothing reached Capture
+            raise
+        raise AnswerUnreadable(failed) from failed
+
+
 def rechecks() -> bool:
     """Whether a lost answer of Capture is checked (``CAPTURE_LINK_RECHECK_DELAY`` is set)."""
     return current_app.config["CAPTURE_LINK_RECHECK_DELAY"] is not None
@@ -368,7 +395,8 @@ def recheck(
     ``CAPTURE_LINK_RECHECK_DELAY`` seconds and list the identities once: the list, when
     ``changed`` finds the change made in it. The call is never sent again.
 
-    :raises Refusal: ``unconfirmed_unchanged`` when ``changed`` finds it not made.
+    :raises Refusal: ``unconfirmed_unchanged`` when ``changed`` finds it not made (for an
+        :class:`AnswerUnreadable`, the client's own error: unavailable, nothing changed).
     :raises CaptureAnswerLost: ``lost`` itself when it is still unknown (the list could not be
         had, or does not tell).
     """
@@ -382,6 +410,8 @@ def recheck(
             lost,
         )
         return now
+    if verdict is False and isinstance(lost, AnswerUnreadable):
+        raise lost.unreadable  # "nothing was changed", and now it is checked
     if verdict is False:
         raise Refusal(
             "unconfirmed_unchanged",

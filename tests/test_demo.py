@@ -79,19 +79,3 @@ def test_demo_serves_sign_in_and_connected_accounts() -> None:
             process.terminate()
             _, errors = process.communicate(timeout=15)
         assert process.returncode == 0, errors
-
-
-def test_make_demo_takes_the_ports_it_is_given() -> None:
-    import shutil
-
-    make = shutil.which("make")
-    assert make is not None, "make is needed for the Makefile's own test"
-    root = Path(__file__).resolve().parents[1]
-    planned = subprocess.run(
-        [make, "-n", "-o", ".venv/.installed-example", "demo", "PORT=5055", "EMULATOR_PORT=0"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "-m example_app.demo --port 5055 --emulator-port 0" in planned

@@ -14,6 +14,7 @@ from example_app import account, create_app
 from flask_capture_link.emulator import EmulatorServer
 
 from .helpers import REFRESH, stored_tokens
+from .processes import free_port
 
 
 @pytest.fixture
@@ -150,3 +151,19 @@ def test_the_demo_user_merges_demo_google_with_the_password(
     page = browser.get("/account").get_data(as_text=True)
     assert emulator.demo_email in page
     assert [p["domain"] for p in emulator.identities(emulator.demo_email)] == ["google.com"]
+
+
+def test_a_session_store_that_is_down_answers_503_not_500(
+    capture_emulator: EmulatorServer,
+) -> None:
+    # Redis restarting: no page can load its session. The user is told to try again shortly.
+    settings = capture_emulator.settings()
+    config: dict[str, Any] = {k: v for k, v in settings.items() if k.startswith("CAPTURE_LINK_")}
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    site = create_app({**config, "SECRET_KEY": "example test key", "EXAMPLE_REDIS_URL": nowhere})
+
+    response = site.test_client().get("/login")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "briefly unavailable" in response.get_data(as_text=True)

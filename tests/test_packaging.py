@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import configparser
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -145,3 +146,19 @@ def test_the_metadata_says_what_a_registry_shows() -> None:
         if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
     }
     assert versions == {f"3.{minor}" for minor in range(lowest, 14)}
+
+
+def test_make_demo_takes_the_ports_it_is_given() -> None:
+    import shutil
+
+    make = shutil.which("make")
+    assert make is not None, "make is needed for the Makefile's own test"
+    root = Path(__file__).resolve().parents[1]
+    planned = subprocess.run(
+        [make, "-n", "-o", ".venv/.installed-example", "demo", "PORT=5055", "EMULATOR_PORT=0"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "-m example_app.demo --port 5055 --emulator-port 0" in planned

@@ -497,13 +497,15 @@ def _read_answer(
     except ValueError:
         kind = response.headers.get("Content-Type", "no content type")
         what = "an empty body" if not response.content else f"a body that is not JSON ({kind})"
-        raise CaptureUnavailable(
-            f"Capture answered {path} with HTTP {status} and {what}"
-        ) from None
+        unreadable = CaptureUnavailable(f"Capture answered {path} with HTTP {status} and {what}")
+        unreadable.http_status = status
+        raise unreadable from None
     if not isinstance(body, dict):
-        raise CaptureUnavailable(
+        unreadable = CaptureUnavailable(
             f"Capture answered {path} with HTTP {status} and JSON that is not an object"
         )
+        unreadable.http_status = status
+        raise unreadable
     stat = body.get("stat")
     if stat == "error" or (stat is None and "error" in body):
         # Only an error is scrubbed: a success carries tokens that may contain a short secret
@@ -513,14 +515,18 @@ def _read_answer(
         logger.debug("Capture %s: %s", path, error)
         raise error
     if stat != "ok":
-        raise CaptureUnavailable(
+        unreadable = CaptureUnavailable(
             f"Capture answered {path} with HTTP {status} and no stat field",
             fields=_scrub(body, secrets),
         )
+        unreadable.http_status = status
+        raise unreadable
     if status >= 400:
-        raise CaptureUnavailable(
+        unreadable = CaptureUnavailable(
             f"Capture answered {path} with HTTP {status}", fields=_scrub(body, secrets)
         )
+        unreadable.http_status = status
+        raise unreadable
     logger.debug("Capture %s: ok", path)
     return body
 

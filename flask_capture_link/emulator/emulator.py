@@ -276,6 +276,13 @@ class CaptureEmulator:
         with self._lock:
             self._release.set()
 
+    def token_counts(self) -> dict[str, int]:
+        """How many access tokens, refresh tokens, authorization codes and Social Login tokens
+        the emulator keeps: the live ones, and expired access tokens for an hour (expired ones
+        are dropped as new ones are issued, at most once a minute by its clock)."""
+        with self._lock:
+            return self._store.token_counts()
+
     @property
     def calls(self) -> list[Call]:
         """The Capture calls received, in order (a copy)."""
@@ -307,7 +314,7 @@ class CaptureEmulator:
             fault = self._faults.take(endpoint)
         if fault is not None and fault.kind == "latency":
             self._pause(fault.seconds)
-        elif fault is not None:
+        elif fault is not None and fault.kind not in faults.ACTED:
             body = faults.error_body(fault.kind)
             self._record(request, form, body)
             return faults.respond(fault, body, request.environ, self._pause)
@@ -328,6 +335,9 @@ class CaptureEmulator:
             self._calls.append(
                 Call.of(endpoint, request.method, form, query, answer, authorization)
             )
+        if fault is not None and fault.kind in faults.ACTED:
+            # Capture acted (the record above has its real answer); the answer is lost.
+            return faults.respond(faults.after_acting(fault), None, request.environ, self._pause)
         return capture.json_response(answer, status)
 
     def _record(self, request: Request, form: Iterable[str], body: object) -> None:

@@ -5,6 +5,11 @@ without answering. ``drop`` sends the start of a response and resets the connect
 kinds answer something a client must not take for success: an HTML 502 page, JSON that does not
 parse, JSON that is not an envelope, an error code no table lists, or Capture's own "too many
 calls" error.
+
+The ``acted_*`` kinds let Capture act first (the link, unlink or refresh is made) and then lose
+the answer on the way back: ``acted_502`` answers a gateway's HTML 502, ``acted_drop`` resets
+the connection mid-answer, ``acted_garbage`` answers JSON that does not parse. They model
+failures for tests, not anything a vendor page documents.
 """
 
 from __future__ import annotations
@@ -33,7 +38,13 @@ KINDS = (
     "unknown_code",
     "drop",
     "unavailable",
+    "acted_502",
+    "acted_drop",
+    "acted_garbage",
 )
+
+#: The ``acted_*`` kinds, and the kind of the answer each sends after Capture acted.
+ACTED = {"acted_502": "html_502", "acted_drop": "drop", "acted_garbage": "invalid_json"}
 
 #: Seconds a ``latency`` or ``hang`` fault waits when ``seconds`` is not given.
 DEFAULT_SECONDS = {"latency": 1.0, "hang": 60.0}
@@ -107,6 +118,11 @@ class FaultTable:
             if fault.times == 0:
                 del self._faults[key]
         return fault
+
+
+def after_acting(fault: Fault) -> Fault:
+    """The fault whose answer an ``acted_*`` fault sends once the endpoint has acted."""
+    return Fault(ACTED[fault.kind], fault.seconds, None)
 
 
 def error_body(kind: str) -> Body | None:

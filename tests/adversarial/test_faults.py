@@ -190,6 +190,53 @@ def test_a_late_success_is_reported_linked_after_the_check(
     assert len(emulator.calls_to(LINK)) == 1  # checked by listing, never sent again
 
 
+@pytest.mark.parametrize("kind", ["acted_502", "acted_drop", "acted_garbage"])
+def test_a_link_made_before_the_answer_was_lost_is_reported_linked(
+    site: Flask, emulator: CaptureEmulator, kind: str
+) -> None:
+    # Capture linked, then a gateway's 502, a reset or garbage came back instead of its answer:
+    # the site lists the identities once and (knowing the list before) says linked.
+    site.config["CAPTURE_LINK_RECHECK_DELAY"] = 0
+    emulator.set_fault(LINK, kind, times=1)
+    with account_linked.connected_to(lambda app, **details: None, sender=site):
+        _, _, client = link_once(site, emulator, "made")
+    assert last_flash(client) == ("success", ENGLISH["success"])
+    assert link_calls(emulator) == 1
+    [identity] = emulator.identities(emulator.demo_email)
+    assert identity["profile"]["preferredUsername"] == "made"
+
+
+@pytest.mark.parametrize("kind", ["acted_502", "acted_garbage"])
+def test_a_garbled_answer_without_the_list_before_does_not_claim_nothing_changed(
+    site: Flask, emulator: CaptureEmulator, kind: str
+) -> None:
+    # No notice listener, so no list before the link: a Google identity listed after may have
+    # been there already. The user is told the outcome is unknown, never "nothing was changed".
+    site.config["CAPTURE_LINK_RECHECK_DELAY"] = 0
+    emulator.set_fault(LINK, kind, times=1)
+    _, _, client = link_once(site, emulator, "made")
+    assert last_flash(client) == ("error", ENGLISH["unconfirmed"])
+    assert emulator.identities(emulator.demo_email)
+
+
+@pytest.mark.parametrize("kind", ["acted_502", "acted_drop", "acted_garbage"])
+def test_an_unlink_made_before_the_answer_was_lost_is_reported_unlinked(
+    site: Flask, emulator: CaptureEmulator, kind: str
+) -> None:
+    site.config["CAPTURE_LINK_RECHECK_DELAY"] = 0
+    emulator.add_identity(emulator.demo_email, "facebook", "fb")
+    client = site.test_client()
+    sign_in(client, emulator, emulator.demo_email)
+    form = form_fields(client.get("/accounts").get_data(as_text=True))
+    emulator.set_fault(UNLINK, kind, times=1)
+
+    client.post("/capture-link/unlink", data=form)
+
+    assert last_flash(client) == ("success", ENGLISH["unlinked"])
+    assert emulator.identities(emulator.demo_email) == []
+    assert len(emulator.calls_to(UNLINK)) == 1
+
+
 def test_a_lost_answer_is_not_checked_without_a_delay(
     site: Flask, emulator: CaptureEmulator
 ) -> None:

@@ -2,8 +2,9 @@
 site under gunicorn with sessions in a real redis-server.
 
 1. a worker killed between a refresh and the session's save; 3. Redis stopped after Capture
-acted; 4. two tabs with server-side sessions. (2, a frozen Redis, is a store test:
-``tests/store/test_redis.py``; 5, a late Capture success, ``tests/adversarial/test_faults.py``.)
+acted; 4. two tabs with server-side sessions; 6. a link Capture made before a 502 came back.
+(2, a frozen Redis, is a store test: ``tests/store/test_redis.py``; 5, a late Capture success,
+``tests/adversarial/test_faults.py``.)
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ import requests
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import EmulatorServer
 
-from ..helpers import ENTITY, REFRESH, form_fields
-from .helpers import GunicornSite, button_token_url, serve_example, sign_in, site_root
+from ..helpers import ENTITY, LINK, REFRESH, form_fields
+from .helpers import (
+    GunicornSite,
+    button_token_url,
+    deliver,
+    serve_example,
+    sign_in,
+    site_root,
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +125,26 @@ def test_two_tabs_keep_the_outcome_message_with_redis_sessions(
     assert loaded == [200]  # tab A's page ended after tab B's outcome was saved
     landing = browser.get(site.url + answer.headers["Location"], timeout=30)
     assert html.escape(ENGLISH["success"], quote=True) in landing.text
+
+
+def test_a_link_made_before_a_502_is_reported_linked(
+    gunicorn_site: GunicornSite, capture_emulator: EmulatorServer
+) -> None:
+    # Capture links, then a gateway answers 502 in its place. The example site (which lists
+    # identities before a link, for its notice) checks once after CAPTURE_LINK_RECHECK_DELAY
+    # and tells the user it is linked, not that nothing changed.
+    site, emulator = gunicorn_site, capture_emulator.emulator
+    email = f"acted-{time.monotonic_ns()}@example.com"
+    emulator.add_user(email, "pw")
+    browser = sign_in(site, email, "pw")
+    token_url = button_token_url(browser, site)
+    emulator.set_fault(LINK, "acted_502", times=1)
+    try:
+        landing = deliver(browser, token_url, emulator.issue_social_token("google", email))
+    finally:
+        emulator.clear_faults()
+    assert html.escape(ENGLISH["success"], quote=True) in landing, site.errors()[-3000:]
+    assert "Nothing was changed" not in landing
+    assert [call.stat for call in emulator.calls_to(LINK)][-1:] == ["ok"]
+    [identity] = emulator.identities(email)
+    assert identity["domain"] == "google.com"

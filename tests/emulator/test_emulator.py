@@ -8,6 +8,7 @@ import pytest
 from werkzeug.test import Client
 
 from flask_capture_link.emulator import Call, CaptureEmulator
+from flask_capture_link.emulator.capture import SIGN_IN
 
 from ..helpers import ENTITY, LINK
 
@@ -203,3 +204,58 @@ def test_keeps_only_the_last_calls_when_asked() -> None:
         client.post(LINK, data={"token": "x"})
     client.get(ENTITY)
     assert [call.endpoint for call in emu.calls] == [LINK, LINK, ENTITY]
+
+
+def test_expired_tokens_are_dropped_as_new_ones_are_issued() -> None:
+    # A long run (make soak) must not grow the emulator by every token it ever issued.
+    emu = CaptureEmulator(access_token_lifetime=60, social_token_lifetime=30)
+    for n in range(200):
+        emu.sign_in(emu.demo_email)  # an access token and a refresh token
+        emu.issue_social_token("google", f"user{n}")
+    wsgi = Client(emu)
+    code_form = {
+        "client_id": emu.client_id,
+        "flow": emu.flow,
+        "flow_version": emu.flow_version,
+        "locale": "en-US",
+        "redirect_uri": "http://localhost",
+        "response_type": "code",
+        "form": "signInForm",
+        "signInEmailAddress": emu.demo_email,
+        "currentPassword": emu.demo_password,
+    }
+    for _ in range(50):
+        assert wsgi.post(SIGN_IN, data=code_form).json["stat"] == "ok"
+    assert emu.token_counts() == {
+        "access_tokens": 200,
+        "refresh_tokens": 200,
+        "codes": 50,
+        "social_tokens": 200,
+    }
+
+    # Past every lifetime: 30 days for refresh tokens, and the hour an expired access token
+    # is still answered 414 rather than 413.
+    emu.advance_clock(31 * 24 * 3600)
+    live = emu.sign_in(emu.demo_email)
+    token = emu.issue_social_token("google", "now")
+
+    assert emu.token_counts() == {
+        "access_tokens": 1,
+        "refresh_tokens": 1,
+        "codes": 0,
+        "social_tokens": 1,
+    }
+    link = link_form(emu, str(live["access_token"]), token)
+    assert wsgi.post(LINK, data=link).json["stat"] == "ok"
+
+
+def test_an_expired_access_token_answers_expired_for_an_hour_then_unknown() -> None:
+    emu = CaptureEmulator(access_token_lifetime=60)
+    access_token = str(emu.sign_in(emu.demo_email)["access_token"])
+    wsgi = Client(emu)
+    emu.advance_clock(61)
+    emu.sign_in(emu.demo_email)  # a sweep: the expired token is still known
+    assert wsgi.post(ENTITY, data={"access_token": access_token}).json["code"] == 414
+    emu.advance_clock(3600)
+    emu.sign_in(emu.demo_email)  # a sweep: now it is forgotten
+    assert wsgi.post(ENTITY, data={"access_token": access_token}).json["code"] == 413

@@ -8,9 +8,11 @@ import time
 import pytest
 import requests
 
+from flask_capture_link.client import CaptureClient
 from flask_capture_link.emulator import Call, CaptureEmulator, EmulatorServer
+from flask_capture_link.errors import CaptureAnswerLost, CaptureUnavailable, RefreshTokenInvalid
 
-from ..helpers import ENTITY, LINK
+from ..helpers import ENTITY, LINK, REFRESH, UNLINK
 from .helpers import REQUEST_ID, CaptureAPI
 
 
@@ -169,3 +171,51 @@ def test_set_fault_refuses_what_it_cannot_do(
 ) -> None:
     with pytest.raises(ValueError):
         emu.set_fault(endpoint, kind, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "lost"),
+    [("acted_502", False), ("acted_garbage", False), ("acted_drop", True)],
+)
+def test_acted_faults_link_then_lose_the_answer(
+    capture: CaptureClient, emu: CaptureEmulator, kind: str, lost: bool
+) -> None:
+    access_token = str(emu.sign_in(emu.demo_email)["access_token"])
+    emu.set_fault(LINK, kind, times=1)
+
+    with pytest.raises(CaptureUnavailable) as raised:
+        capture.link_account(emu.issue_social_token("google", "alice"), access_token)
+
+    assert isinstance(raised.value, CaptureAnswerLost) == lost
+    # Capture acted: the record shows the link made and Capture's own answer to it.
+    [identity] = emu.identities(emu.demo_email)
+    assert identity["identifier"] == "https://www.google.com/profiles/alice"
+    assert [call.stat for call in emu.calls_to(LINK)] == ["ok"]
+
+
+def test_acted_drop_unlinks_then_drops_the_connection(
+    capture: CaptureClient, emu: CaptureEmulator
+) -> None:
+    identifier = emu.add_identity(emu.demo_email, "google", "alice")
+    access_token = str(emu.sign_in(emu.demo_email)["access_token"])
+    emu.set_fault(UNLINK, "acted_drop")
+
+    with pytest.raises(CaptureAnswerLost):
+        capture.unlink_account(access_token, identifier)
+
+    assert emu.identities(emu.demo_email) == []
+
+
+def test_acted_502_on_a_refresh_spends_the_refresh_token(
+    capture: CaptureClient, emu: CaptureEmulator
+) -> None:
+    refresh_token = str(emu.sign_in(emu.demo_email)["refresh_token"])
+    emu.set_fault(REFRESH, "acted_502", times=1)
+
+    with pytest.raises(CaptureUnavailable):
+        capture.refresh(refresh_token, emu.client_secret)
+
+    # Capture issued new tokens the client never saw: the old refresh token is spent.
+    with pytest.raises(RefreshTokenInvalid):
+        capture.refresh(refresh_token, emu.client_secret)
+    assert [call.stat for call in emu.calls_to(REFRESH)] == ["ok", "error"]
