@@ -112,7 +112,7 @@ def merge() -> ResponseReturnValue:
     record = merge_record()
     if record is None:
         return finish(OUTCOMES["merge_expired"], next=None, to=sign_in_url(None))
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and the HEAD Flask adds: safe, they only show
         return merge_page(record)
     form = read_form()
     fields = form or {}

@@ -265,6 +265,26 @@ def test_merge_by_password(site: Site, emulator: CaptureEmulator) -> None:
     assert notice["provider"] == "google.com"
 
 
+def test_a_head_request_to_the_merge_page_merges_nothing(
+    site: Site, emulator: CaptureEmulator
+) -> None:
+    # Flask answers HEAD with the GET view: it only shows, whatever fields it carries.
+    client = start_merge(site, emulator, "google", "demo-google")
+    forms = merge_page_forms(client.get("/capture-link/merge").get_data(as_text=True))
+    fields = {
+        "state": forms["/capture-link/merge"]["state"],
+        "email": emulator.demo_email,
+        "password": emulator.demo_password,
+    }
+
+    response = client.open("/capture-link/merge", method="HEAD", data=fields)
+
+    assert response.status_code == 200
+    assert emulator.calls_to(AUTH_TRADITIONAL) == []
+    assert site.calls == []
+    assert client.post("/capture-link/merge", data=fields).headers["Location"] == "/account"
+
+
 def test_merge_by_password_with_a_wrong_password_may_try_again(
     site: Site, emulator: CaptureEmulator
 ) -> None:
