@@ -6,16 +6,21 @@ Whatever comes in: no 500; the token URL answers a 303 redirect or the 200 bounc
 a method it does not take, 200 to OPTIONS); the unlink URL answers 303 (405 for other methods,
 200 to OPTIONS); and Capture is called only when the request carried a state the site issued to
 this session and the session holds an access token.
+
+The social sign-in views get the same: the token URL with a sign-in or a merge state, and the
+merge page's password and cancel forms, each with a merge kept in the session; Capture is
+called only with a state the site issued to this session for that purpose.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import json
 from dataclasses import dataclass, replace
 from itertools import count
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_from_bytes
+from urllib.parse import parse_qs, quote_from_bytes, urlsplit
 
 import pytest
 from flask import Flask
@@ -25,11 +30,19 @@ from hypothesis import strategies as st
 
 from flask_capture_link import state
 from flask_capture_link.catalog import ENGLISH
-from flask_capture_link.emulator import CaptureEmulator
+from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
+from flask_capture_link.emulator.seed import SOCIAL_DEMO_EMAIL
 from flask_capture_link.freshness import sign_in_id as recorded_sign_in
-from flask_capture_link.testing import sign_in
+from flask_capture_link.testing import deliver_token, sign_in
 
 from ..helpers import ENTITY, LINK, UNLINK, last_flash
+from ..test_views_sign_in import (
+    AUTH_NATIVE,
+    AUTH_TRADITIONAL,
+    Site,
+    merge_page_forms,
+    sign_in_url,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -289,6 +302,193 @@ def test_unlink_url_never_fails(
     if calls:
         endpoints = [c.endpoint for c in emulator.calls[-calls:]]
         assert endpoints in ([ENTITY], [ENTITY, UNLINK]), endpoints
+
+
+# The social sign-in views ----------------------------------------------------------------------
+
+MERGE_URL = "/capture-link/merge"
+MERGE_CANCEL_URL = "/capture-link/merge/cancel"
+
+REAL_EMAIL = b"\x00REAL-EMAIL\x00"
+REAL_PASSWORD = b"\x00REAL-PASSWORD\x00"
+
+#: Fewer examples than link and unlink: the four targets share one parser and one state check,
+#: fuzzed above at length; these explore what is new (purposes, the kept merge).
+SOCIAL_FUZZ = settings(FUZZ, max_examples=200)
+
+#: The targets: where the request goes, and what a valid request may call at Capture.
+SOCIAL_TARGETS = {
+    "sign_in": (TOKEN_URL, {AUTH_NATIVE}),
+    "merge": (TOKEN_URL, {AUTH_NATIVE}),
+    "merge_password": (MERGE_URL, {AUTH_TRADITIONAL}),
+    "merge_cancel": (MERGE_CANCEL_URL, set()),
+}
+
+_social_names = st.one_of(
+    st.sampled_from([b"token", b"state", b"email", b"password", b"capture_link_bounced"]),
+    st.binary(max_size=12),
+)
+_social_values = st.one_of(
+    st.sampled_from([REAL_STATE, REAL_TOKEN, REAL_EMAIL, REAL_PASSWORD, b"", b"a" * 40]),
+    st.from_regex(rb"\A[A-Za-z0-9_\-.~]{8,64}\Z"),
+    st.binary(max_size=64),
+    st.text(max_size=32).map(lambda text: text.encode("utf-8", "surrogatepass")),
+)
+
+
+@dataclass
+class SocialAttempt:
+    target: str
+    attempt: Attempt
+
+
+def social_well_formed(target: str, attempt: Attempt, where: str | None) -> SocialAttempt:
+    """As :func:`well_formed_first`, with the fields the target reads."""
+    if where is not None:
+        real = [(b"token", REAL_TOKEN)]
+        if target == "merge_password":
+            real = [(b"email", REAL_EMAIL), (b"password", REAL_PASSWORD)]
+        query = attempt.query
+        if where == "query":
+            query = [(b"state", REAL_STATE), *query]
+        else:
+            real.append((b"state", REAL_STATE))
+        attempt = replace(attempt, query=query, body=[*real, *attempt.body])
+    return SocialAttempt(target, attempt)
+
+
+social_attempts = st.builds(
+    social_well_formed,
+    st.sampled_from(sorted(SOCIAL_TARGETS)),
+    st.builds(
+        Attempt,
+        method=st.sampled_from(["GET", "POST", "POST", "POST", "PUT", "HEAD", "OPTIONS"]),
+        query=st.lists(st.tuples(_social_names, _social_values), max_size=3),
+        body=st.lists(st.tuples(_social_names, _social_values), max_size=5),
+        big=_big,
+        encoding=st.sampled_from(["form", "form", "raw", "multipart", "multipart-bad", "json"]),
+        has_access_token=st.just(False),  # nobody is signed in yet
+        has_session_record=st.booleans(),
+    ),
+    st.sampled_from([None, "query", "body", "body"]),
+)
+
+
+def state_in(url: str) -> bytes:
+    return parse_qs(urlsplit(html.unescape(url)).query)["state"][0].encode()
+
+
+def social_real_values(
+    site: Site, emulator: CaptureEmulator, client: FlaskClient, target: str
+) -> dict[bytes, bytes]:
+    """Real values for ``target`` in ``client``'s session: for a merge target, a merge kept
+    (started by a sign-in through the token URL that met 380)."""
+    account = f"fuzz{next(_accounts)}"
+    login = client.get("/login").get_data(as_text=True)
+    if target == "sign_in":
+        emulator.add_identity(emulator.demo_email, "google", account)
+        token = emulator.issue_social_token("google", account)
+        return {REAL_STATE: state_in(sign_in_url(login, "google")), REAL_TOKEN: token.encode()}
+    # Google's verified email is Sam's (he proves it with Facebook) or the demo user's (with
+    # the password).
+    email = SOCIAL_DEMO_EMAIL if target == "merge" else emulator.demo_email
+    started = deliver_token(
+        client,
+        sign_in_url(login, "google"),
+        emulator.issue_social_token("google", account, email=email),
+    )
+    assert started.headers["Location"] == MERGE_URL, started.headers
+    page = client.get(MERGE_URL).get_data(as_text=True)
+    forms = merge_page_forms(page)
+    if target == "merge":
+        real_state = state_in(sign_in_url(page, "facebook"))
+    else:
+        real_state = forms[MERGE_URL if target == "merge_password" else MERGE_CANCEL_URL][
+            "state"
+        ].encode()
+    return {
+        REAL_STATE: real_state,
+        REAL_TOKEN: emulator.issue_social_token("facebook", "sam-facebook").encode(),
+        REAL_EMAIL: emulator.demo_email.encode(),
+        REAL_PASSWORD: emulator.demo_password.encode(),
+    }
+
+
+@pytest.fixture
+def social_site(capture_emulator: EmulatorServer) -> Site:
+    site = Site(capture_emulator)
+    site.app.config["TESTING"] = False  # as fuzz_app: errors become 500s
+    return site
+
+
+@SOCIAL_FUZZ
+@given(social=social_attempts)
+def test_social_sign_in_views_never_fail(
+    social_site: Site, emulator: CaptureEmulator, social: SocialAttempt
+) -> None:
+    target, attempt = social.target, social.attempt
+    path, may_call_at = SOCIAL_TARGETS[target]
+    client = social_site.client()
+    real = social_real_values(social_site, emulator, client, target)
+    if not attempt.has_session_record:  # the state's session, and its merge, are gone
+        with client.session_transaction() as session:
+            session.pop(state.SESSION_RECORD, None)
+    filled = replace(attempt, body=substitute(attempt.body, real))
+    body, content_type = body_of(filled)
+    carried_state = any(v == REAL_STATE for _, v in attempt.query + attempt.body)
+    before = len(emulator.calls)
+    response = client.open(
+        path + "?" + encode(substitute(attempt.query, real)).decode(),
+        method=attempt.method,
+        data=body,
+        headers={} if content_type is None else {"Content-Type": content_type},
+    )
+    calls = emulator.calls[before:]
+    status = response.status_code
+    event(f"{target}: {attempt.method} -> {status}, Capture calls: {len(calls)}")
+    assert status < 500, response.get_data(as_text=True)[:500]
+    if attempt.method == "OPTIONS":
+        assert status == 200 and response.get_data() == b""
+    elif attempt.method == "PUT" or (path == MERGE_CANCEL_URL and attempt.method != "POST"):
+        assert status == 405
+    elif path == MERGE_URL and attempt.method in ("GET", "HEAD"):
+        assert status in (200, 303), status  # the merge page, or away when it is gone
+    else:
+        assert status in (200, 303), status
+        if status == 200:  # only the token URL's bounce page
+            assert (path, attempt.method) == (TOKEN_URL, "POST")
+            assert 'id="capture-link-continue"' in response.get_data(as_text=True)
+        else:
+            assert response.headers["Location"].startswith("/")
+            assert not response.headers["Location"].startswith("//")
+    valid = carried_state and attempt.has_session_record
+    if path == MERGE_URL and attempt.method != "POST":
+        valid = False  # showing the merge page calls nothing, whatever the request carries
+    assert len(calls) <= (1 if valid else 0), (calls, attempt)
+    assert {c.endpoint for c in calls} <= may_call_at, calls
+
+
+@pytest.mark.parametrize("target", sorted(SOCIAL_TARGETS))
+def test_social_fuzz_reaches_capture_sometimes(
+    social_site: Site, emulator: CaptureEmulator, target: str
+) -> None:
+    """The social oracle is not vacuous: the real values sign in, merge, or cancel."""
+    client = social_site.client()
+    real = social_real_values(social_site, emulator, client, target)
+    path, may_call_at = SOCIAL_TARGETS[target]
+    fields = {"state": real[REAL_STATE], "token": real[REAL_TOKEN]}
+    if target == "merge_password":
+        fields = {"state": real[REAL_STATE], "email": real[REAL_EMAIL]}
+        fields["password"] = real[REAL_PASSWORD]
+    before = len(emulator.calls)
+    response = client.post(path, data=fields)
+    calls = emulator.calls[before:]
+    assert response.status_code == 303
+    assert [(c.endpoint, c.stat) for c in calls] == [(e, "ok") for e in may_call_at]
+    expected = "merge_cancelled" if target == "merge_cancel" else "signed_in"
+    if target in ("merge", "merge_password"):
+        expected = "merged"
+    assert last_flash(client)[1] == ENGLISH[expected]
 
 
 def test_fuzz_reaches_capture_sometimes(fuzz_app: Flask, emulator: CaptureEmulator) -> None:
