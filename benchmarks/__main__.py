@@ -14,7 +14,7 @@ import traceback
 from .common import Report, load_average, machine_info, table
 
 #: Benchmark modules, in the order they run.
-NAMES = ("client", "overhead", "store", "naive", "connections", "hung", "session")
+NAMES = ("client", "overhead", "sign_in", "store", "naive", "connections", "hung", "session")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,6 +116,15 @@ class CaptureProcess:
         start, self._made = self._made, self._made + count
         return list(self._call("social_tokens", provider, start, count))
 
+    def add_identity(self, email: str, provider: str, identifier: str) -> str:
+        """Link ``provider``'s account ``identifier`` to that user; its identifier URL."""
+        return str(self._call("add_identity", email, provider, identifier))
+
+    def social_tokens_of(self, provider: str, identifiers: list[str]) -> list[str]:
+        """A Social Login token for each account of ``identifiers`` at ``provider`` (repeats
+        allowed: each token is its own)."""
+        return list(self._call("social_tokens_of", provider, identifiers))
+
     def linked(self, emails: list[str]) -> int:
         """How many identities are linked to these users, by Capture's own record."""
         return int(self._call("linked", emails))
@@ -220,6 +229,10 @@ def serve(tls: bool, keep_calls: int | None = None) -> None:
             "clear_faults": emulator.clear_faults,
             "add_user": emulator.add_user,
             "social_token": emulator.issue_social_token,
+            "add_identity": emulator.add_identity,
+            "social_tokens_of": lambda provider, identifiers: [
+                emulator.issue_social_token(provider, i) for i in identifiers
+            ],
             "identities": lambda email: [i["identifier"] for i in emulator.identities(email)],
             "advance_clock": emulator.advance_clock,
             "token_counts": emulator.token_counts,

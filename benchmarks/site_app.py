@@ -6,6 +6,10 @@
   Capture and redirects: the floor the extension's overhead is measured from;
 * ``/naive/token`` -- the flow as public sample code writes it: ``requests.post`` per call
   (a new connection and TLS handshake each time), no timeout, no state check;
+* ``/bare/sign-in`` -- a minimal view that makes only the Capture call of a social sign-in
+  (``client.sign_in_with_token``, the extension's pooled client) and redirects: the floor of
+  the sign-in through the token URL, whose ``signed_in`` function logs the user in
+  (``session["user_id"]``);
 * ``/`` -- a page with three link buttons (an "other page" of the site).
 
 gunicorn loads ``benchmarks.site_app:create_app()``, which reads its config from the
@@ -23,7 +27,7 @@ import requests
 from flask import Flask, flash, redirect, render_template, request, session
 from jinja2 import DictLoader
 
-from flask_capture_link import CaptureLink
+from flask_capture_link import CaptureError, CaptureLink, Tokens
 
 #: Shared by the gunicorn site and the benchmark process, which signs cookies for it.
 SECRET_KEY = "benchmark secret key, loopback only"
@@ -55,7 +59,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=SECRET_KEY, **config)
     app.jinja_loader = DictLoader({"page.html": PAGE})  # compiled once, as a site's files are
-    CaptureLink(app)
+    ext = CaptureLink(app)
+
+    @ext.signed_in
+    def log_in(tokens: Tokens, capture_user: dict[str, Any] | None) -> None:
+        # The site's own sign-in, as a site without Flask-Login has it.
+        session["user_id"] = (capture_user or {}).get("uuid")
 
     domain = str(app.config["CAPTURE_LINK_DOMAIN"]).rstrip("/")
     link_url = domain + str(app.config["CAPTURE_LINK_LINK_PATH"])
@@ -84,6 +93,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         answer = pooled.post(link_url, data=data, timeout=timeout, verify=verify)
         ok = answer.json().get("stat") == "ok"
         return redirect("/", 303) if ok else ("Capture refused", 502)
+
+    @app.post("/bare/sign-in")
+    def bare_sign_in() -> Any:
+        try:
+            ext.client.sign_in_with_token(request.form["token"])
+        except CaptureError:
+            return "Capture refused", 502
+        return redirect("/", 303)
 
     @app.post("/naive/token")
     def naive_token() -> Any:

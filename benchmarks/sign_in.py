@@ -1,0 +1,206 @@
+"""H. A social sign-in through the token URL against a bare view making the same Capture call.
+
+The extension's token URL, given a sign-in state, checks the state, calls Capture's
+``/oauth/auth_native``, calls the site's ``signed_in`` function (which logs the user in),
+stores the tokens sealed in the session, flashes and redirects; the bare view
+(``/bare/sign-in`` in :mod:`benchmarks.site_app`) makes only the same call through the same
+pooled client (``client.sign_in_with_token``) and redirects. Both run in one gunicorn process
+with the same threads, driven by the same load generator, against the emulator over TLS; every
+request is a real sign-in with its own session, sign-in state and Social Login token (for an
+identity linked to one of the benchmark's users), all made before the clock starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import flask
+
+from flask_capture_link import state
+
+from . import site_app
+from .capture_process import CaptureProcess
+from .common import (
+    Job,
+    Report,
+    Run,
+    SiteServer,
+    Target,
+    _form_post,
+    http_worker,
+    interleave,
+    median,
+    ms,
+    paired_ratio,
+    percentile,
+    rates,
+    run_threads,
+    site_config,
+)
+
+TITLE = "social sign-in through the token URL vs a bare view making the same Capture call"
+
+PROVIDER = "google"
+
+
+@dataclass(frozen=True)
+class Counts:
+    server_threads: int = 4
+    clients: int = 8
+    rounds: int = 9
+    requests: int = 500  # per round and variant, at most
+    seconds: float = 0.8  # per round and variant, at most
+    warmup: int = 60
+    users: int = 8
+
+
+FULL = Counts()
+QUICK = Counts(rounds=1, requests=12, seconds=1.0, warmup=4, users=2)
+
+#: Target: the extension's sign-in throughput as a share of the bare view's.
+SHARE = 0.95
+
+VARIANTS = {"extension": "extension token URL (sign-in)", "bare": "bare view (sign_in_with_token)"}
+
+
+class SignInFactory:
+    """Makes sign-in requests: users at the emulator with a linked ``google`` identity each,
+    and per request a session of nobody holding a sign-in state (signed as the site signs it)
+    and a Social Login token of one of those identities."""
+
+    def __init__(self, capture: CaptureProcess, config: dict[str, Any], users: int) -> None:
+        self.capture = capture
+        self.app = site_app.create_app(config)
+        self._serializer = self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
+        self._cookie_name = self.app.config["SESSION_COOKIE_NAME"]
+        emails, _, _ = capture.sign_in_users(users)
+        self.accounts = [f"{email.split('@')[0]}-google" for email in emails]
+        for email, account in zip(emails, self.accounts, strict=True):
+            capture.add_identity(email, PROVIDER, account)
+
+    def jobs(self, variant: str, count: int) -> list[Job]:
+        """``count`` requests of ``variant``, each with its own token (and, for the extension,
+        its own session and state)."""
+        identifiers = [self.accounts[n % len(self.accounts)] for n in range(count)]
+        tokens = self.capture.social_tokens_of(PROVIDER, identifiers)
+        if variant == "bare":
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            return [
+                Job("POST", "/bare/sign-in", urlencode({"token": t}).encode(), form)
+                for t in tokens
+            ]
+        ext = self.app.extensions["capture_link"]
+        made: list[Job] = []
+        with self.app.test_request_context("/"):
+            session = flask.session
+            for token in tokens:
+                session.clear()
+                url = urlsplit(ext.sign_in_token_url(state.SIGN_IN, None, PROVIDER))
+                cookie = f"{self._cookie_name}={self._serializer.dumps(dict(session))}"
+                made.append(_form_post(f"{url.path}?{url.query}", {"token": token}, cookie))
+        return made
+
+    def signed_in(self) -> int:
+        """Access tokens Capture issued so far (one per sign-in; none expire during a run)."""
+        return self.capture.token_counts()["access_tokens"]
+
+
+def run(quick: bool = False) -> Report:
+    counts = QUICK if quick else FULL
+    with CaptureProcess(tls=True) as capture:
+        config = site_config(capture)
+        factory = SignInFactory(capture, config, counts.users)
+        with SiteServer(config, counts.server_threads) as site:
+            runs, signed_in = measure(site, factory, counts)
+    return report(counts, runs, signed_in)
+
+
+def measure(
+    site: SiteServer, factory: SignInFactory, counts: Counts
+) -> tuple[dict[str, list[Run]], dict[str, int]]:
+    """Warm up, then interleaved rounds of both variants; also how many sign-ins Capture made."""
+    signed_in = dict.fromkeys(VARIANTS, 0)
+
+    def timed(variant: str, count: int, seconds: float) -> Run:
+        prepared = factory.jobs(variant, count)
+        before, cpu = factory.signed_in(), site.cpu_seconds()
+        result = run_threads(counts.clients, count, seconds, http_worker(site.port, prepared))
+        result.cpu = site.cpu_seconds() - cpu
+        signed_in[variant] += factory.signed_in() - before
+        return result
+
+    for variant in VARIANTS:
+        timed(variant, counts.warmup, 30)
+    for variant in VARIANTS:
+        signed_in[variant] = 0
+    runs = interleave(counts.rounds, VARIANTS, lambda v: timed(v, counts.requests, counts.seconds))
+    return runs, signed_in
+
+
+def report(
+    counts: Counts,
+    runs: dict[str, list[Run]],
+    signed_in: dict[str, int],
+    share_goal: float = SHARE,
+) -> Report:
+    result = Report(
+        "sign_in",
+        TITLE,
+        notes=[
+            f"site: gunicorn, 1 worker, gthread {counts.server_threads} threads; load: "
+            f"{counts.clients} keep-alive clients; Capture: the emulator over TLS, own process",
+            "no client secret: /oauth/auth_native answers an access token (one Capture call "
+            "per sign-in in both variants); the extension's signed_in function logs the user "
+            "in (session['user_id']), then the tokens are stored sealed in the session",
+            f"{counts.rounds} rounds per variant, each up to {counts.requests} requests or "
+            f"{counts.seconds:g} s, after {counts.warmup} warm-up requests; every request a "
+            f"real sign-in (fresh session, sign-in state and Social Login token) as one of "
+            f"{counts.users} users with a linked {PROVIDER} identity",
+        ],
+        headers=[
+            "variant",
+            "requests/s per round",
+            "median",
+            "requests",
+            "signed in",
+            "not 303",
+            "p50",
+            "p95",
+            "site CPU/request",
+        ],
+    )
+    for variant, label in VARIANTS.items():
+        results = runs[variant]
+        latencies = sorted(x for r in results for x in r.latencies)
+        done = sum(r.done for r in results)
+        bad = sum(r.errors for r in results) + sum(
+            n for r in results for status, n in r.statuses.items() if status != 303
+        )
+        result.rows.append(
+            [
+                label,
+                rates(results),
+                f"{median([r.rate for r in results]):.0f}",
+                str(done),
+                str(signed_in[variant]),
+                str(bad),
+                f"{percentile(latencies, 0.50) * 1000:.1f} ms",
+                f"{percentile(latencies, 0.95) * 1000:.1f} ms",
+                ms(median([r.cpu_per_op for r in results]), 2),
+            ]
+        )
+    share = paired_ratio(runs["extension"], runs["bare"])
+    done = sum(r.done for results in runs.values() for r in results)
+    made = sum(signed_in.values())
+    result.targets += [
+        Target(
+            "extension / bare view throughput",
+            f"{share:.2f}",
+            f">= {share_goal:.2f}",
+            share >= share_goal,
+        ),
+        Target("requests that signed in at Capture", f"{made}/{done}", "all", made == done),
+    ]
+    return result
