@@ -335,6 +335,8 @@ def test_fresh_spends_during_a_frozen_redis_are_not_refused(tmp_path: Path, pref
             port=address["port"],
             socket_timeout=0.5,
             retry=Retry(NoBackoff(), 2),
+            # redis-py 5 retries a timeout only when told to (8 does by default).
+            retry_on_error=[redis.exceptions.TimeoutError, redis.exceptions.ConnectionError],
         )
         client = redis.Redis(connection_pool=pool)
         try:
