@@ -215,13 +215,8 @@ def _peek(value: str | None, max_age: int) -> dict[str, Any] | None:
 def peek_next(value: str | None, max_age: int) -> str | None:
     """The ``next`` of a well-signed, unexpired state, without spending it (for redirects
     after a refusal)."""
-    if not value or len(value) > MAX_STATE_LENGTH:
-        return None
-    try:
-        payload = _serializer().loads(value, max_age=max_age)
-    except BadData:
-        return None
-    found = payload.get("x") if isinstance(payload, dict) else None
+    payload = _peek(value, max_age)
+    found = payload.get("x") if payload is not None else None
     return found if isinstance(found, str) else None
 
 

@@ -25,6 +25,7 @@ from .data import (
     Client,
     CodeGrant,
     Grant,
+    Profile,
     SocialGrant,
     Store,
     User,
@@ -175,15 +176,20 @@ def link_account(store: Store, form: Form) -> Body:
     social = store.social_tokens.pop(form["token"], None)
     if social is None or store.clock.now() >= social.expires_at:
         raise ErrorAnswer(400, "engage_error", "Unexpected HTTP status code from server: 400")
-    if store.owner(social.profile) is not None:
+    link_new_identity(store, user, social.profile)
+    return {"stat": "ok"}
+
+
+def link_new_identity(store: Store, user: User, profile: Profile) -> None:
+    """Link ``profile`` to ``user``; code 361 when another account (or this one) has it."""
+    if store.owner(profile) is not None:
         raise ErrorAnswer(
             361,
             "unique_violation",
             "that account already exists",
             message="That account is already in use.",
         )
-    store.link(user, social.profile)
-    return {"stat": "ok"}
+    store.link(user, profile)
 
 
 def unlink_account(store: Store, form: Form) -> Body:
@@ -342,14 +348,7 @@ def _merge(store: Store, user: User, merge_token: str) -> None:
         )
     del store.social_tokens[merge_token]
     del store.merge_candidates[merge_token]
-    if store.owner(social.profile) is not None:
-        raise ErrorAnswer(
-            361,
-            "unique_violation",
-            "that account already exists",
-            message="That account is already in use.",
-        )
-    store.link(user, social.profile)
+    link_new_identity(store, user, social.profile)
 
 
 def token(store: Store, form: Form) -> Body:
