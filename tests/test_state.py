@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from itsdangerous import URLSafeTimedSerializer
 
 from flask_capture_link import state
-from flask_capture_link.store import MemoryStateStore
+from flask_capture_link.store import MemoryStateStore, StateStoreUnavailable
 
 
 @pytest.fixture
@@ -137,3 +137,24 @@ def test_states_survive_a_key_rotation(ctx: Flask) -> None:
     ctx.secret_key = "yet another key"
     with pytest.raises(state.InvalidState):  # without the fallback: refused
         consume(session, other, state.LINK, "user:1", 600)
+
+
+class _DownStore(MemoryStateStore):
+    """A store that cannot be asked (Redis down)."""
+
+    def spend(self, nonce: str, ttl: float) -> bool:
+        raise StateStoreUnavailable("down")
+
+
+def test_a_carried_outcome_is_shown_once_to_its_own_user_only(ctx: Flask) -> None:
+    store = MemoryStateStore()
+    value = state.carry_outcome({"k": "success", "c": "success", "p": None}, "user:1")
+    assert state.open_outcome(value, "user:2", store) is None  # another user's
+    opened = state.open_outcome(value, "user:1", store)
+    assert opened is not None and opened["k"] == "success"
+    assert state.open_outcome(value, "user:1", store) is None  # shown once
+    assert state.open_outcome("x" * (state.MAX_STATE_LENGTH + 1), "user:1", store) is None
+    assert state.open_outcome("forged.value.sig", "user:1", store) is None
+    fresh = state.carry_outcome({"k": "unlinked", "c": "success", "p": None}, "user:1")
+    assert state.open_outcome(fresh, "user:1", _DownStore()) is None  # cannot be spent now
+    assert state.open_outcome(fresh, "user:1", store) is not None  # so still shown later

@@ -423,3 +423,32 @@ def test_a_lock_in_a_redis_that_is_down_is_unavailable() -> None:
     client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
     with pytest.raises(StateStoreUnavailable, match="Redis"):
         RedisStateStore(client).acquire("account:a", ttl=30, wait=1)
+
+
+# Values kept for a while, taken once -------------------------------------------------------
+
+
+def test_a_kept_value_is_taken_once(client_of: Callable[[], redis.Redis], prefix: str) -> None:
+    store, other = RedisStateStore(client_of(), prefix), RedisStateStore(client_of(), prefix)
+    store.keep("merge:1", "sealed value", ttl=30)
+    assert 25_000 < client_of().pttl(f"{prefix}kept:merge:1") <= 30_000
+    assert (
+        race(4, lambda i: (store if i % 2 else other).take("merge:1")).count("sealed value") == 1
+    )
+    assert store.take("merge:1") is None
+
+
+def test_keep_take_and_locks_with_redis_down_are_unavailable_or_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    store = RedisStateStore(client, "down:")
+    for attempt in (
+        lambda: store.keep("merge:1", "value", ttl=30),
+        lambda: store.take("merge:1"),
+        lambda: store.acquire("account:a", ttl=30, wait=0),
+    ):
+        with pytest.raises(StateStoreUnavailable, match="Redis"):
+            attempt()
+    store.release("account:a", "token")  # the lock expires by itself: logged, not raised
+    assert "could not let go of a lock" in caplog.text
