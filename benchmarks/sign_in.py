@@ -20,22 +20,16 @@ import flask
 
 from flask_capture_link import state
 
-from . import site_app
+from . import overhead, site_app
 from .capture_process import CaptureProcess
 from .common import (
     Job,
     Report,
     Run,
     SiteServer,
-    Target,
     _form_post,
     http_worker,
     interleave,
-    median,
-    ms,
-    paired_ratio,
-    percentile,
-    rates,
     run_threads,
     site_config,
 )
@@ -159,48 +153,15 @@ def report(
             f"real sign-in (fresh session, sign-in state and Social Login token) as one of "
             f"{counts.users} users with a linked {PROVIDER} identity",
         ],
-        headers=[
-            "variant",
-            "requests/s per round",
-            "median",
-            "requests",
-            "signed in",
-            "not 303",
-            "p50",
-            "p95",
-            "site CPU/request",
-        ],
+        headers=[],
     )
-    for variant, label in VARIANTS.items():
-        results = runs[variant]
-        latencies = sorted(x for r in results for x in r.latencies)
-        done = sum(r.done for r in results)
-        bad = sum(r.errors for r in results) + sum(
-            n for r in results for status, n in r.statuses.items() if status != 303
-        )
-        result.rows.append(
-            [
-                label,
-                rates(results),
-                f"{median([r.rate for r in results]):.0f}",
-                str(done),
-                str(signed_in[variant]),
-                str(bad),
-                f"{percentile(latencies, 0.50) * 1000:.1f} ms",
-                f"{percentile(latencies, 0.95) * 1000:.1f} ms",
-                ms(median([r.cpu_per_op for r in results]), 2),
-            ]
-        )
-    share = paired_ratio(runs["extension"], runs["bare"])
-    done = sum(r.done for results in runs.values() for r in results)
-    made = sum(signed_in.values())
-    result.targets += [
-        Target(
-            "extension / bare view throughput",
-            f"{share:.2f}",
-            f">= {share_goal:.2f}",
-            share >= share_goal,
-        ),
-        Target("requests that signed in at Capture", f"{made}/{done}", "all", made == done),
-    ]
+    overhead.compare(
+        result,
+        runs,
+        VARIANTS,
+        signed_in,
+        share_goal,
+        "signed in",
+        "requests that signed in at Capture",
+    )
     return result
