@@ -64,11 +64,11 @@ MERGE_RECORD = "mg"
 MAX_FIELD = 1024
 
 
-def token_sign_in(link_request: LinkRequest) -> Response:
-    """The token URL for a state of purpose :data:`state.SIGN_IN` or :data:`state.MERGE`:
-    spend the state, sign in with the token at Capture (with the kept merge token for a
-    merge), let the site sign its user in, store the tokens; a 380 starts a merge."""
-    purpose = state.peek_purpose(link_request.state, current_max_age()) or state.SIGN_IN
+def token_sign_in(link_request: LinkRequest, purpose: str) -> Response:
+    """The token URL for a state of ``purpose`` :data:`state.SIGN_IN` or :data:`state.MERGE`
+    (as the token URL read it, unspent): spend the state, sign in with the token at Capture
+    (with the kept merge token for a merge), let the site sign its user in, store the tokens;
+    a 380 starts a merge."""
     record = merge_record()
     subject = record["id"] if purpose == state.MERGE and record is not None else None
     verified: state.VerifiedState | None = None

@@ -34,7 +34,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from .store import StateStore, StateStoreUnavailable
@@ -144,9 +144,9 @@ def consume(
 
     :raises StateStoreUnavailable: when the store cannot be asked (nothing may go ahead).
     """
-    payload = _load(value, max_age)
-    _spend(payload, max_age, store)
     keys = _signing_keys()
+    payload = _load(value, max_age, keys)
+    _spend(payload, max_age, store)
     bound = session_record(session).get("k")
     if not isinstance(bound, str):
         # Not proof of another session: the session may be new, or its store lost it (a Redis
@@ -205,11 +205,30 @@ def peek_purpose(value: str | None, max_age: int) -> str | None:
 def _peek(value: str | None, max_age: int) -> dict[str, Any] | None:
     if not value or len(value) > MAX_STATE_LENGTH:
         return None
-    try:
-        payload = _serializer().loads(value, max_age=max_age)
-    except BadData:
-        return None
+    payload = _decode(value, max_age)
     return payload if isinstance(payload, dict) else None
+
+
+#: States decoded in this app context (a request), at most this many.
+_DECODED_PER_REQUEST = 8
+
+
+def _decode(value: str, max_age: int, keys: tuple[Any, ...] | None = None) -> object:
+    """The payload of a well-signed, unexpired ``value``, or the :class:`BadData` that says why
+    it is not. Decoded once per request: the token URL reads a state's purpose to choose its
+    flow, which then spends the state (the signature check is most of a state's cost)."""
+    keys = _signing_keys() if keys is None else keys
+    decoded: dict[tuple[Any, ...], object] = g.setdefault("_capture_link_states", {})
+    key = (value, max_age, keys)
+    if key not in decoded:
+        if len(decoded) >= _DECODED_PER_REQUEST:
+            decoded.clear()
+        try:
+            # itsdangerous signs with the last key and tries them all, newest first.
+            decoded[key] = _serializer_for(keys[::-1]).loads(value, max_age=max_age)
+        except BadData as exc:
+            decoded[key] = exc
+    return decoded[key]
 
 
 def peek_next(value: str | None, max_age: int) -> str | None:
@@ -266,15 +285,14 @@ def open_outcome(value: str, user: str | None, store: StateStore) -> dict[str, A
     return payload
 
 
-def _load(value: str | None, max_age: int) -> dict[str, Any]:
+def _load(value: str | None, max_age: int, keys: tuple[Any, ...] | None = None) -> dict[str, Any]:
     if not value:
         raise InvalidState("no state")
     if len(value) > MAX_STATE_LENGTH:
         raise InvalidState("state too long")
-    try:
-        payload = _serializer().loads(value, max_age=max_age)
-    except BadData as exc:
-        raise InvalidState(f"bad signature or expired ({type(exc).__name__})") from None
+    payload = _decode(value, max_age, keys)
+    if isinstance(payload, BadData):
+        raise InvalidState(f"bad signature or expired ({type(payload).__name__})")
     if not isinstance(payload, dict) or not all(k in payload for k in "nsuipxt"):
         raise InvalidState("malformed payload")
     if not isinstance(payload["t"], (int, float)) or not isinstance(payload["n"], str):
@@ -306,8 +324,8 @@ def _serializer_for(keys: tuple[Any, ...]) -> URLSafeTimedSerializer:
 
 
 def _digest(key: Any, kind: str, value: str) -> str:
-    mac = hmac.new(str(key).encode(), f"{_SALT}.{kind}:{value}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:24]
+    message = f"{_SALT}.{kind}:{value}".encode()
+    return hmac.digest(str(key).encode(), message, hashlib.sha256).hex()[:24]
 
 
 def _matches(keys: tuple[Any, ...], found: object, kind: str, value: str) -> bool:

@@ -139,6 +139,45 @@ def test_states_survive_a_key_rotation(ctx: Flask) -> None:
         consume(session, other, state.LINK, "user:1", 600)
 
 
+def test_a_state_is_checked_once_per_request(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The token URL reads a state's purpose to choose its flow, and the flow spends it: the
+    # signature is checked once. Another value, or the same one under other keys, anew.
+    checked: list[str] = []
+    loads = URLSafeTimedSerializer.loads
+
+    def counted(self: URLSafeTimedSerializer, value: str, *args: Any, **kwargs: Any) -> Any:
+        checked.append(value)
+        return loads(self, value, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", counted)
+    session: dict[str, Any] = {}
+    value = state.issue(session, state.SIGN_IN, None, "/page")
+    assert state.peek_purpose(value, 600) == state.SIGN_IN
+    assert state.peek_next(value, 600) == "/page"
+    assert consume(session, value, state.SIGN_IN, None, 600).next == "/page"
+    assert checked == [value]
+    other = state.issue(session, state.SIGN_IN, None, None)
+    assert consume(session, other, state.SIGN_IN, None, 600).next is None
+    ctx.secret_key = "the new key"
+    ctx.config["SECRET_KEY_FALLBACKS"] = ["state test key"]
+    assert state.peek_purpose(value, 600) == state.SIGN_IN
+    assert checked == [value, other, value]
+    with pytest.raises(state.InvalidState, match="already used"):
+        consume(session, value, state.SIGN_IN, None, 600)
+
+
+def test_a_bad_state_stays_refused_when_read_again(ctx: Flask) -> None:
+    session: dict[str, Any] = {}
+    state.issue(session, state.LINK, None, None)
+    forged = URLSafeTimedSerializer("attacker key", salt="flask-capture-link.state").dumps(
+        {"p": state.SIGN_IN}
+    )
+    assert state.peek_purpose(forged, 600) is None
+    for _ in range(2):
+        with pytest.raises(state.InvalidState, match="signature"):
+            consume(session, forged, state.LINK, None, 600)
+
+
 class _DownStore(MemoryStateStore):
     """A store that cannot be asked (Redis down)."""
 
