@@ -31,7 +31,7 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app, request, session
 
 from .client.models import Tokens
 from .sealing import SealError, seal, unseal
@@ -129,6 +129,10 @@ class SessionStorage(TokenStorage):
         session.pop(_session_key(), None)
 
     def _open(self, sealed: object) -> Tokens | None:
+        # Opened once per request: the user's binding, the lock and the call all read them.
+        opened: dict[object, Tokens] = request.environ.setdefault(_OPENED, {})
+        if isinstance(sealed, str) and sealed in opened:
+            return opened[sealed]
         keys = _secret_keys()
         try:
             tokens, index = _unseal(sealed, keys, PURPOSE)
@@ -139,7 +143,15 @@ class SessionStorage(TokenStorage):
             return None
         if index > 0:
             session[TOKENS_KEY] = _seal(tokens)  # from a fallback key: move on to the current
+        if len(opened) >= _OPENED_PER_REQUEST:
+            opened.clear()
+        opened[sealed] = tokens
         return tokens
+
+
+#: Where a request keeps the tokens it opened, by sealed value; at most this many.
+_OPENED = "flask_capture_link.opened_tokens"
+_OPENED_PER_REQUEST = 4
 
 
 def _session_key() -> str:

@@ -212,6 +212,35 @@ def test_session_storage_replaces_and_forgets(session_app: Flask) -> None:
         storage.forget()  # nothing kept is no error
 
 
+def test_a_request_opens_its_tokens_once_and_again_when_they_change(
+    session_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flask_capture_link import storage as storage_module
+
+    opened: list[str] = []
+    unseal = storage_module.unseal
+
+    def counted(value: str, *args: Any, **kwargs: Any) -> tuple[bytes, int]:
+        opened.append(value)
+        return unseal(value, *args, **kwargs)
+
+    monkeypatch.setattr(storage_module, "unseal", counted)
+    storage = SessionStorage()
+    with session_app.test_request_context("/"):
+        storage.save("", Tokens("first"))
+        assert [storage.load(), storage.load()] == [Tokens("first")] * 2
+        assert len(opened) == 1  # the binding, the lock and the call share one opening
+        storage.save("", Tokens("second"))
+        assert storage.load() == Tokens("second")
+        storage.forget()
+        assert storage.load() is None
+        assert len(opened) == 2
+    with session_app.test_request_context("/"):
+        storage.save("", Tokens("first"))
+        assert storage.load() == Tokens("first")
+        assert len(opened) == 3  # another request opens its own
+
+
 def test_each_save_seals_anew(session_app: Flask) -> None:
     storage = SessionStorage()
     with session_app.test_request_context("/"):
