@@ -147,8 +147,9 @@ def token() -> ResponseReturnValue:
     link_request = LinkRequest.read(query=True)
     if link_request.needs_bounce():
         return bounce(link_request)
-    if state.peek_purpose(link_request.state, max_age()) in (state.SIGN_IN, state.MERGE):
-        return social.token_sign_in(link_request)
+    purpose = state.peek_purpose(link_request.state, max_age())
+    if purpose in (state.SIGN_IN, state.MERGE):
+        return social.token_sign_in(link_request, purpose)
     return handle(link_request, state.LINK, check=check_token, act=link_identity)
 
 
@@ -222,8 +223,7 @@ def handle(
         verified = usable(spent)
         if not extension().is_fresh():
             raise Refusal("needs_fresh_sign_in", reason="sign-in not fresh")
-        with one_change_at_a_time():
-            outcome = act(link_request, verified)
+        outcome = act(link_request, verified)
     except (Refusal, CaptureError) as problem:
         return report(problem, verified)
     return finish(OUTCOMES[outcome], next=verified.next)
@@ -231,10 +231,11 @@ def handle(
 
 @contextlib.contextmanager
 def one_change_at_a_time() -> Iterator[None]:
-    """Hold the user's account lock in the state store while the block lists and changes the
-    account's identities: of two concurrent unlinks of an account's last two identities, the
-    second lists them after the first changed them, and the no-lock-out rule sees the truth,
-    across threads, processes and machines (those that share the store).
+    """Hold the user's account lock in the state store while the block lists the account's
+    identities and changes them (an unlink; a link whose notice compares listings): of two
+    concurrent unlinks of an account's last two identities, the second lists them after the
+    first changed them, and the no-lock-out rule sees the truth, across threads, processes and
+    machines (those that share the store).
 
     The lock is the account's as the extension knows it, :meth:`CaptureLink.user_binding`
     (Flask-Login's user id; else the sign-in of this session; else the access token), under a
@@ -246,8 +247,7 @@ def one_change_at_a_time() -> Iterator[None]:
     if binding is None:  # nobody signed in: nothing can be changed (no access token)
         yield
         return
-    key = str(current_app.secret_key or "").encode()
-    name = "account:" + hmac.new(key, binding.encode(), hashlib.sha256).hexdigest()[:32]
+    name = account_lock_name(binding)
     capture = capture_seconds()
     store = ext.state_store()
     try:
@@ -261,6 +261,13 @@ def one_change_at_a_time() -> Iterator[None]:
         yield
     finally:
         store.release(name, token)
+
+
+def account_lock_name(binding: str) -> str:
+    """The name of the lock of the account the extension binds as ``binding`` (a keyed hash:
+    the store never sees the user id or the access token)."""
+    key = str(current_app.secret_key or "").encode()
+    return "account:" + hmac.new(key, binding.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def capture_seconds() -> float:
@@ -284,9 +291,16 @@ def check_identifier(link_request: LinkRequest) -> None:
 
 
 def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> str:
-    """Link the identity of the Social Login token, and send ``account_linked``."""
-    ext = extension()
+    """Link the identity of the Social Login token, and send ``account_linked``: under the
+    account's lock when the notice compares the identities listed before and after (a link
+    alone decides nothing from a listing, and adds a way in: it needs no lock)."""
     notice = signals.has_receivers(signals.account_linked)
+    with one_change_at_a_time() if notice else contextlib.nullcontext():
+        return link_and_notify(link_request, verified, notice)
+
+
+def link_and_notify(link_request: LinkRequest, verified: state.VerifiedState, notice: bool) -> str:
+    ext = extension()
     before = current_identities() if notice else None
     after: list[LinkedIdentity] | None = None
     try:
@@ -311,7 +325,13 @@ def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> s
 
 def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) -> str:
     """Unlink the identity the request names, if it is linked and may go, and send
-    ``account_unlinked``."""
+    ``account_unlinked``; under the account's lock, so that the listing the decision is made
+    from stays true until the change."""
+    with one_change_at_a_time():
+        return unlink_decided(unlink_request, verified)
+
+
+def unlink_decided(unlink_request: LinkRequest, verified: state.VerifiedState) -> str:
     ext = extension()
     identifier = unlink_request.identifier
     identities = ext.with_access_token(ext.client.linked_identities)
@@ -699,9 +719,16 @@ def default_next() -> str:
 
 
 def session_cookie_sent() -> bool:
-    """Whether the browser sent this site's session cookie with the request."""
-    name = current_app.session_interface.get_cookie_name(current_app)
-    return name in request.cookies
+    """Whether the browser sent this site's session cookie with the request (looked up once
+    per request)."""
+    sent: bool | None = request.environ.get(_COOKIE_SENT)
+    if sent is None:
+        name = current_app.session_interface.get_cookie_name(current_app)
+        sent = request.environ[_COOKIE_SENT] = name in request.cookies
+    return sent
+
+
+_COOKIE_SENT = "flask_capture_link.session_cookie_sent"
 
 
 # The social sign-in views share this blueprint and the helpers above.
