@@ -6,10 +6,13 @@
   Capture and redirects: the floor the extension's overhead is measured from;
 * ``/naive/token`` -- the flow as public sample code writes it: ``requests.post`` per call
   (a new connection and TLS handshake each time), no timeout, no state check;
-* ``/bare/sign-in`` -- a minimal view that makes only the Capture call of a social sign-in
-  (``client.sign_in_with_token``, the extension's pooled client) and redirects: the floor of
-  the sign-in through the token URL, whose ``signed_in`` function logs the user in
-  (``session["user_id"]``);
+* ``/bare/sign-in`` -- a hand-written minimal view that makes only the Capture call of a
+  social sign-in (the same pooled POST to ``/oauth/auth_native``, as ``/bare/token`` makes the
+  link call), signs the user in with the site's own function (``session["user_id"]``, the
+  extension's ``signed_in`` function too) and redirects: the floor of the sign-in through the
+  token URL. No state check, no tokens kept, no message;
+* ``/bare/sign-in-client`` -- the same view making the call through the extension's own
+  client (``client.sign_in_with_token``), to show what the client saves;
 * ``/`` -- a page with three link buttons (an "other page" of the site).
 
 gunicorn loads ``benchmarks.site_app:create_app()``, which reads its config from the
@@ -61,10 +64,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_loader = DictLoader({"page.html": PAGE})  # compiled once, as a site's files are
     ext = CaptureLink(app)
 
-    @ext.signed_in
     def log_in(tokens: Tokens, capture_user: dict[str, Any] | None) -> None:
-        # The site's own sign-in, as a site without Flask-Login has it.
+        # The site's own sign-in, as a site without Flask-Login has it: the same for the
+        # extension (its ``signed_in`` function) and the bare sign-in view.
         session["user_id"] = (capture_user or {}).get("uuid")
+
+    ext.signed_in(log_in)
 
     domain = str(app.config["CAPTURE_LINK_DOMAIN"]).rstrip("/")
     link_url = domain + str(app.config["CAPTURE_LINK_LINK_PATH"])
@@ -94,12 +99,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ok = answer.json().get("stat") == "ok"
         return redirect("/", 303) if ok else ("Capture refused", 502)
 
+    sign_in_url = domain + "/oauth/auth_native"
+    sign_in_fixed = {**fixed, "response_type": "token"}
+
     @app.post("/bare/sign-in")
     def bare_sign_in() -> Any:
+        data = {**sign_in_fixed, "token": request.form["token"]}
+        answer = pooled.post(sign_in_url, data=data, timeout=timeout, verify=verify).json()
+        if answer.get("stat") != "ok":
+            return "Capture refused", 502
+        log_in(Tokens(answer["access_token"]), answer.get("capture_user"))
+        return redirect("/", 303)
+
+    @app.post("/bare/sign-in-client")
+    def bare_sign_in_client() -> Any:
         try:
-            ext.client.sign_in_with_token(request.form["token"])
+            tokens = ext.client.sign_in_with_token(request.form["token"])
         except CaptureError:
             return "Capture refused", 502
+        log_in(tokens, tokens.capture_user)
         return redirect("/", 303)
 
     @app.post("/naive/token")
