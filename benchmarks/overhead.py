@@ -37,7 +37,7 @@ TITLE = "token URL (extension) vs a bare view doing only the pooled Capture POST
 class Counts:
     server_threads: int = 4
     clients: int = 8
-    rounds: int = 9
+    rounds: int = 15
     requests: int = 500  # per round and variant, at most
     seconds: float = 0.8  # per round and variant, at most
     warmup: int = 60
