@@ -50,10 +50,39 @@ def test_the_store_imports_no_flask_and_of_the_package_only_the_client(path: Pat
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=str)
 def test_nothing_imports_the_views_but_the_extension_s_registration(path: Path) -> None:
-    if path.name in ("extension.py", "social.py"):
-        return  # init_app registers the blueprint; social.py holds views of the same blueprint
+    if path.name == "extension.py":
+        return  # init_app registers the blueprint
     for name, level in imports(path):
-        assert not (level == 1 and name == "views"), f"{path.name} imports the views"
+        assert not (level == 1 and name.split(".")[0] == "views"), f"{path.name} imports views"
+
+
+#: What each module of the views may import of its siblings: one way, no circle.
+VIEWS_IMPORT = {
+    "__init__.py": {"blueprint", "link", "social"},
+    "blueprint.py": set(),
+    "flow.py": {"blueprint"},
+    "social.py": {"blueprint", "flow"},
+    "link.py": {"blueprint", "flow", "social"},
+}
+
+
+def test_every_module_of_the_views_is_placed() -> None:
+    assert {path.name for path in modules("views")} == set(VIEWS_IMPORT)
+
+
+def siblings(path: Path) -> set[str]:
+    """The modules of its own package that ``path`` imports (``from .x import`` and
+    ``from . import x``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize("path", modules("views"), ids=str)
+def test_the_views_import_each_other_one_way(path: Path) -> None:
+    assert siblings(path) <= VIEWS_IMPORT[path.name]
 
 
 @pytest.mark.parametrize("path", modules("emulator"), ids=str)

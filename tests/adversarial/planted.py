@@ -10,7 +10,7 @@ import os
 import pytest
 from flask.typing import ResponseReturnValue
 
-from flask_capture_link import views
+from flask_capture_link.views import link as views
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -36,7 +36,7 @@ from flask_capture_link.freshness import sign_in_id as recorded_sign_in
 from flask_capture_link.testing import deliver_token, sign_in
 
 from ..helpers import ENTITY, LINK, UNLINK, last_flash
-from ..test_views_sign_in import (
+from ..views.test_social import (
     AUTH_NATIVE,
     AUTH_TRADITIONAL,
     Site,

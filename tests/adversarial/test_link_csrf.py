@@ -29,7 +29,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.freshness import sign_in_id as recorded_sign_in
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
-from flask_capture_link.views import CONTENT_SECURITY_POLICY
+from flask_capture_link.views.flow import CONTENT_SECURITY_POLICY
 
 from ..helpers import (
     LINK,

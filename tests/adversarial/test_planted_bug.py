@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("token", "tests/adversarial/test_fuzz.py::test_token_url_never_fails"),
         ("unlink", "tests/adversarial/test_fuzz.py::test_unlink_url_never_fails"),
-        ("token", "tests/test_views.py"),
-        ("unlink", "tests/test_views_unlink.py"),
+        ("token", "tests/views/test_link.py"),
+        ("unlink", "tests/views/test_link_unlink.py"),
         ("reauthenticate", "tests/test_freshness.py"),
     ],
 )

@@ -9,7 +9,7 @@ from itsdangerous import URLSafeTimedSerializer
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token
 
-from ..test_views_sign_in import AUTH_NATIVE, AUTH_TRADITIONAL, Site, sign_in_url, start_merge
+from ..views.test_social import AUTH_NATIVE, AUTH_TRADITIONAL, Site, sign_in_url, start_merge
 
 
 def test_a_forged_sign_in_state_signs_no_one_in(

@@ -17,10 +17,10 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.signals import account_linked
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
-from flask_capture_link.views import OUTCOME_PARAM
+from flask_capture_link.views.flow import OUTCOME_PARAM
 
-from .helpers import make_site, site_config
-from .processes import free_port, redis_server
+from ..helpers import make_site, site_config
+from ..processes import free_port, redis_server
 
 SUCCESS = html.escape(ENGLISH["success"], quote=True)
 

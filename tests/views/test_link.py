@@ -17,7 +17,7 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, flashes, sign_in
 
-from .helpers import (
+from ..helpers import (
     LINK,
     form_fields,
     last_flash,
@@ -439,7 +439,7 @@ def test_a_chunked_body_over_64_kib_is_refused_unread(
 ) -> None:
     from io import BytesIO
 
-    from flask_capture_link.views import MAX_BODY
+    from flask_capture_link.views.flow import MAX_BODY
 
     body = BytesIO(b"token=" + b"a" * (4 * 1024 * 1024))
     parts = urlsplit(token_url)
@@ -507,7 +507,7 @@ def test_a_bug_is_raised_where_flask_propagates_exceptions(
     def bug(link_request: object) -> None:
         raise ZeroDivisionError("a bug of ours")
 
-    monkeypatch.setattr("flask_capture_link.views.check_token", bug)
+    monkeypatch.setattr("flask_capture_link.views.link.check_token", bug)
     client = app.test_client()
     client.get("/")  # a session, so the POST is not bounced
     if raised:

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from flask_capture_link.catalog import ENGLISH, SPANISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
-from flask_capture_link.views import is_of_provider
+from flask_capture_link.views.flow import is_of_provider
 
-from .helpers import LINK, last_flash, make_site, site_config
+from ..helpers import LINK, last_flash, make_site, site_config
 
 LISTED = ENGLISH["unique_violation_listed"].replace("{provider}", "Google")
 

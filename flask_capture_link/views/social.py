@@ -8,13 +8,13 @@ token comes back to the token URL with a state of purpose :data:`state.SIGN_IN`,
 bound to the session only: nobody is signed in yet.
 
 When the identity's verified email belongs to an existing account (380), the new identity's
-token, the *merge token*, is kept server side: sealed (:mod:`.sealing`) in the state store
-under a random id that only this session's record holds, for :data:`MERGE_MAX_AGE` seconds,
-taken once. The user is sent to :func:`merge`, which asks them to prove the existing account:
-its password (a form of this blueprint), or a sign-in with its social provider (a button whose
-state has purpose :data:`state.MERGE`, back at the token URL). Either way the merge token goes
-to Capture with the proof, and the accounts are linked. Cancelling drops the kept token. The
-merge token is never in a URL, a page, a log or a flash.
+token, the *merge token*, is kept server side: sealed (:mod:`~flask_capture_link.sealing`) in
+the state store under a random id that only this session's record holds, for
+:data:`MERGE_MAX_AGE` seconds, taken once. The user is sent to :func:`merge`, which asks them to
+prove the existing account: its password (a form of this blueprint), or a sign-in with its
+social provider (a button whose state has purpose :data:`state.MERGE`, back at the token URL).
+Either way the merge token goes to Capture with the proof, and the accounts are linked.
+Cancelling drops the kept token. The merge token is never in a URL, a page, a log or a flash.
 """
 
 from __future__ import annotations
@@ -28,19 +28,19 @@ from flask import current_app, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from . import integrations, sealing, signals, state
-from .buttons import PROVIDER, provider_name
-from .client.errors import CaptureError, InvalidCredentials, MergeRequired, NoAccountForIdentity
-from .client.models import Tokens
-from .outcomes import OUTCOMES, outcome_for
-from .redirects import sign_in_url
-from .storage import _secret_keys
-from .store import StateStoreUnavailable
-from .views import (
+from .. import integrations, sealing, signals, state
+from ..buttons import PROVIDER, provider_name
+from ..client.errors import CaptureError, InvalidCredentials, MergeRequired, NoAccountForIdentity
+from ..client.models import Tokens
+from ..outcomes import OUTCOMES, outcome_for
+from ..redirects import sign_in_url
+from ..storage import _secret_keys
+from ..store import StateStoreUnavailable
+from .blueprint import blueprint
+from .flow import (
     NO_STORE,
     LinkRequest,
     Refusal,
-    blueprint,
     check_token,
     extension,
     finish,
@@ -190,7 +190,7 @@ def merge_page(record: dict[str, Any]) -> Response:
     else:
         name = provider_name(existing)
         url = ext.sign_in_token_url(state.MERGE, record.get("x"), existing, record["id"])
-        from .buttons import sign_in_button
+        from ..buttons import sign_in_button
 
         page.update(
             intro=ext.message("merge_social_intro", provider=name),

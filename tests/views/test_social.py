@@ -18,7 +18,7 @@ from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import last_flash, make_site, site_config
+from ..helpers import last_flash, make_site, site_config
 
 AUTH_NATIVE = "/oauth/auth_native"
 AUTH_TRADITIONAL = "/oauth/auth_native_traditional"

@@ -17,9 +17,9 @@ from flask_capture_link import signals
 from flask_capture_link.catalog import ENGLISH
 from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.testing import deliver_token, find_token_url
-from flask_capture_link.views import account_lock_name
+from flask_capture_link.views.link import account_lock_name
 
-from .helpers import LINK, UNLINK, last_flash, make_site, site_config, unlink_forms
+from ..helpers import LINK, UNLINK, last_flash, make_site, site_config, unlink_forms
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}

@@ -14,7 +14,7 @@ from flask_capture_link.emulator import CaptureEmulator, EmulatorServer
 from flask_capture_link.storage import TOKENS_KEY
 from flask_capture_link.testing import deliver_token, find_token_url, sign_in
 
-from .helpers import ENTITY, UNLINK, last_flash, make_site, site_config, unlink_forms
+from ..helpers import ENTITY, UNLINK, last_flash, make_site, site_config, unlink_forms
 
 ACCOUNTS = """
 {% for identity in capture_link_identities() %}
