@@ -13,6 +13,7 @@ from flask import Flask
 
 from flask_capture_link import CaptureLink, Tokens
 from flask_capture_link.emulator import EmulatorServer
+from flask_capture_link.emulator.capture import SOCIAL_SIGN_IN
 from flask_capture_link.storage import TokenStorage
 from flask_capture_link.store import StateStoreUnavailable
 
@@ -363,12 +364,15 @@ def test_contract_check_passes_against_the_emulator(capture_emulator: EmulatorSe
         "sign in with the test account",
         "exchange the test account's code",
         "/entity with our attributes",
+        "sign in with a made-up Social Login token",
         "link a made-up Social Login token",
         "unlink an identity the account lacks",
         "refresh the test account",
     ]
     assert all(": ok: answered like" in line for line in lines), result.output
     assert "answered like 'engage_error'" in result.output
+    [social] = emulator.calls_to(SOCIAL_SIGN_IN)
+    assert (social.stat, social.error) == ("error", "engage_error")
     # Only harmless calls: nothing was linked or unlinked.
     assert [i["identifier"] for i in emulator.identities(emulator.demo_email)] == [identifier]
     for secret_value in (secret, emulator.demo_password):

@@ -64,6 +64,9 @@ _PROFILE = {
 
 #: The documented answers the check compares against, by ``tests/contract/`` file and name.
 DOCUMENTED: dict[str, dict[str, Documented]] = {
+    "auth_native": {
+        "engage_error": _error(_ANY_INT, "engage_error"),
+    },
     "auth_native_traditional": {
         "ok": (200, {"stat": "ok", "access_token": _ANY_STRING, "capture_user": {}}),
         "ok with code": (200, {"stat": "ok", "authorization_code": _ANY_STRING}),
@@ -277,6 +280,7 @@ class Check:
             if self.client_secret is not None:
                 results.append(self._exchange(None)[0])
         results.append(self._entity(access_token))
+        results.append(self._social_sign_in())
         results.append(self._link(access_token))
         results.append(self._unlink(access_token))
         results.append(self._refresh(refresh_token, signed_in=bool(email and password)))
@@ -363,6 +367,23 @@ class Check:
                 "link one to the test account and check again",
             )
         return result
+
+    def _social_sign_in(self) -> Result:
+        """A sign-in with a made-up Social Login token (``/oauth/auth_native``), which no
+        account has: a refusal, and nothing signed in."""
+        params = self._flow(redirect_uri=True)
+        params.update(
+            response_type="code" if self.client_secret is not None else "token",
+            token=_MADE_UP_SOCIAL_TOKEN,
+        )
+        status, body = self._post("/oauth/auth_native", params)
+        return self._judge(
+            "sign in with a made-up Social Login token",
+            "auth_native",
+            ["engage_error"],
+            status,
+            body,
+        )
 
     def _link(self, access_token: str | None) -> Result:
         params = self._flow(redirect_uri=True)
