@@ -141,10 +141,19 @@ def handle(
         verified = usable(spent)
         if not extension().is_fresh():
             raise Refusal("needs_fresh_sign_in", reason="sign-in not fresh")
-        outcome = act(link_request, verified)
+        with one_change_at_a_time() if lists_to_decide(purpose) else contextlib.nullcontext():
+            outcome = act(link_request, verified)
     except (Refusal, CaptureError) as problem:
         return report(problem, verified)
     return finish(OUTCOMES[outcome], next=verified.next)
+
+
+def lists_to_decide(purpose: str) -> bool:
+    """Whether the change of ``purpose`` decides from a listing of the account's identities,
+    and so needs :func:`one_change_at_a_time`: an unlink always (the no-lock-out rule), a link
+    when an ``account_linked`` notice compares the lists before and after it. A link alone
+    decides nothing from a listing and only adds a way in."""
+    return purpose == state.UNLINK or signals.has_receivers(signals.account_linked)
 
 
 @contextlib.contextmanager
@@ -195,16 +204,9 @@ def capture_seconds() -> float:
 
 
 def link_identity(link_request: LinkRequest, verified: state.VerifiedState) -> str:
-    """Link the identity of the Social Login token, and send ``account_linked``: under the
-    account's lock when the notice compares the identities listed before and after (a link
-    alone decides nothing from a listing, and adds a way in: it needs no lock)."""
-    notice = signals.has_receivers(signals.account_linked)
-    with one_change_at_a_time() if notice else contextlib.nullcontext():
-        return link_and_notify(link_request, verified, notice)
-
-
-def link_and_notify(link_request: LinkRequest, verified: state.VerifiedState, notice: bool) -> str:
+    """Link the identity of the Social Login token, and send ``account_linked``."""
     ext = extension()
+    notice = signals.has_receivers(signals.account_linked)
     before = current_identities() if notice else None
     after: list[LinkedIdentity] | None = None
     try:
@@ -229,13 +231,7 @@ def link_and_notify(link_request: LinkRequest, verified: state.VerifiedState, no
 
 def unlink_identity(unlink_request: LinkRequest, verified: state.VerifiedState) -> str:
     """Unlink the identity the request names, if it is linked and may go, and send
-    ``account_unlinked``; under the account's lock, so that the listing the decision is made
-    from stays true until the change."""
-    with one_change_at_a_time():
-        return unlink_decided(unlink_request, verified)
-
-
-def unlink_decided(unlink_request: LinkRequest, verified: state.VerifiedState) -> str:
+    ``account_unlinked``."""
     ext = extension()
     identifier = unlink_request.identifier
     identities = ext.with_access_token(ext.client.linked_identities)
