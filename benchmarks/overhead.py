@@ -9,7 +9,9 @@ with its own session, state and Social Login token, all made before the clock st
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from .capture_process import CaptureProcess
 from .common import (
@@ -67,26 +69,56 @@ def measure(
     site: SiteServer, factory: LinkFactory, counts: Counts
 ) -> tuple[dict[str, list[Run]], dict[str, int]]:
     """Warm up, then interleaved rounds of both variants; also how many links Capture made."""
-    linked = dict.fromkeys(VARIANTS, 0)
 
     def jobs(variant: str, count: int) -> list[Job]:
         links = factory.links(count)
         return [link.extension() if variant == "extension" else link.bare() for link in links]
 
+    return side_by_side(site, counts, VARIANTS, jobs, factory.linked)
+
+
+class Rounds(Protocol):
+    """How a side-by-side benchmark loads the site (each benchmark's ``Counts``)."""
+
+    @property
+    def clients(self) -> int: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def warmup(self) -> int: ...
+
+
+def side_by_side(
+    site: SiteServer,
+    counts: Rounds,
+    variants: Iterable[str],
+    jobs: Callable[[str, int], list[Job]],
+    made: Callable[[], int],
+) -> tuple[dict[str, list[Run]], dict[str, int]]:
+    """Warm up each of ``variants``, then interleaved rounds of them, each round ``jobs(variant,
+    count)`` sent by the load generator; also, per variant, how much ``made()`` (a count kept
+    at Capture) grew during its timed rounds."""
+    names = list(variants)
+    counted = dict.fromkeys(names, 0)
+
     def timed(variant: str, count: int, seconds: float) -> Run:
         prepared = jobs(variant, count)
-        before, cpu = factory.linked(), site.cpu_seconds()
+        before, cpu = made(), site.cpu_seconds()
         result = run_threads(counts.clients, count, seconds, http_worker(site.port, prepared))
         result.cpu = site.cpu_seconds() - cpu
-        linked[variant] += factory.linked() - before
+        counted[variant] += made() - before
         return result
 
-    for variant in VARIANTS:
+    for variant in names:
         timed(variant, counts.warmup, 30)
-    for variant in VARIANTS:
-        linked[variant] = 0
-    runs = interleave(counts.rounds, VARIANTS, lambda v: timed(v, counts.requests, counts.seconds))
-    return runs, linked
+    for variant in names:
+        counted[variant] = 0
+    runs = interleave(counts.rounds, names, lambda v: timed(v, counts.requests, counts.seconds))
+    return runs, counted
 
 
 def report(

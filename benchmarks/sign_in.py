@@ -31,10 +31,7 @@ from .common import (
     Run,
     SiteServer,
     _form_post,
-    http_worker,
-    interleave,
     paired_ratio,
-    run_threads,
     site_config,
 )
 
@@ -124,22 +121,7 @@ def measure(
     site: SiteServer, factory: SignInFactory, counts: Counts
 ) -> tuple[dict[str, list[Run]], dict[str, int]]:
     """Warm up, then interleaved rounds of every variant; also how many sign-ins Capture made."""
-    signed_in = dict.fromkeys(VARIANTS, 0)
-
-    def timed(variant: str, count: int, seconds: float) -> Run:
-        prepared = factory.jobs(variant, count)
-        before, cpu = factory.signed_in(), site.cpu_seconds()
-        result = run_threads(counts.clients, count, seconds, http_worker(site.port, prepared))
-        result.cpu = site.cpu_seconds() - cpu
-        signed_in[variant] += factory.signed_in() - before
-        return result
-
-    for variant in VARIANTS:
-        timed(variant, counts.warmup, 30)
-    for variant in VARIANTS:
-        signed_in[variant] = 0
-    runs = interleave(counts.rounds, VARIANTS, lambda v: timed(v, counts.requests, counts.seconds))
-    return runs, signed_in
+    return overhead.side_by_side(site, counts, VARIANTS, factory.jobs, factory.signed_in)
 
 
 def report(

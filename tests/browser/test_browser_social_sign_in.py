@@ -17,6 +17,14 @@ def sign_in_button(visitor, provider):
     return visitor.page.get_by_role("link", name=f"Sign in with {provider}")
 
 
+def sign_in_with(visitor, site, provider, account):
+    """Click the page's "Sign in with <provider>" button and sign in at Social Login as
+    ``account``."""
+    sign_in_button(visitor, provider).click()
+    visitor.page.wait_for_url(site.social_login_url + "/**")
+    visitor.sign_in_at_provider(account)
+
+
 def test_link_google_sign_out_and_sign_in_with_google(visit, site, emulator):
     visitor = visit(site)
     visitor.sign_in(emulator.demo_email, emulator.demo_password)
@@ -27,9 +35,7 @@ def test_link_google_sign_out_and_sign_in_with_google(visit, site, emulator):
 
     visitor.page.get_by_role("button", name="Sign out").click()
     visitor.wait_for("/login")
-    sign_in_button(visitor, "Google").click()
-    visitor.page.wait_for_url(site.social_login_url + "/**")
-    visitor.sign_in_at_provider("alice")
+    sign_in_with(visitor, site, "Google", "alice")
     visitor.wait_for("/account")
 
     expect(visitor.flash("status")).to_contain_text("You are signed in.")
@@ -44,9 +50,7 @@ def test_link_google_sign_out_and_sign_in_with_google(visit, site, emulator):
 def test_sign_in_with_an_unlinked_identity_says_how_to_link_it(visit, site, emulator):
     visitor = visit(site)
     visitor.goto("/login")
-    sign_in_button(visitor, "Facebook").click()
-    visitor.page.wait_for_url(site.social_login_url + "/**")
-    visitor.sign_in_at_provider("newcomer")
+    sign_in_with(visitor, site, "Facebook", "newcomer")
     visitor.page.wait_for_url(f"{site.url}/login**")
 
     expect(visitor.flash("alert")).to_contain_text("not linked to a profile here yet")
@@ -59,9 +63,7 @@ def test_sign_in_with_an_unlinked_identity_says_how_to_link_it(visit, site, emul
 def test_demo_user_merges_google_by_password(visit, site, emulator):
     visitor = visit(site)
     visitor.goto("/login")
-    sign_in_button(visitor, "Google").click()
-    visitor.page.wait_for_url(site.social_login_url + "/**")
-    visitor.sign_in_at_provider("demo-google")
+    sign_in_with(visitor, site, "Google", "demo-google")
     visitor.wait_for("/capture-link/merge")
 
     expect(visitor.flash("status")).to_contain_text("You already have an account")
@@ -97,15 +99,11 @@ def test_demo_user_merges_google_by_password(visit, site, emulator):
 def test_sam_merges_google_by_signing_in_with_facebook(visit, site, emulator):
     visitor = visit(site)
     visitor.goto("/login")
-    sign_in_button(visitor, "Google").click()
-    visitor.page.wait_for_url(site.social_login_url + "/**")
-    visitor.sign_in_at_provider("sam-google")
+    sign_in_with(visitor, site, "Google", "sam-google")
     visitor.wait_for("/capture-link/merge")
     expect(visitor.page.locator(".lead")).to_contain_text("you sign in to it with Facebook")
 
-    sign_in_button(visitor, "Facebook").click()
-    visitor.page.wait_for_url(site.social_login_url + "/**")
-    visitor.sign_in_at_provider("sam-facebook")
+    sign_in_with(visitor, site, "Facebook", "sam-facebook")
     visitor.wait_for("/account")
 
     expect(visitor.flash("status")).to_contain_text("Your accounts are now linked")
@@ -124,9 +122,7 @@ def test_sam_merges_google_by_signing_in_with_facebook(visit, site, emulator):
 def test_cancel_the_merge_links_nothing(visit, site, emulator):
     visitor = visit(site)
     visitor.goto("/login")
-    sign_in_button(visitor, "Google").click()
-    visitor.page.wait_for_url(site.social_login_url + "/**")
-    visitor.sign_in_at_provider("demo-google")
+    sign_in_with(visitor, site, "Google", "demo-google")
     visitor.wait_for("/capture-link/merge")
 
     visitor.page.get_by_role("button", name="Cancel and link nothing").click()

@@ -231,6 +231,11 @@ def merge_page_forms(page: str) -> dict[str, dict[str, str]]:
     return forms
 
 
+def password_form(forms: dict[str, dict[str, str]], email: str, password: str) -> dict[str, str]:
+    """The merge page's password form, filled in."""
+    return {"state": forms["/capture-link/merge"]["state"], "email": email, "password": password}
+
+
 def test_merge_by_password(site: Site, emulator: CaptureEmulator) -> None:
     received: list[dict[str, Any]] = []
 
@@ -247,11 +252,7 @@ def test_merge_by_password(site: Site, emulator: CaptureEmulator) -> None:
     with signals.account_linked.connected_to(note, site.app):
         response = client.post(
             "/capture-link/merge",
-            data={
-                "state": forms["/capture-link/merge"]["state"],
-                "email": emulator.demo_email,
-                "password": emulator.demo_password,
-            },
+            data=password_form(forms, emulator.demo_email, emulator.demo_password),
         )
 
     assert response.headers["Location"] == "/account"
@@ -271,11 +272,7 @@ def test_a_head_request_to_the_merge_page_merges_nothing(
     # Flask answers HEAD with the GET view: it only shows, whatever fields it carries.
     client = start_merge(site, emulator, "google", "demo-google")
     forms = merge_page_forms(client.get("/capture-link/merge").get_data(as_text=True))
-    fields = {
-        "state": forms["/capture-link/merge"]["state"],
-        "email": emulator.demo_email,
-        "password": emulator.demo_password,
-    }
+    fields = password_form(forms, emulator.demo_email, emulator.demo_password)
 
     response = client.open("/capture-link/merge", method="HEAD", data=fields)
 
@@ -292,22 +289,14 @@ def test_merge_by_password_with_a_wrong_password_may_try_again(
     forms = merge_page_forms(client.get("/capture-link/merge").get_data(as_text=True))
     response = client.post(
         "/capture-link/merge",
-        data={
-            "state": forms["/capture-link/merge"]["state"],
-            "email": emulator.demo_email,
-            "password": "wrong",
-        },
+        data=password_form(forms, emulator.demo_email, "wrong"),
     )
     assert response.headers["Location"] == "/capture-link/merge"
     assert last_flash(client) == ("error", ENGLISH["invalid_credentials"])
     forms = merge_page_forms(client.get("/capture-link/merge").get_data(as_text=True))
     client.post(
         "/capture-link/merge",
-        data={
-            "state": forms["/capture-link/merge"]["state"],
-            "email": emulator.demo_email,
-            "password": emulator.demo_password,
-        },
+        data=password_form(forms, emulator.demo_email, emulator.demo_password),
     )
     assert last_flash(client) == ("success", ENGLISH["merged"])
 
@@ -315,11 +304,7 @@ def test_merge_by_password_with_a_wrong_password_may_try_again(
 def test_merge_form_state_is_spent_once(site: Site, emulator: CaptureEmulator) -> None:
     client = start_merge(site, emulator, "google", "demo-google")
     forms = merge_page_forms(client.get("/capture-link/merge").get_data(as_text=True))
-    data = {
-        "state": forms["/capture-link/merge"]["state"],
-        "email": emulator.demo_email,
-        "password": "wrong",
-    }
+    data = password_form(forms, emulator.demo_email, "wrong")
     client.post("/capture-link/merge", data=data)
     client.post("/capture-link/merge", data={**data, "password": emulator.demo_password})
     assert last_flash(client) == ("error", ENGLISH["invalid_state"])
@@ -355,11 +340,7 @@ def test_cancel_the_merge_links_nothing(site: Site, emulator: CaptureEmulator) -
     # The kept merge token is gone: the page says so, and the old form does nothing.
     response = client.post(
         "/capture-link/merge",
-        data={
-            "state": forms["/capture-link/merge"]["state"],
-            "email": emulator.demo_email,
-            "password": emulator.demo_password,
-        },
+        data=password_form(forms, emulator.demo_email, emulator.demo_password),
     )
     assert last_flash(client) == ("error", ENGLISH["merge_expired"])
     assert emulator.calls_to(AUTH_TRADITIONAL) == []
